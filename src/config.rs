@@ -1,0 +1,114 @@
+//! Settings: one struct read from the environment and from `--flags` of the same meaning.
+
+use std::time::Duration;
+
+use clap::Parser;
+
+/// A grace period that may be switched off with `never`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grace {
+    /// Pause after this long.
+    After(Duration),
+    /// Never pause.
+    Never,
+}
+
+impl std::str::FromStr for Grace {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.trim().eq_ignore_ascii_case("never") {
+            return Ok(Grace::Never);
+        }
+        s.trim()
+            .parse::<u64>()
+            .map(|ms| Grace::After(Duration::from_millis(ms)))
+            .map_err(|_| format!("expected milliseconds or `never`, got `{s}`"))
+    }
+}
+
+fn positive_ms(s: &str) -> Result<Duration, String> {
+    match s.trim().parse::<u64>() {
+        Ok(ms) if ms > 0 => Ok(Duration::from_millis(ms)),
+        _ => Err(format!("expected a positive number of milliseconds, got `{s}`")),
+    }
+}
+
+/// Everything the server can be told at start.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "pairsync", version, about)]
+pub struct Settings {
+    /// Listen address; port 0 picks a free port.
+    #[arg(long, env = "PAIRSYNC_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: String,
+
+    /// A SQLite file path (or sqlite://PATH).
+    #[arg(long, env = "DATABASE_URL", default_value = "pairsync.db")]
+    pub database_url: String,
+
+    /// Bearer token for the admin endpoints; generated and logged once when unset.
+    #[arg(long, env = "PAIRSYNC_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+
+    /// Milliseconds a running timer keeps running after its room's last stream closed
+    /// (`never` keeps it running).
+    #[arg(long, env = "PAIRSYNC_PAUSE_WHEN_EMPTY", default_value = "60000")]
+    pub pause_when_empty: Grace,
+
+    /// Most milliseconds between two writes on a stream.
+    #[arg(long, env = "PAIRSYNC_HEARTBEAT_MS", default_value = "15000", value_parser = positive_ms)]
+    pub heartbeat_ms: Duration,
+
+    /// Streams one room holds at once.
+    #[arg(long, env = "PAIRSYNC_MAX_SUBSCRIBERS_PER_ROOM", default_value_t = 64)]
+    pub max_subscribers_per_room: usize,
+
+    /// Milliseconds a room with no stream and no running timer stays live in memory
+    /// before its actor stops (its state stays in the database).
+    #[arg(long, env = "PAIRSYNC_ROOM_IDLE_MS", default_value = "300000", value_parser = positive_ms)]
+    pub room_idle_ms: Duration,
+
+    /// env_logger filter.
+    #[arg(long, env = "RUST_LOG", default_value = "info")]
+    pub rust_log: String,
+}
+
+impl Settings {
+    /// The defaults with another bind address and database, as tests and tools start servers.
+    pub fn with_database(bind: &str, database_url: &str) -> Settings {
+        let mut s = Settings::parse_from(["pairsync"]);
+        s.bind = bind.to_string();
+        s.database_url = database_url.to_string();
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pause_when_empty_takes_milliseconds_or_never() {
+        assert_eq!("never".parse(), Ok(Grace::Never));
+        assert_eq!("250".parse(), Ok(Grace::After(Duration::from_millis(250))));
+        assert!("soon".parse::<Grace>().is_err());
+    }
+
+    #[test]
+    fn flags_override_the_defaults() {
+        let s = Settings::try_parse_from([
+            "pairsync",
+            "--bind",
+            "127.0.0.1:0",
+            "--heartbeat-ms",
+            "200",
+            "--pause-when-empty",
+            "never",
+        ])
+        .expect("parses");
+        assert_eq!(s.bind, "127.0.0.1:0");
+        assert_eq!(s.heartbeat_ms, Duration::from_millis(200));
+        assert_eq!(s.pause_when_empty, Grace::Never);
+        assert!(Settings::try_parse_from(["pairsync", "--heartbeat-ms", "0"]).is_err());
+    }
+}

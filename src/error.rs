@@ -1,0 +1,123 @@
+//! The one error type every endpoint answers with, and its JSON shape:
+//! `{"error": "<snake_case_code>", "message": "<one sentence for a person>"}`.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+
+use crate::pairing::CommandError;
+use crate::store::StoreError;
+
+/// Every way a request can fail, each with its status and `error` code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApiError {
+    /// 400: malformed JSON, a wrong type or a failed validation; the message names the field.
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// 401: an admin endpoint without the right bearer token.
+    #[error("a valid bearer token is required")]
+    Unauthorized,
+    /// 404: no room has that access code.
+    #[error("no pair room has this access code")]
+    RoomNotFound,
+    /// 404: no such route.
+    #[error("no such route")]
+    NotFound,
+    /// 405: known path, wrong method.
+    #[error("this path does not answer that method")]
+    MethodNotAllowed,
+    /// 409: the duration cannot change while the timer runs.
+    #[error("the timer is running; stop it before changing its duration")]
+    TimerRunning,
+    /// 413: a request body over the limit.
+    #[error("the request body is larger than 16 KiB")]
+    PayloadTooLarge,
+    /// 429: the room holds as many streams as it may.
+    #[error("this room already has as many open streams as it may hold")]
+    TooManySubscribers,
+    /// 503: the database cannot be reached.
+    #[error("the database is unavailable; retry later")]
+    Unavailable,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    error: &'a str,
+    message: String,
+}
+
+impl ApiError {
+    /// The contract's `error` code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::InvalidRequest(_) => "invalid_request",
+            ApiError::Unauthorized => "unauthorized",
+            ApiError::RoomNotFound => "room_not_found",
+            ApiError::NotFound => "not_found",
+            ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::TimerRunning => "timer_running",
+            ApiError::PayloadTooLarge => "payload_too_large",
+            ApiError::TooManySubscribers => "too_many_subscribers",
+            ApiError::Unavailable => "unavailable",
+        }
+    }
+
+    /// A 400 that names the field.
+    pub fn invalid(message: impl Into<String>) -> ApiError {
+        ApiError::InvalidRequest(message.into())
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::RoomNotFound | ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::TimerRunning => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::TooManySubscribers => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status_code());
+        match self {
+            ApiError::Unauthorized => {
+                response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            }
+            ApiError::Unavailable => {
+                response.insert_header((header::RETRY_AFTER, "1"));
+            }
+            _ => {}
+        }
+        response.json(Body {
+            error: self.code(),
+            message: self.to_string(),
+        })
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        log::warn!("{e}");
+        ApiError::Unavailable
+    }
+}
+
+impl From<CommandError> for ApiError {
+    fn from(e: CommandError) -> Self {
+        match e {
+            CommandError::TimerRunning(_) => ApiError::TimerRunning,
+        }
+    }
+}
+
+impl From<actix::MailboxError> for ApiError {
+    fn from(e: actix::MailboxError) -> Self {
+        log::warn!("room actor unreachable: {e}");
+        ApiError::Unavailable
+    }
+}

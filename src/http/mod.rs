@@ -1,0 +1,100 @@
+//! The HTTP surface: the one route table, the state handlers share, and the JSON
+//! error answers for what the framework itself refuses (bad JSON, big bodies, unknown
+//! routes, wrong methods).
+//!
+//! # Layout
+//! - `pair_room`: create, read, swap and delete rooms.
+//! - `timer`: read and command a room's timer.
+//! - `events`: the SSE stream of a room.
+//! - `health`: liveness and metrics.
+//! - `input`: request bodies and their validation.
+
+mod events;
+mod health;
+pub mod input;
+mod pair_room;
+mod timer;
+
+use actix::Addr;
+use actix_web::{web, HttpResponse, Route};
+
+use crate::error::ApiError;
+use crate::metrics::Metrics;
+use crate::rooms::RoomRegistry;
+use crate::store::Db;
+
+/// The largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// The supervisor of the live rooms.
+    pub registry: Addr<RoomRegistry>,
+    /// The database, for readiness checks.
+    pub db: Db,
+    /// The process's metrics.
+    pub metrics: Metrics,
+}
+
+async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::MethodNotAllowed)
+}
+
+async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NotFound)
+}
+
+/// A resource that answers `405` to every method it has no route for.
+fn resource(path: &str, routes: Vec<Route>) -> actix_web::Resource {
+    routes
+        .into_iter()
+        .fold(web::resource(path), |r, route| r.route(route))
+        .default_service(web::to(method_not_allowed))
+}
+
+/// Registers every route and the JSON error handlers.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(input::json_config())
+        .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
+        .app_data(input::path_config())
+        .app_data(input::query_config())
+        .service(resource(
+            "/api/pair-room",
+            vec![web::post().to(pair_room::create)],
+        ))
+        .service(resource(
+            "/api/pair-room/{code}",
+            vec![
+                web::get().to(pair_room::read),
+                web::delete().to(pair_room::delete),
+            ],
+        ))
+        .service(resource(
+            "/api/pair-room/{code}/pair-swap",
+            vec![web::patch().to(pair_room::swap)],
+        ))
+        .service(resource(
+            "/api/{code}/timer",
+            vec![web::get().to(timer::read), web::patch().to(timer::update)],
+        ))
+        .service(resource(
+            "/api/{code}/timer/start",
+            vec![web::patch().to(timer::start)],
+        ))
+        .service(resource(
+            "/api/{code}/timer/stop",
+            vec![web::patch().to(timer::stop)],
+        ))
+        .service(resource(
+            "/api/{code}/timer/reset",
+            vec![web::patch().to(timer::reset)],
+        ))
+        .service(resource(
+            "/api/{code}/connect",
+            vec![web::get().to(events::connect)],
+        ))
+        .service(resource("/healthz", vec![web::get().to(health::healthz)]))
+        .service(resource("/metrics", vec![web::get().to(health::metrics)]))
+        .default_service(web::to(not_found));
+}

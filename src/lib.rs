@@ -1,0 +1,27 @@
+//! pairsync: a pair-programming timer kept in sync across every screen of a pair room.
+//!
+//! Each pair room is an actix actor that mirrors one committed database row and streams
+//! the countdown to its pages over Server-Sent Events. The database row is the truth:
+//! a command is committed first and broadcast after, so a crash loses nothing that was
+//! acknowledged, and a restart picks up every running timer where its deadline says.
+//!
+//! # Layout
+//! - [`timer`]: the countdown as a pure state machine (deadline-based, no drift).
+//! - [`pairing`]: a pair room as a pure value; commands and time-ups as transitions.
+//! - [`rooms`]: the `Room` actors, the `RoomRegistry` supervisor, the SSE fan-out.
+//! - [`store`]: diesel over r2d2; the `rooms` table; blocking work off the actor threads.
+//! - [`http`]: the route table and thin handlers.
+//! - [`error`]: the one JSON error type.
+//! - [`config`], [`startup`], [`metrics`], [`clock`], [`access_code`]: the rest.
+
+pub mod access_code;
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod metrics;
+pub mod pairing;
+pub mod rooms;
+pub mod startup;
+pub mod store;
+pub mod timer;

@@ -1,0 +1,129 @@
+//! Process-wide counters and gauges, kept in a Prometheus registry and rendered in
+//! its text format by `GET /metrics`.
+
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
+};
+
+/// Why a stream was dropped by the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DropReason {
+    /// Its client stopped reading and the backlog passed the bound.
+    Stalled,
+}
+
+impl DropReason {
+    fn label(self) -> &'static str {
+        match self {
+            DropReason::Stalled => "stalled",
+        }
+    }
+}
+
+/// All the series this process exports.
+#[derive(Clone)]
+pub struct Metrics {
+    registry: Registry,
+    /// Room actors running in this process.
+    pub rooms_live: IntGauge,
+    /// Open SSE streams.
+    pub sse_streams: IntGauge,
+    /// Events written to streams (one per stream per event).
+    pub events_sent: IntCounter,
+    events_by_name: IntCounterVec,
+    streams_dropped: IntCounter,
+    streams_dropped_by_reason: IntCounterVec,
+    /// Completed countdowns.
+    pub time_ups: IntCounter,
+    /// How late each tick left the server, in seconds.
+    pub tick_lateness: Histogram,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+impl Metrics {
+    /// A fresh set of series in its own registry.
+    pub fn new() -> Result<Metrics, prometheus::Error> {
+        let registry = Registry::new();
+        let rooms_live = IntGauge::new("pairsync_rooms_live", "Room actors live in this process")?;
+        let sse_streams = IntGauge::new("pairsync_sse_streams", "Open event streams")?;
+        let events_sent = IntCounter::new(
+            "pairsync_events_sent_total",
+            "SSE events written to streams, one per stream per event",
+        )?;
+        let events_by_name = IntCounterVec::new(
+            Opts::new(
+                "pairsync_sse_events_sent_total",
+                "SSE events written to streams, by event name",
+            ),
+            &["event"],
+        )?;
+        let streams_dropped = IntCounter::new(
+            "pairsync_streams_dropped_total",
+            "Streams closed by the server because their client stopped reading",
+        )?;
+        let streams_dropped_by_reason = IntCounterVec::new(
+            Opts::new(
+                "pairsync_streams_dropped_by_reason_total",
+                "Streams ended by the server, by reason",
+            ),
+            &["reason"],
+        )?;
+        let time_ups = IntCounter::new("pairsync_time_ups_total", "Countdowns that reached 0")?;
+        let tick_lateness = Histogram::with_opts(
+            HistogramOpts::new(
+                "pairsync_tick_lateness_seconds",
+                "How late each tick left the server after its due instant",
+            )
+            .buckets(vec![0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0]),
+        )?;
+        registry.register(Box::new(rooms_live.clone()))?;
+        registry.register(Box::new(sse_streams.clone()))?;
+        registry.register(Box::new(events_sent.clone()))?;
+        registry.register(Box::new(events_by_name.clone()))?;
+        registry.register(Box::new(streams_dropped.clone()))?;
+        registry.register(Box::new(streams_dropped_by_reason.clone()))?;
+        registry.register(Box::new(time_ups.clone()))?;
+        registry.register(Box::new(tick_lateness.clone()))?;
+        Ok(Metrics {
+            registry,
+            rooms_live,
+            sse_streams,
+            events_sent,
+            events_by_name,
+            streams_dropped,
+            streams_dropped_by_reason,
+            time_ups,
+            tick_lateness,
+        })
+    }
+
+    /// Counts `streams` deliveries of one event named `event`.
+    pub fn sent(&self, event: &str, streams: usize) {
+        let n = u64::try_from(streams).unwrap_or(u64::MAX);
+        self.events_sent.inc_by(n);
+        self.events_by_name.with_label_values(&[event]).inc_by(n);
+    }
+
+    /// Counts one stream the server dropped.
+    pub fn dropped(&self, reason: DropReason) {
+        self.streams_dropped.inc();
+        self.streams_dropped_by_reason
+            .with_label_values(&[reason.label()])
+            .inc();
+    }
+
+    /// The Prometheus text exposition of every series.
+    pub fn render(&self) -> String {
+        let mut out = Vec::new();
+        if let Err(e) = TextEncoder::new().encode(&self.registry.gather(), &mut out) {
+            log::error!("metrics encoding failed: {e}");
+        }
+        String::from_utf8(out).unwrap_or_default()
+    }
+}

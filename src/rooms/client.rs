@@ -1,0 +1,39 @@
+//! How HTTP handlers reach a room: look it up in the registry, send the message, and
+//! try again with a fresh actor when the one found had just stopped.
+
+use actix::prelude::*;
+
+use super::messages::Lookup;
+use super::{Room, RoomRegistry};
+use crate::access_code;
+use crate::error::ApiError;
+
+/// Attempts before a room that keeps stopping under us counts as unavailable.
+const ATTEMPTS: usize = 3;
+
+/// Sends `msg` to the live room `code` and answers its reply. A code that cannot name a
+/// room is `RoomNotFound` without a database look-up.
+pub async fn ask<M, R>(registry: &Addr<RoomRegistry>, code: &str, msg: M) -> Result<R, ApiError>
+where
+    M: Message<Result = R> + Clone + Send + 'static,
+    R: Send + 'static,
+    Room: Handler<M>,
+{
+    if !access_code::is_well_formed(code) {
+        return Err(ApiError::RoomNotFound);
+    }
+    let mut stale = None;
+    for _ in 0..ATTEMPTS {
+        let room = registry
+            .send(Lookup {
+                code: code.to_string(),
+                stale: stale.take(),
+            })
+            .await??;
+        match room.send(msg.clone()).await {
+            Ok(reply) => return Ok(reply),
+            Err(_) => stale = Some(room),
+        }
+    }
+    Err(ApiError::Unavailable)
+}

@@ -1,0 +1,285 @@
+//! One room's open streams and the SSE frames they are sent.
+//!
+//! Each frame is encoded once and handed to every stream as a cheap clone (its
+//! strings are reference-counted). Each stream has a small bounded queue; a stream
+//! whose queue is full belongs to a client that stopped reading, and is dropped at
+//! once so that it never delays the others.
+
+use std::time::{Duration, Instant};
+
+use actix_web_lab::sse;
+use tokio::sync::mpsc;
+
+use crate::metrics::{DropReason, Metrics};
+use crate::pairing::Notice;
+
+/// Events a stream may have queued in the server before it counts as stalled. With the
+/// HTTP layer's write buffer ([`crate::startup::WRITE_BUFFER_BYTES`]) this keeps a stalled
+/// stream's backlog well under the contract's bound of 256 events or 64 KiB.
+pub const STREAM_QUEUE: usize = 32;
+
+/// A stream's receiving end, handed to the HTTP layer.
+pub type StreamReceiver = mpsc::Receiver<sse::Event>;
+
+/// What became of a stream after a write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Delivery {
+    Sent,
+    Stalled,
+    Closed,
+}
+
+struct Subscriber {
+    id: u64,
+    tx: mpsc::Sender<sse::Event>,
+    last_write: Instant,
+}
+
+impl Subscriber {
+    fn deliver(&mut self, frame: &sse::Event, now: Instant) -> Delivery {
+        match self.tx.try_send(frame.clone()) {
+            Ok(()) => {
+                self.last_write = now;
+                Delivery::Sent
+            }
+            Err(mpsc::error::TrySendError::Full(_)) => Delivery::Stalled,
+            Err(mpsc::error::TrySendError::Closed(_)) => Delivery::Closed,
+        }
+    }
+}
+
+/// The streams of one room.
+pub struct Fanout {
+    subscribers: Vec<Subscriber>,
+    next_subscriber: u64,
+    next_event_id: u64,
+    metrics: Metrics,
+}
+
+/// The SSE event name of a notice.
+fn event_name(notice: &Notice) -> &'static str {
+    match notice {
+        Notice::Remaining(_) => "remaining-time",
+        Notice::Timer(_) => "timer",
+        Notice::State(_) => "state",
+    }
+}
+
+fn notice_data(notice: &Notice) -> String {
+    match notice {
+        Notice::Remaining(ms) => ms.to_string(),
+        Notice::Timer(event) => event.as_str().to_string(),
+        Notice::State(snapshot) => serde_json::to_string(snapshot).unwrap_or_default(),
+    }
+}
+
+impl Fanout {
+    /// No streams yet.
+    pub fn new(metrics: Metrics) -> Fanout {
+        Fanout {
+            subscribers: Vec::new(),
+            next_subscriber: 0,
+            next_event_id: 0,
+            metrics,
+        }
+    }
+
+    /// Open streams.
+    pub fn len(&self) -> usize {
+        self.subscribers.len()
+    }
+
+    /// Whether no stream is open.
+    pub fn is_empty(&self) -> bool {
+        self.subscribers.is_empty()
+    }
+
+    fn frame(&mut self, name: &'static str, data: String) -> sse::Event {
+        self.next_event_id += 1;
+        sse::Data::new(data)
+            .event(name)
+            .id(self.next_event_id.to_string())
+            .into()
+    }
+
+    /// Opens a stream that first gets `event: connect` / `data: OK` and then `greeting`.
+    /// Returns its id (to [`Fanout::remove`] it later), a sender clone that tells when the
+    /// client has gone (`closed()`), and the receiving end.
+    pub fn subscribe(
+        &mut self,
+        greeting: &[Notice],
+    ) -> (u64, mpsc::Sender<sse::Event>, StreamReceiver) {
+        let (tx, rx) = mpsc::channel(STREAM_QUEUE);
+        let mut frames = vec![self.frame("connect", "OK".to_string())];
+        for notice in greeting {
+            let name = event_name(notice);
+            frames.push(self.frame(name, notice_data(notice)));
+        }
+        let now = Instant::now();
+        let mut subscriber = Subscriber {
+            id: self.next_subscriber,
+            tx: tx.clone(),
+            last_write: now,
+        };
+        self.next_subscriber += 1;
+        for frame in &frames {
+            // A fresh queue holds the whole greeting.
+            subscriber.deliver(frame, now);
+        }
+        self.metrics.sent("connect", 1);
+        for notice in greeting {
+            self.metrics.sent(event_name(notice), 1);
+        }
+        self.metrics.sse_streams.inc();
+        let id = subscriber.id;
+        self.subscribers.push(subscriber);
+        (id, tx, rx)
+    }
+
+    /// Forgets the stream `id` (its client went away). Whether it was open.
+    pub fn remove(&mut self, id: u64) -> bool {
+        let before = self.subscribers.len();
+        self.subscribers.retain(|s| s.id != id);
+        let removed = before - self.subscribers.len();
+        self.metrics.sse_streams.sub(i64::try_from(removed).unwrap_or(0));
+        removed > 0
+    }
+
+    /// Sends `notices` to every stream, in order. Returns the ids of the streams that were
+    /// dropped or found closed.
+    pub fn broadcast(&mut self, notices: &[Notice]) -> Vec<u64> {
+        let frames: Vec<(&'static str, sse::Event)> = notices
+            .iter()
+            .map(|n| {
+                let name = event_name(n);
+                (name, self.frame(name, notice_data(n)))
+            })
+            .collect();
+        let mut gone = Vec::new();
+        for (name, frame) in &frames {
+            let sent = self.send_all(frame, &mut gone);
+            self.metrics.sent(name, sent);
+        }
+        gone
+    }
+
+    /// Sends an SSE comment to every stream that has had no write for `quiet`.
+    pub fn heartbeat(&mut self, quiet: Duration) -> Vec<u64> {
+        let now = Instant::now();
+        let comment = sse::Event::Comment("heartbeat".into());
+        let mut gone = Vec::new();
+        for s in &mut self.subscribers {
+            if now.duration_since(s.last_write) >= quiet {
+                match s.deliver(&comment, now) {
+                    Delivery::Sent => {}
+                    Delivery::Stalled => {
+                        self.metrics.dropped(DropReason::Stalled);
+                        gone.push(s.id);
+                    }
+                    Delivery::Closed => gone.push(s.id),
+                }
+            }
+        }
+        for id in &gone {
+            self.remove(*id);
+        }
+        gone
+    }
+
+    fn send_all(&mut self, frame: &sse::Event, gone: &mut Vec<u64>) -> usize {
+        let now = Instant::now();
+        let mut sent = 0;
+        let mut i = 0;
+        while i < self.subscribers.len() {
+            match self.subscribers[i].deliver(frame, now) {
+                Delivery::Sent => {
+                    sent += 1;
+                    i += 1;
+                }
+                outcome => {
+                    if outcome == Delivery::Stalled {
+                        self.metrics.dropped(DropReason::Stalled);
+                    }
+                    let s = self.subscribers.swap_remove(i);
+                    self.metrics.sse_streams.dec();
+                    gone.push(s.id);
+                }
+            }
+        }
+        sent
+    }
+
+    /// Sends `event: close` / `data: OK` to every stream and lets go of them all, which
+    /// ends each stream once its queue is written.
+    pub fn close_all(&mut self) -> Vec<u64> {
+        let frame = self.frame("close", "OK".to_string());
+        let mut gone = Vec::new();
+        let sent = self.send_all(&frame, &mut gone);
+        self.metrics.sent("close", sent);
+        let ids: Vec<u64> = self.subscribers.iter().map(|s| s.id).collect();
+        for id in &ids {
+            self.remove(*id);
+        }
+        gone.extend(ids);
+        gone
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pairing::TimerEvent;
+
+    fn metrics() -> Metrics {
+        Metrics::new().expect("metrics")
+    }
+
+    fn text(event: &sse::Event) -> String {
+        match event {
+            sse::Event::Data(_) => format!("{event:?}"),
+            sse::Event::Comment(c) => format!("comment:{c}"),
+        }
+    }
+
+    #[test]
+    fn a_new_stream_gets_connect_then_the_greeting() {
+        let mut f = Fanout::new(metrics());
+        let (_, _tx, mut rx) = f.subscribe(&[Notice::Remaining(5000)]);
+        let first = text(&rx.try_recv().expect("connect"));
+        assert!(first.contains("connect") && first.contains("OK"), "{first}");
+        let second = text(&rx.try_recv().expect("remaining"));
+        assert!(second.contains("remaining-time") && second.contains("5000"), "{second}");
+    }
+
+    #[test]
+    fn a_stream_that_stops_reading_is_dropped_and_the_others_still_get_everything() {
+        let m = metrics();
+        let mut f = Fanout::new(m.clone());
+        let (stalled, _tx1, _rx_kept_unread) = f.subscribe(&[]);
+        let (_, _tx2, mut reader) = f.subscribe(&[]);
+        let mut dropped = Vec::new();
+        for i in 0..(STREAM_QUEUE as i64 + 5) {
+            dropped.extend(f.broadcast(&[Notice::Remaining(i)]));
+            while reader.try_recv().is_ok() {}
+        }
+        assert_eq!(dropped, vec![stalled]);
+        assert_eq!(f.len(), 1);
+        assert!(m.render().contains("pairsync_streams_dropped_total 1"));
+    }
+
+    #[test]
+    fn close_all_sends_close_and_ends_every_stream() {
+        let mut f = Fanout::new(metrics());
+        let (_, tx, mut rx) = f.subscribe(&[]);
+        drop(tx);
+        f.broadcast(&[Notice::Timer(TimerEvent::Start)]);
+        f.close_all();
+        let mut last = String::new();
+        while let Ok(e) = rx.try_recv() {
+            last = text(&e);
+        }
+        assert!(last.contains("close"), "{last}");
+        assert!(rx.is_closed());
+        assert!(f.is_empty());
+    }
+}

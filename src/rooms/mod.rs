@@ -1,0 +1,18 @@
+//! The live side of pair rooms: one actor per room, a registry that supervises them,
+//! and the fan-out of SSE frames to each room's streams.
+//!
+//! # Layout
+//! - `registry`: the `RoomRegistry` supervisor (create, load, adopt at start, forget).
+//! - `room`: the `Room` actor (commit, then broadcast; ticks; heartbeats; reaping).
+//! - `fanout`: a room's streams, their bounded queues and the frame encoding.
+//! - `messages`: every message the actors answer.
+//! - `client`: how HTTP handlers reach a room.
+
+pub mod client;
+pub mod fanout;
+pub mod messages;
+pub mod registry;
+pub mod room;
+
+pub use registry::RoomRegistry;
+pub use room::{Room, RoomConfig};

@@ -1,0 +1,215 @@
+//! The `RoomRegistry` supervisor actor: the one map from access codes to live room
+//! actors. It creates rooms, loads a room from the database on first use (once, however
+//! many requests ask for it at the same moment), spreads room actors over the worker
+//! arbiters, loads every running room at start, and forgets rooms that stopped.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use actix::fut::WrapFuture;
+use actix::prelude::*;
+use tokio::sync::oneshot;
+
+use super::messages::{Create, Forget, LiveRooms, Lookup};
+use super::room::{Room, RoomConfig};
+use crate::access_code;
+use crate::clock::now_ms;
+use crate::error::ApiError;
+use crate::metrics::Metrics;
+use crate::pairing::PairRoom;
+use crate::store::{rooms, Db, StoreError};
+
+/// Tries at drawing an unused access code before giving up (a clash is already
+/// vanishingly unlikely with 122 random bits).
+const CODE_ATTEMPTS: usize = 5;
+
+type Waiter = oneshot::Sender<Result<Addr<Room>, ApiError>>;
+
+/// The supervisor of every room actor in this process.
+pub struct RoomRegistry {
+    db: Db,
+    config: Arc<RoomConfig>,
+    metrics: Metrics,
+    arbiters: Vec<ArbiterHandle>,
+    next_arbiter: usize,
+    next_generation: u64,
+    live: HashMap<String, (Addr<Room>, u64)>,
+    loading: HashMap<String, Vec<Waiter>>,
+}
+
+impl RoomRegistry {
+    /// A registry that starts room actors round-robin on `arbiters` (on its own thread when
+    /// the list is empty).
+    pub fn new(
+        db: Db,
+        config: RoomConfig,
+        metrics: Metrics,
+        arbiters: Vec<ArbiterHandle>,
+    ) -> RoomRegistry {
+        RoomRegistry {
+            db,
+            config: Arc::new(config),
+            metrics,
+            arbiters,
+            next_arbiter: 0,
+            next_generation: 0,
+            live: HashMap::new(),
+            loading: HashMap::new(),
+        }
+    }
+
+    fn start_room(&mut self, room: PairRoom, ctx: &mut Context<Self>) -> Addr<Room> {
+        self.next_generation += 1;
+        let generation = self.next_generation;
+        let code = room.access_code.clone();
+        let (db, config, metrics, me) = (
+            self.db.clone(),
+            self.config.clone(),
+            self.metrics.clone(),
+            ctx.address(),
+        );
+        let make =
+            move |_: &mut Context<Room>| Room::new(room, db, config, metrics, me, generation);
+        let addr = if self.arbiters.is_empty() {
+            Room::create(make)
+        } else {
+            let arbiter = &self.arbiters[self.next_arbiter % self.arbiters.len()];
+            self.next_arbiter = self.next_arbiter.wrapping_add(1);
+            Room::start_in_arbiter(arbiter, make)
+        };
+        self.live.insert(code, (addr.clone(), generation));
+        addr
+    }
+
+    fn finish_load(
+        &mut self,
+        code: String,
+        loaded: Result<Option<PairRoom>, StoreError>,
+        ctx: &mut Context<Self>,
+    ) {
+        let answer = match loaded {
+            Ok(Some(room)) => Ok(self.start_room(room, ctx)),
+            Ok(None) => Err(ApiError::RoomNotFound),
+            Err(e) => Err(ApiError::from(e)),
+        };
+        for waiter in self.loading.remove(&code).unwrap_or_default() {
+            // A requester that gave up has dropped its receiver; nothing to tell it.
+            let _ = waiter.send(answer.clone());
+        }
+    }
+
+    /// Starts actors for the running rooms that are not live yet.
+    fn adopt_running(&mut self, running: Vec<PairRoom>, ctx: &mut Context<Self>) {
+        let mut adopted = 0;
+        for room in running {
+            let code = room.access_code.clone();
+            if !self.live.contains_key(&code) && !self.loading.contains_key(&code) {
+                self.start_room(room, ctx);
+                adopted += 1;
+            }
+        }
+        log::info!("loaded {adopted} room(s) with a running timer");
+    }
+}
+
+impl Actor for RoomRegistry {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        // Running timers must reach their time-up (or pause-when-empty) on time after a
+        // restart, whether or not anybody asks for their room.
+        let db = self.db.clone();
+        let load = async move { db.run(move |conn| rooms::running(conn, now_ms())).await };
+        ctx.wait(load.into_actor(self).map(|loaded, act, ctx| match loaded {
+            Ok(running) => act.adopt_running(running, ctx),
+            Err(e) => log::error!("could not load the running rooms: {e}"),
+        }));
+    }
+}
+
+impl Handler<Lookup> for RoomRegistry {
+    type Result = ResponseFuture<Result<Addr<Room>, ApiError>>;
+
+    fn handle(&mut self, msg: Lookup, ctx: &mut Self::Context) -> Self::Result {
+        let Lookup { code, stale } = msg;
+        if let Some((addr, _)) = self.live.get(&code) {
+            let is_stale = stale.as_ref() == Some(addr) || !addr.connected();
+            if !is_stale {
+                let addr = addr.clone();
+                return Box::pin(async move { Ok(addr) });
+            }
+            self.live.remove(&code);
+        }
+        let (tx, rx) = oneshot::channel();
+        let answer = async move { rx.await.unwrap_or(Err(ApiError::Unavailable)) };
+        if let Some(waiters) = self.loading.get_mut(&code) {
+            waiters.push(tx);
+            return Box::pin(answer);
+        }
+        self.loading.insert(code.clone(), vec![tx]);
+        let db = self.db.clone();
+        let key = code.clone();
+        let load = async move { db.run(move |conn| rooms::find(conn, &key, now_ms())).await };
+        ctx.spawn(
+            load.into_actor(self)
+                .map(move |loaded, act, ctx| act.finish_load(code, loaded, ctx)),
+        );
+        Box::pin(answer)
+    }
+}
+
+impl Handler<Create> for RoomRegistry {
+    type Result = ResponseActFuture<Self, Result<String, ApiError>>;
+
+    fn handle(&mut self, msg: Create, _: &mut Self::Context) -> Self::Result {
+        let db = self.db.clone();
+        let insert = async move {
+            db.run(move |conn| {
+                for _ in 0..CODE_ATTEMPTS {
+                    let now = now_ms();
+                    let room = msg.0.clone().into_room(access_code::generate(), now);
+                    match rooms::insert(conn, &room, now) {
+                        Ok(()) => return Ok(room),
+                        Err(StoreError::Duplicate) => continue,
+                        Err(e) => return Err(e),
+                    }
+                }
+                Err(StoreError::Unavailable(
+                    "no free access code after several draws".into(),
+                ))
+            })
+            .await
+        };
+        Box::pin(insert.into_actor(self).map(|inserted, act, ctx| {
+            let room = inserted?;
+            let code = room.access_code.clone();
+            act.start_room(room, ctx);
+            Ok(code)
+        }))
+    }
+}
+
+impl Handler<Forget> for RoomRegistry {
+    type Result = ();
+
+    fn handle(&mut self, msg: Forget, _: &mut Self::Context) {
+        if matches!(self.live.get(&msg.code), Some((_, g)) if *g == msg.generation) {
+            self.live.remove(&msg.code);
+        }
+    }
+}
+
+impl Handler<LiveRooms> for RoomRegistry {
+    type Result = MessageResult<LiveRooms>;
+
+    fn handle(&mut self, _: LiveRooms, _: &mut Self::Context) -> Self::Result {
+        let mut rooms: Vec<(String, Addr<Room>)> = self
+            .live
+            .iter()
+            .filter(|(_, (addr, _))| addr.connected())
+            .map(|(code, (addr, _))| (code.clone(), addr.clone()))
+            .collect();
+        rooms.sort_by(|a, b| a.0.cmp(&b.0));
+        MessageResult(rooms)
+    }
+}

@@ -1,0 +1,103 @@
+//! Putting the server together: database, metrics, room arbiters, the registry, the
+//! listener and the HTTP server.
+
+use std::net::{SocketAddr, TcpListener};
+
+use actix::prelude::*;
+use actix_web::{dev::Server, web, App, HttpServer};
+
+use crate::config::Settings;
+use crate::http::{self, AppState};
+use crate::metrics::Metrics;
+use crate::rooms::{RoomConfig, RoomRegistry};
+use crate::store::{Backend, Db};
+
+/// Bytes the HTTP layer buffers for one connection before it stops pulling events from
+/// the stream's queue; part of the bound on a stalled stream's backlog.
+pub const WRITE_BUFFER_BYTES: usize = 16 * 1024;
+/// How long a stopping server lets in-flight requests finish.
+const SHUTDOWN_GRACE_SECS: u64 = 5;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// `DATABASE_URL` was refused.
+    #[error(transparent)]
+    Url(#[from] crate::store::UrlError),
+    /// The database could not be opened or migrated.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    /// The listen address could not be bound.
+    #[error("cannot listen on {0}: {1}")]
+    Bind(String, std::io::Error),
+    /// The metrics registry refused a series.
+    #[error(transparent)]
+    Metrics(#[from] prometheus::Error),
+}
+
+/// A started server.
+pub struct Running {
+    /// The address it listens on (the real port when 0 was asked for).
+    pub addr: SocketAddr,
+    /// The admin bearer token (generated when none was configured).
+    pub admin_token: String,
+    /// The server; await it to serve until stopped.
+    pub server: Server,
+    /// The arbiters room actors run on.
+    pub arbiters: Vec<Arbiter>,
+}
+
+/// Starts everything inside the current actix system and binds the listener. The server
+/// serves once `Running::server` is awaited (or spawned).
+pub fn start(settings: Settings) -> Result<Running, StartError> {
+    let backend = Backend::parse(&settings.database_url)?;
+    let db = Db::open(&backend)?;
+    let metrics = Metrics::new()?;
+    let admin_token = match settings.admin_token.clone().filter(|t| !t.is_empty()) {
+        Some(token) => token,
+        None => {
+            let token = crate::access_code::generate();
+            log::info!("no PAIRSYNC_ADMIN_TOKEN set; generated admin token: {token}");
+            token
+        }
+    };
+
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let arbiters: Vec<Arbiter> = (0..threads).map(|_| Arbiter::new()).collect();
+    let handles = arbiters.iter().map(Arbiter::handle).collect();
+    let config = RoomConfig {
+        heartbeat: settings.heartbeat_ms,
+        pause_when_empty: settings.pause_when_empty,
+        max_subscribers: settings.max_subscribers_per_room,
+        idle_ttl: settings.room_idle_ms,
+    };
+    let registry = RoomRegistry::new(db.clone(), config, metrics.clone(), handles).start();
+    let state = AppState {
+        registry,
+        db,
+        metrics,
+    };
+
+    let listener =
+        TcpListener::bind(&settings.bind).map_err(|e| StartError::Bind(settings.bind.clone(), e))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| StartError::Bind(settings.bind.clone(), e))?;
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(web::Data::new(state.clone()))
+            .configure(http::configure)
+    })
+    .h1_write_buffer_size(WRITE_BUFFER_BYTES)
+    .shutdown_timeout(SHUTDOWN_GRACE_SECS)
+    .listen(listener)
+    .map_err(|e| StartError::Bind(settings.bind.clone(), e))?
+    .run();
+    log::info!("listening on http://{addr}");
+    Ok(Running {
+        addr,
+        admin_token,
+        server,
+        arbiters,
+    })
+}

@@ -1,0 +1,166 @@
+//! The committed truth: a pool of database connections, the embedded migrations,
+//! and [`Db::run`], which runs synchronous diesel work on the blocking thread pool so
+//! that no actor thread ever waits on the disk.
+//!
+//! # Layout
+//! - `schema`: the diesel table definitions.
+//! - `models`: the row type and its conversion to the domain.
+//! - `rooms`: the queries.
+
+pub mod models;
+pub mod rooms;
+pub mod schema;
+
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+use diesel::sqlite::SqliteConnection;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+/// The connection type every query runs on.
+pub type Conn = SqliteConnection;
+
+/// The SQLite migrations, compiled into the binary.
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+
+/// How long a request waits for a pooled connection before the database counts as unavailable.
+const POOL_WAIT: Duration = Duration::from_secs(3);
+/// How long SQLite waits on a lock held by another connection.
+const SQLITE_BUSY_TIMEOUT_MS: u32 = 5000;
+/// Connections in the pool; SQLite serializes writers anyway, readers share WAL snapshots.
+const POOL_SIZE: u32 = 8;
+
+/// Why a database operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database cannot be reached or failed the query; the caller may retry later.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// The key is taken.
+    #[error("duplicate key")]
+    Duplicate,
+    /// A stored row cannot be read back.
+    #[error(transparent)]
+    Corrupt(#[from] models::CorruptRow),
+}
+
+impl From<diesel::result::Error> for StoreError {
+    fn from(e: diesel::result::Error) -> Self {
+        StoreError::Unavailable(e.to_string())
+    }
+}
+
+impl From<diesel::r2d2::PoolError> for StoreError {
+    fn from(e: diesel::r2d2::PoolError) -> Self {
+        StoreError::Unavailable(e.to_string())
+    }
+}
+
+/// Where the data lives, as parsed from `DATABASE_URL`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    /// An embedded SQLite file (or `:memory:`).
+    Sqlite(String),
+}
+
+/// Why a `DATABASE_URL` was refused.
+#[derive(Debug, thiserror::Error)]
+#[error("DATABASE_URL {0}")]
+pub struct UrlError(&'static str);
+
+impl Backend {
+    /// Reads `DATABASE_URL`: a file path or `sqlite://PATH` selects SQLite.
+    pub fn parse(url: &str) -> Result<Backend, UrlError> {
+        let url = url.trim();
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Err(UrlError(
+                "names PostgreSQL, which this build does not include; use a SQLite file path",
+            ));
+        }
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .unwrap_or(url);
+        if path.is_empty() {
+            return Err(UrlError("is empty"));
+        }
+        Ok(Backend::Sqlite(path.to_string()))
+    }
+}
+
+#[derive(Debug)]
+struct SqlitePragmas;
+
+impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragmas {
+    fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
+        conn.batch_execute(&format!(
+            "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS};
+             PRAGMA journal_mode = WAL;
+             PRAGMA synchronous = FULL;
+             PRAGMA foreign_keys = ON;"
+        ))
+        .map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+/// A cheap, cloneable handle on the connection pool.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool<ConnectionManager<Conn>>,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db").finish_non_exhaustive()
+    }
+}
+
+impl Db {
+    /// Opens the pool and runs the pending migrations. Fails when the database cannot be
+    /// opened at all; a database that goes away later makes single requests fail instead.
+    pub fn open(backend: &Backend) -> Result<Db, StoreError> {
+        let Backend::Sqlite(path) = backend;
+        let pool = Pool::builder()
+            .max_size(POOL_SIZE)
+            .connection_timeout(POOL_WAIT)
+            .connection_customizer(Box::new(SqlitePragmas))
+            .build(ConnectionManager::<Conn>::new(path))?;
+        let db = Db { pool };
+        let mut conn = db.conn()?;
+        conn.run_pending_migrations(SQLITE_MIGRATIONS)
+            .map_err(|e| StoreError::Unavailable(format!("migrations failed: {e}")))?;
+        Ok(db)
+    }
+
+    fn conn(&self) -> Result<PooledConnection<ConnectionManager<Conn>>, StoreError> {
+        Ok(self.pool.get()?)
+    }
+
+    /// Runs `work` on a pooled connection on the blocking thread pool.
+    pub async fn run<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Conn) -> Result<T, StoreError> + Send + 'static,
+    {
+        let db = self.clone();
+        actix_web::rt::task::spawn_blocking(move || work(&mut *db.conn()?))
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("database task failed: {e}")))?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_urls_select_sqlite_by_path_or_scheme() {
+        let p = |u| Backend::parse(u).expect("accepted");
+        assert_eq!(p("pairsync.db"), Backend::Sqlite("pairsync.db".into()));
+        assert_eq!(p("sqlite:///tmp/x.db"), Backend::Sqlite("/tmp/x.db".into()));
+        assert_eq!(p("sqlite://rel.db"), Backend::Sqlite("rel.db".into()));
+        assert!(Backend::parse("").is_err());
+        assert!(Backend::parse("postgres://u@h/db").is_err());
+    }
+}

@@ -1,0 +1,137 @@
+//! The `rooms` row and its conversion to and from the domain's [`PairRoom`].
+
+use diesel::prelude::*;
+
+use super::schema::rooms;
+use crate::pairing::PairRoom;
+use crate::timer::{Phase, Timer};
+
+/// A `rooms` row as stored.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = rooms)]
+#[diesel(treat_none_as_null = true)]
+pub struct RoomRow {
+    /// See the schema.
+    pub access_code: String,
+    /// See the schema.
+    pub navigator: String,
+    /// See the schema.
+    pub driver: String,
+    /// See the schema.
+    pub mission_url: String,
+    /// See the schema.
+    pub created_at: i64,
+    /// See the schema.
+    pub duration_ms: i64,
+    /// See the schema.
+    pub phase: String,
+    /// See the schema.
+    pub remaining_ms: i64,
+    /// See the schema.
+    pub deadline_at: Option<i64>,
+    /// See the schema.
+    pub round: i64,
+    /// See the schema.
+    pub version: i64,
+    /// See the schema.
+    pub updated_at: i64,
+}
+
+/// A row whose content no version of this server writes.
+#[derive(Debug, thiserror::Error)]
+#[error("room {code}: unreadable row ({reason})")]
+pub struct CorruptRow {
+    /// The row's access code.
+    pub code: String,
+    /// What is wrong with it.
+    pub reason: &'static str,
+}
+
+impl RoomRow {
+    /// The row that stores `room`, written at `now`.
+    pub fn from_room(room: &PairRoom, now: i64) -> RoomRow {
+        RoomRow {
+            access_code: room.access_code.clone(),
+            navigator: room.navigator.clone(),
+            driver: room.driver.clone(),
+            mission_url: room.mission_url.clone(),
+            created_at: room.created_at,
+            duration_ms: room.timer.duration,
+            phase: room.timer.phase_name().as_str().to_string(),
+            remaining_ms: room.timer.remaining(now),
+            deadline_at: room.timer.deadline_at(),
+            round: room.timer.round,
+            version: room.version,
+            updated_at: now,
+        }
+    }
+
+    /// The room this row stores, its timer's tick cursor placed at `now`.
+    pub fn into_room(self, now: i64) -> Result<PairRoom, CorruptRow> {
+        let corrupt = |reason| CorruptRow {
+            code: self.access_code.clone(),
+            reason,
+        };
+        if self.duration_ms <= 0 {
+            return Err(corrupt("duration is not positive"));
+        }
+        let timer = match (self.phase.as_str(), self.deadline_at) {
+            ("running", Some(deadline)) => {
+                Timer::running(self.duration_ms, deadline, self.round, now)
+            }
+            ("running", None) => return Err(corrupt("running without a deadline")),
+            ("idle", _) => Timer::new(self.duration_ms, self.duration_ms, self.round),
+            ("paused", _) => Timer {
+                phase: Phase::Paused {
+                    remaining: self.remaining_ms.clamp(1, self.duration_ms),
+                },
+                duration: self.duration_ms,
+                round: self.round,
+            },
+            _ => return Err(corrupt("unknown phase")),
+        };
+        Ok(PairRoom {
+            access_code: self.access_code,
+            navigator: self.navigator,
+            driver: self.driver,
+            mission_url: self.mission_url,
+            created_at: self.created_at,
+            timer,
+            version: self.version,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_phase_survives_a_round_trip_through_the_row() {
+        let now = 1_700_000_000_000;
+        let mut room = PairRoom {
+            access_code: "abcdefgh".into(),
+            navigator: "N".into(),
+            driver: "D".into(),
+            mission_url: "https://example.test/m".into(),
+            created_at: now - 5,
+            timer: Timer::new(60_000, 60_000, 4),
+            version: 7,
+        };
+        for step in 0..3 {
+            match step {
+                1 => {
+                    room.timer.start(now);
+                }
+                2 => {
+                    room.timer.stop(now + 1234);
+                }
+                _ => {}
+            }
+            let back = RoomRow::from_room(&room, now)
+                .into_room(now)
+                .expect("readable");
+            assert_eq!(back, room, "step {step}");
+        }
+    }
+}

@@ -1,0 +1,88 @@
+//! Reads and writes of the `rooms` table: plain synchronous functions over one
+//! connection, run off the actor threads by [`super::Db::run`].
+
+use diesel::prelude::*;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+
+use super::models::RoomRow;
+use super::schema::rooms::dsl;
+use super::{Conn, StoreError};
+use crate::pairing::PairRoom;
+use crate::timer::PhaseName;
+
+/// What became of a versioned write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Saved {
+    /// The row had the expected version and now holds the new value.
+    Committed,
+    /// Another writer got there first; this is the row as it now stands.
+    Stale(PairRoom),
+    /// The row is gone (the room was deleted).
+    Gone,
+}
+
+/// Inserts a new room. A taken access code is [`StoreError::Duplicate`].
+pub fn insert(conn: &mut Conn, room: &PairRoom, now: i64) -> Result<(), StoreError> {
+    diesel::insert_into(dsl::rooms)
+        .values(RoomRow::from_room(room, now))
+        .execute(conn)
+        .map_err(|e| match e {
+            DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
+                StoreError::Duplicate
+            }
+            other => other.into(),
+        })?;
+    Ok(())
+}
+
+/// The room with this access code, if any; a running timer's ticks placed at `now`.
+pub fn find(conn: &mut Conn, code: &str, now: i64) -> Result<Option<PairRoom>, StoreError> {
+    let row = dsl::rooms
+        .find(code)
+        .select(RoomRow::as_select())
+        .first(conn)
+        .optional()?;
+    row.map(|r| r.into_room(now).map_err(StoreError::from))
+        .transpose()
+}
+
+/// Every room whose timer runs.
+pub fn running(conn: &mut Conn, now: i64) -> Result<Vec<PairRoom>, StoreError> {
+    let rows = dsl::rooms
+        .filter(dsl::phase.eq(PhaseName::Running.as_str()))
+        .select(RoomRow::as_select())
+        .load(conn)?;
+    rows.into_iter()
+        .map(|r| r.into_room(now).map_err(StoreError::from))
+        .collect()
+}
+
+/// Writes `room` (whose `version` is the new one) over the row holding `room.version − 1`.
+pub fn save(conn: &mut Conn, room: &PairRoom, now: i64) -> Result<Saved, StoreError> {
+    let expected = room.version - 1;
+    let changed = diesel::update(
+        dsl::rooms
+            .filter(dsl::access_code.eq(&room.access_code))
+            .filter(dsl::version.eq(expected)),
+    )
+    .set(RoomRow::from_room(room, now))
+    .execute(conn)?;
+    if changed == 1 {
+        return Ok(Saved::Committed);
+    }
+    Ok(match find(conn, &room.access_code, now)? {
+        Some(current) => Saved::Stale(current),
+        None => Saved::Gone,
+    })
+}
+
+/// Deletes the room; whether it existed.
+pub fn delete(conn: &mut Conn, code: &str) -> Result<bool, StoreError> {
+    Ok(diesel::delete(dsl::rooms.find(code)).execute(conn)? == 1)
+}
+
+/// A cheap query that succeeds when the database answers.
+pub fn ping(conn: &mut Conn) -> Result<(), StoreError> {
+    diesel::sql_query("SELECT 1").execute(conn)?;
+    Ok(())
+}

@@ -1,0 +1,32 @@
+//! The database schema, as diesel sees it (kept in step with `migrations/`).
+// @generated automatically by Diesel CLI.
+
+diesel::table! {
+    /// One row per pair room.
+    rooms (access_code) {
+        /// The room's access code.
+        access_code -> Text,
+        /// Who guides.
+        navigator -> Text,
+        /// Who types.
+        driver -> Text,
+        /// Link to the pair's task, `""` when none.
+        mission_url -> Text,
+        /// Creation instant, epoch ms.
+        created_at -> BigInt,
+        /// Full countdown length, ms.
+        duration_ms -> BigInt,
+        /// `idle`, `running` or `paused`.
+        phase -> Text,
+        /// Remaining ms when the row was written.
+        remaining_ms -> BigInt,
+        /// The deadline while running, epoch ms.
+        deadline_at -> Nullable<BigInt>,
+        /// Completed countdowns.
+        round -> BigInt,
+        /// Bumped by every write.
+        version -> BigInt,
+        /// Last write instant, epoch ms.
+        updated_at -> BigInt,
+    }
+}

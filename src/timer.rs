@@ -1,0 +1,468 @@
+//! The countdown timer as a pure value: no I/O, no clock of its own.
+//!
+//! Every operation takes `now` (Unix epoch milliseconds) from the caller, so the
+//! same sequence of calls always gives the same result. A running timer keeps
+//! its *deadline*, never a decremented counter, so a run of any length cannot
+//! drift, and a pause keeps the remaining time to the millisecond.
+//!
+//! Ticks are derived from the deadline: while running, the value `v` (a multiple
+//! of [`TICK_MS`] strictly below the remaining time at start or resume, down to
+//! and including 0) is due at `deadline − v`. The running phase carries a cursor,
+//! the next value to announce, which only ever moves down.
+
+use serde::Serialize;
+
+/// The spacing of ticks, in milliseconds.
+pub const TICK_MS: i64 = 1000;
+/// The shortest duration a timer may have.
+pub const MIN_DURATION_MS: i64 = 1000;
+/// The longest duration a timer may have (24 hours).
+pub const MAX_DURATION_MS: i64 = 86_400_000;
+
+/// Where the countdown stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// At full duration: never started, or reset, or just after a time-up.
+    Idle,
+    /// Counting down toward `deadline_at`; `next_tick` is the next tick value to announce.
+    Running {
+        /// The instant (epoch ms) at which the remaining time reaches 0.
+        deadline_at: i64,
+        /// The next tick value (a multiple of [`TICK_MS`]) not yet announced.
+        /// `None` once the final tick (0) has been announced.
+        next_tick: Option<i64>,
+    },
+    /// Stopped part-way, with this many milliseconds left.
+    Paused {
+        /// Milliseconds left, `1..=duration`.
+        remaining: i64,
+    },
+}
+
+/// The name of a phase as the API spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PhaseName {
+    /// See [`Phase::Idle`].
+    Idle,
+    /// See [`Phase::Running`].
+    Running,
+    /// See [`Phase::Paused`].
+    Paused,
+}
+
+impl PhaseName {
+    /// The lowercase name used in JSON and in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PhaseName::Idle => "idle",
+            PhaseName::Running => "running",
+            PhaseName::Paused => "paused",
+        }
+    }
+}
+
+/// The timer of one pair room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timer {
+    /// The current phase.
+    pub phase: Phase,
+    /// The full length of one countdown, in ms.
+    pub duration: i64,
+    /// Completed countdowns (time-ups) since the room was created.
+    pub round: i64,
+}
+
+/// The answer to a change of duration while the timer runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the timer is running; stop it before changing its duration")]
+pub struct TimerRunning;
+
+/// The largest tick value strictly below `remaining` (0 when `remaining ≤ TICK_MS`).
+pub fn first_tick_below(remaining: i64) -> i64 {
+    if remaining <= 0 {
+        0
+    } else {
+        ((remaining - 1) / TICK_MS) * TICK_MS
+    }
+}
+
+impl Timer {
+    /// A timer of `duration` ms with `remaining` ms left: idle when they are equal, else paused.
+    pub fn new(duration: i64, remaining: i64, round: i64) -> Timer {
+        Timer {
+            phase: Self::rest_phase(duration, remaining),
+            duration,
+            round,
+        }
+    }
+
+    /// A timer running toward `deadline_at`, its tick cursor placed as if resumed at `now`.
+    pub fn running(duration: i64, deadline_at: i64, round: i64, now: i64) -> Timer {
+        let remaining = (deadline_at - now).clamp(0, duration);
+        Timer {
+            phase: Phase::Running {
+                deadline_at,
+                next_tick: Some(first_tick_below(remaining)),
+            },
+            duration,
+            round,
+        }
+    }
+
+    fn rest_phase(duration: i64, remaining: i64) -> Phase {
+        if remaining >= duration {
+            Phase::Idle
+        } else {
+            Phase::Paused {
+                remaining: remaining.max(1),
+            }
+        }
+    }
+
+    /// The phase's API name.
+    pub fn phase_name(&self) -> PhaseName {
+        match self.phase {
+            Phase::Idle => PhaseName::Idle,
+            Phase::Running { .. } => PhaseName::Running,
+            Phase::Paused { .. } => PhaseName::Paused,
+        }
+    }
+
+    /// Whether the countdown runs.
+    pub fn is_running(&self) -> bool {
+        matches!(self.phase, Phase::Running { .. })
+    }
+
+    /// The deadline while running.
+    pub fn deadline_at(&self) -> Option<i64> {
+        match self.phase {
+            Phase::Running { deadline_at, .. } => Some(deadline_at),
+            _ => None,
+        }
+    }
+
+    /// Milliseconds left at `now`, always within `0..=duration`.
+    pub fn remaining(&self, now: i64) -> i64 {
+        let raw = match self.phase {
+            Phase::Idle => self.duration,
+            Phase::Paused { remaining } => remaining,
+            Phase::Running { deadline_at, .. } => deadline_at - now,
+        };
+        raw.clamp(0, self.duration)
+    }
+
+    /// Whether a running timer has reached its deadline at `now`.
+    pub fn is_due(&self, now: i64) -> bool {
+        matches!(self.phase, Phase::Running { deadline_at, .. } if now >= deadline_at)
+    }
+
+    /// Idle or paused → running with `deadline = now + remaining`. Returns whether anything changed.
+    pub fn start(&mut self, now: i64) -> bool {
+        let remaining = match self.phase {
+            Phase::Running { .. } => return false,
+            Phase::Idle => self.duration,
+            Phase::Paused { remaining } => remaining,
+        };
+        self.phase = Phase::Running {
+            deadline_at: now + remaining,
+            next_tick: Some(first_tick_below(remaining)),
+        };
+        true
+    }
+
+    /// Running → paused, keeping the remaining time to the millisecond. Returns whether
+    /// anything changed. A timer that is due must get [`Timer::time_up`] first; here it
+    /// pauses at 1 ms rather than at 0, which is never a valid paused value.
+    pub fn stop(&mut self, now: i64) -> bool {
+        if !self.is_running() {
+            return false;
+        }
+        self.phase = Phase::Paused {
+            remaining: self.remaining(now).max(1),
+        };
+        true
+    }
+
+    /// Any state → idle at full duration; the round is kept. Returns whether anything changed.
+    pub fn reset(&mut self) -> bool {
+        if self.phase == Phase::Idle {
+            return false;
+        }
+        self.phase = Phase::Idle;
+        true
+    }
+
+    /// Sets a new duration and remaining time while not running: idle when they are equal,
+    /// else paused. The caller has validated `1 ≤ remaining ≤ duration`.
+    pub fn set_duration(&mut self, duration: i64, remaining: i64) -> Result<(), TimerRunning> {
+        if self.is_running() {
+            return Err(TimerRunning);
+        }
+        self.duration = duration;
+        self.phase = Self::rest_phase(duration, remaining.min(duration));
+        Ok(())
+    }
+
+    /// The countdown completed: idle at full duration, one more round.
+    pub fn time_up(&mut self) {
+        self.phase = Phase::Idle;
+        self.round += 1;
+    }
+
+    /// The instant at which the next tick is due, while one remains.
+    pub fn next_tick_at(&self) -> Option<i64> {
+        match self.phase {
+            Phase::Running {
+                deadline_at,
+                next_tick: Some(value),
+            } => Some(deadline_at - value),
+            _ => None,
+        }
+    }
+
+    /// Takes every tick value due at `now`, in announcing order (highest first), and moves
+    /// the cursor past them. A tick is never due before `deadline − value`.
+    pub fn take_due_ticks(&mut self, now: i64) -> Vec<i64> {
+        let mut due = Vec::new();
+        if let Phase::Running {
+            deadline_at,
+            next_tick,
+        } = &mut self.phase
+        {
+            while let Some(value) = *next_tick {
+                if now < *deadline_at - value {
+                    break;
+                }
+                due.push(value);
+                *next_tick = (value > 0).then(|| value - TICK_MS);
+            }
+        }
+        due
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T0: i64 = 1_700_000_000_000;
+
+    fn idle(duration: i64) -> Timer {
+        Timer::new(duration, duration, 0)
+    }
+
+    #[test]
+    fn a_new_timer_at_full_duration_is_idle_and_part_way_is_paused() {
+        assert_eq!(idle(5000).phase, Phase::Idle);
+        assert_eq!(Timer::new(5000, 1200, 0).phase, Phase::Paused { remaining: 1200 });
+    }
+
+    #[test]
+    fn start_from_idle_sets_the_deadline_to_now_plus_duration() {
+        let mut t = idle(5000);
+        assert!(t.start(T0));
+        assert_eq!(t.deadline_at(), Some(T0 + 5000));
+        assert_eq!(t.remaining(T0 + 1234), 5000 - 1234);
+    }
+
+    #[test]
+    fn start_while_running_changes_nothing() {
+        let mut t = idle(5000);
+        t.start(T0);
+        let before = t;
+        assert!(!t.start(T0 + 500));
+        assert_eq!(t, before);
+    }
+
+    #[test]
+    fn stop_keeps_the_remaining_time_to_the_millisecond() {
+        let mut t = idle(60_000);
+        t.start(T0);
+        assert!(t.stop(T0 + 12_345));
+        assert_eq!(t.phase, Phase::Paused { remaining: 47_655 });
+    }
+
+    #[test]
+    fn stop_when_not_running_changes_nothing() {
+        let mut t = idle(5000);
+        assert!(!t.stop(T0));
+        let mut p = Timer::new(5000, 10, 0);
+        assert!(!p.stop(T0));
+        assert_eq!(p.phase, Phase::Paused { remaining: 10 });
+    }
+
+    #[test]
+    fn resume_runs_toward_now_plus_the_paused_remaining() {
+        let mut t = Timer::new(60_000, 47_655, 0);
+        t.start(T0);
+        assert_eq!(t.deadline_at(), Some(T0 + 47_655));
+        assert_eq!(t.next_tick_at(), Some(T0 + 655));
+    }
+
+    #[test]
+    fn reset_goes_idle_from_any_state_and_keeps_the_round() {
+        let mut t = Timer::new(5000, 1000, 3);
+        assert!(t.reset());
+        assert_eq!((t.phase, t.round), (Phase::Idle, 3));
+        assert!(!t.reset());
+        t.start(T0);
+        assert!(t.reset());
+        assert_eq!(t.phase, Phase::Idle);
+    }
+
+    #[test]
+    fn set_duration_is_refused_while_running() {
+        let mut t = idle(5000);
+        t.start(T0);
+        assert_eq!(t.set_duration(9000, 9000), Err(TimerRunning));
+        assert_eq!(t.duration, 5000);
+    }
+
+    #[test]
+    fn set_duration_is_idle_at_full_and_paused_part_way() {
+        let mut t = idle(5000);
+        t.set_duration(9000, 9000).expect("not running");
+        assert_eq!((t.phase, t.duration), (Phase::Idle, 9000));
+        t.set_duration(9000, 4000).expect("not running");
+        assert_eq!(t.phase, Phase::Paused { remaining: 4000 });
+    }
+
+    #[test]
+    fn remaining_never_goes_below_zero_after_the_deadline() {
+        let mut t = idle(2000);
+        t.start(T0);
+        assert_eq!(t.remaining(T0 + 10_000), 0);
+        assert!(t.is_due(T0 + 2000));
+        assert!(!t.is_due(T0 + 1999));
+    }
+
+    #[test]
+    fn time_up_goes_idle_and_counts_the_round() {
+        let mut t = idle(2000);
+        t.start(T0);
+        t.time_up();
+        assert_eq!((t.phase, t.round, t.remaining(T0)), (Phase::Idle, 1, 2000));
+    }
+
+    #[test]
+    fn ticks_are_every_whole_second_strictly_below_the_start_down_to_zero() {
+        let mut t = idle(3000);
+        t.start(T0);
+        let mut seen = Vec::new();
+        while let Some(at) = t.next_tick_at() {
+            assert!(t.take_due_ticks(at - 1).is_empty(), "a tick would be early");
+            for v in t.take_due_ticks(at) {
+                seen.push((v, at));
+            }
+        }
+        assert_eq!(
+            seen,
+            vec![(2000, T0 + 1000), (1000, T0 + 2000), (0, T0 + 3000)]
+        );
+    }
+
+    #[test]
+    fn ticks_after_a_resume_follow_the_new_deadline() {
+        let mut t = Timer::new(10_000, 2500, 0);
+        t.start(T0);
+        assert_eq!(t.take_due_ticks(T0 + 500), vec![2000]);
+        assert_eq!(t.next_tick_at(), Some(T0 + 1500));
+    }
+
+    #[test]
+    fn late_ticks_come_out_together_in_order() {
+        let mut t = idle(5000);
+        t.start(T0);
+        assert_eq!(t.take_due_ticks(T0 + 3100), vec![4000, 3000, 2000]);
+        assert_eq!(t.take_due_ticks(T0 + 9000), vec![1000, 0]);
+        assert_eq!(t.next_tick_at(), None);
+    }
+
+    #[test]
+    fn a_reloaded_running_timer_ticks_from_where_the_deadline_says() {
+        let t = Timer::running(60_000, T0 + 30_500, 2, T0);
+        assert_eq!(t.next_tick_at(), Some(T0 + 500));
+        let late = Timer::running(60_000, T0 - 5, 2, T0);
+        assert!(late.is_due(T0));
+    }
+
+    #[test]
+    fn a_long_run_does_not_drift() {
+        let mut t = idle(MAX_DURATION_MS);
+        t.start(T0);
+        let mut count = 0;
+        while let Some(at) = t.next_tick_at() {
+            // Every tick leaves 3 ms late; the schedule stays tied to the deadline.
+            let values = t.take_due_ticks(at + 3);
+            assert_eq!(values.len(), 1);
+            assert_eq!(t.deadline_at().map(|d| d - values[0]), Some(at));
+            count += 1;
+        }
+        assert_eq!(count, MAX_DURATION_MS / TICK_MS);
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        #[derive(Debug, Clone)]
+        enum Op {
+            Start,
+            Stop,
+            Reset,
+            SetDuration(i64, i64),
+            Advance(i64),
+        }
+
+        fn op() -> impl Strategy<Value = Op> {
+            prop_oneof![
+                Just(Op::Start),
+                Just(Op::Stop),
+                Just(Op::Reset),
+                (MIN_DURATION_MS..=20_000i64, 1..=20_000i64)
+                    .prop_map(|(d, r)| Op::SetDuration(d, r.min(d))),
+                (0..4000i64).prop_map(Op::Advance),
+            ]
+        }
+
+        proptest! {
+            #[test]
+            fn no_sequence_breaks_the_bounds_or_makes_a_tick_early(
+                duration in MIN_DURATION_MS..=20_000i64,
+                ops in proptest::collection::vec(op(), 1..80),
+            ) {
+                let mut t = Timer::new(duration, duration, 0);
+                let mut now = T0;
+                let mut last_tick: Option<i64> = None;
+                for op in ops {
+                    match op {
+                        Op::Start => { if t.start(now) { last_tick = None; } }
+                        Op::Stop => {
+                            if t.is_due(now) { t.time_up(); } else { t.stop(now); }
+                        }
+                        Op::Reset => { t.reset(); }
+                        Op::SetDuration(d, r) => { let _ = t.set_duration(d, r); }
+                        Op::Advance(ms) => {
+                            now += ms;
+                            let deadline = t.deadline_at();
+                            for v in t.take_due_ticks(now) {
+                                let d = deadline.expect("ticks only while running");
+                                prop_assert!(now >= d - v, "tick {} early", v);
+                                prop_assert_eq!(v % TICK_MS, 0);
+                                if let Some(prev) = last_tick { prop_assert!(v < prev); }
+                                last_tick = Some(v);
+                            }
+                            if t.is_due(now) { t.time_up(); last_tick = None; }
+                        }
+                    }
+                    let r = t.remaining(now);
+                    prop_assert!((0..=t.duration).contains(&r));
+                    if let Phase::Paused { remaining } = t.phase {
+                        prop_assert!(remaining >= 1 && remaining <= t.duration);
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,147 @@
+//! The browser side of pairsync: the web pages and their static assets,
+//! embedded in the binary at compile time from `src/web/assets/`.
+//!
+//! This module owns only content; routing lives with the HTTP layer:
+//!
+//! | route | answer |
+//! |---|---|
+//! | `GET /` | `200` [`INDEX_HTML`] (create a pair room) |
+//! | `GET /p/{code}` | `200` [`ROOM_HTML`] when the room exists, else `404` [`MISSING_HTML`] |
+//! | `GET /assets/{name}` | `200` with the body and content type of [`asset`]`(name)`, else `404` |
+//!
+//! All HTML pages are served as [`HTML_CONTENT_TYPE`]. The pages are static:
+//! nothing is templated in. The room page reads its access code from
+//! `location.pathname` (`/p/{code}`) and draws everything from the room's event
+//! stream (`GET /api/{code}/connect`), so [`ROOM_HTML`] is the same bytes for
+//! every room. Pages load their CSS and JavaScript from `/assets/<name>`.
+
+/// Content type of every HTML page of this module.
+pub const HTML_CONTENT_TYPE: &str = "text/html; charset=utf-8";
+
+/// `GET /`: the page that creates a pair room (driver, navigator, minutes)
+/// with `POST /api/pair-room`, then opens `/p/{accessCode}`.
+pub const INDEX_HTML: &str = include_str!("assets/index.html");
+
+/// `GET /p/{code}` for an existing room: the countdown, the controls and the
+/// roles, kept live by the room's event stream.
+pub const ROOM_HTML: &str = include_str!("assets/room.html");
+
+/// The body of the `404` answer to `GET /p/{code}` for an unknown code:
+/// says the room does not exist and links to `/`.
+pub const MISSING_HTML: &str = include_str!("assets/missing.html");
+
+/// `/assets/app.css`: the one stylesheet (light and dark, phone to desktop).
+pub const APP_CSS: &str = include_str!("assets/app.css");
+
+/// `/assets/create.js`: the script of [`INDEX_HTML`].
+pub const CREATE_JS: &str = include_str!("assets/create.js");
+
+/// `/assets/room.js`: the script of [`ROOM_HTML`].
+pub const ROOM_JS: &str = include_str!("assets/room.js");
+
+/// `/assets/favicon.svg`: the tab icon of every page.
+pub const FAVICON_SVG: &str = include_str!("assets/favicon.svg");
+
+/// Every file served under `/assets/`: `(name, content type, body)`, where
+/// `name` is the path after `/assets/`.
+pub const ASSETS: &[(&str, &str, &str)] = &[
+    ("app.css", "text/css; charset=utf-8", APP_CSS),
+    ("create.js", "text/javascript; charset=utf-8", CREATE_JS),
+    ("room.js", "text/javascript; charset=utf-8", ROOM_JS),
+    ("favicon.svg", "image/svg+xml", FAVICON_SVG),
+];
+
+/// Looks up `/assets/{name}`: `Some((content type, body))`, or `None` for an
+/// unknown name.
+#[must_use]
+pub fn asset(name: &str) -> Option<(&'static str, &'static str)> {
+    ASSETS
+        .iter()
+        .find(|(n, _, _)| *n == name)
+        .map(|(_, content_type, body)| (*content_type, *body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PAGES: &[(&str, &str)] = &[
+        ("index.html", INDEX_HTML),
+        ("room.html", ROOM_HTML),
+        ("missing.html", MISSING_HTML),
+    ];
+
+    #[test]
+    fn every_asset_a_page_references_is_served() {
+        for (page, html) in PAGES {
+            for part in html.split("/assets/").skip(1) {
+                let name: String = part
+                    .chars()
+                    .take_while(|c| {
+                        c.is_ascii_alphanumeric() || *c == '.' || *c == '-' || *c == '_'
+                    })
+                    .collect();
+                assert!(
+                    asset(&name).is_some(),
+                    "{page} references /assets/{name}, which is not served"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn asset_names_are_unique_and_bodies_are_not_empty() {
+        for (i, (name, content_type, body)) in ASSETS.iter().enumerate() {
+            assert!(!body.trim().is_empty(), "{name} is empty");
+            assert!(!content_type.is_empty(), "{name} has no content type");
+            assert!(
+                ASSETS.iter().skip(i + 1).all(|(other, _, _)| other != name),
+                "{name} is listed twice"
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_asset_is_none() {
+        assert!(asset("nope.js").is_none());
+        assert!(asset("../Cargo.toml").is_none());
+    }
+
+    #[test]
+    fn pages_are_static_html_documents() {
+        for (page, html) in PAGES {
+            assert!(
+                html.starts_with("<!doctype html>"),
+                "{page} is not an HTML document"
+            );
+            assert!(!html.contains("{{"), "{page} holds a template placeholder");
+        }
+    }
+
+    #[test]
+    fn room_page_has_the_elements_its_script_and_tests_use() {
+        for id in [
+            "countdown",
+            "start",
+            "pause",
+            "reset",
+            "swap",
+            "driver",
+            "navigator",
+            "connection",
+            "duration",
+            "copy-link",
+            "status",
+        ] {
+            assert!(
+                ROOM_HTML.contains(&format!("id=\"{id}\"")),
+                "room.html lacks #{id}"
+            );
+        }
+    }
+
+    #[test]
+    fn missing_page_links_home() {
+        assert!(MISSING_HTML.contains("href=\"/\""));
+    }
+}

@@ -1,0 +1,219 @@
+// Several pages of one room stay on the same second, reach time-up together,
+// come back after a reload, and learn that the room was deleted.
+// How to run: see the top of harness.mjs.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  Server,
+  clock,
+  countdown,
+  launchBrowser,
+  openRoom,
+  pause,
+  sameSecond,
+  screenshot,
+  seconds,
+  timerState,
+  waitConnection,
+  waitCountdown,
+} from './harness.mjs';
+
+let server;
+let browser;
+
+before(async () => {
+  server = await Server.create();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+async function waitTimer(page, state, timeout = 10_000) {
+  await page.waitForFunction((want) => document.body.dataset.timer === want, state, { timeout });
+}
+
+// Records every text the countdown shows, and the time-up sound and
+// notification, so a test can tell what a person would have seen and heard.
+function recorder() {
+  window.__shown = [];
+  window.__notifications = [];
+  window.__oscillators = 0;
+  class FakeNotification {
+    static get permission() { return 'granted'; }
+    static requestPermission() { return Promise.resolve('granted'); }
+    constructor(title, options) { window.__notifications.push({ title, body: options && options.body }); }
+    close() {}
+  }
+  window.Notification = FakeNotification;
+  const Base = window.BaseAudioContext || window.AudioContext;
+  const create = Base.prototype.createOscillator;
+  Base.prototype.createOscillator = function () {
+    window.__oscillators += 1;
+    return create.apply(this, arguments);
+  };
+  document.addEventListener('DOMContentLoaded', () => {
+    const el = document.getElementById('countdown');
+    new MutationObserver(() => window.__shown.push(el.textContent)).observe(el, {
+      childList: true,
+      characterData: true,
+      subtree: true,
+    });
+  });
+}
+
+test('two pages show the same second while it runs, and stop together', { timeout: 90_000 }, async () => {
+  const code = await server.createRoom({ timerDuration: 10 * 60_000 });
+  const a = await openRoom(browser, server, code);
+  const b = await openRoom(browser, server, code);
+  assert.equal(await sameSecond([a, b]), '10:00');
+
+  await a.click('#start');
+  await waitTimer(a, 'running');
+  await waitTimer(b, 'running');
+  await waitCountdown(b, '09:59');
+
+  const seen = [];
+  for (let i = 0; i < 8; i++) {
+    seen.push(await sameSecond([a, b]));
+    await pause(230); // spread the samples over several seconds
+  }
+  const secs = seen.map(seconds);
+  for (let i = 1; i < secs.length; i++) assert.ok(secs[i] <= secs[i - 1], `counted up: ${seen}`);
+  assert.ok(secs[0] - secs.at(-1) >= 1, `did not count down: ${seen}`);
+  assert.ok(await a.isDisabled('#duration'), 'the duration is editable while running');
+
+  await b.click('#pause');
+  await waitTimer(a, 'paused');
+  await waitTimer(b, 'paused');
+  const stopped = await sameSecond([a, b]);
+  const timer = (await server.api('GET', `/api/${code}/timer`)).body;
+  assert.equal(timer.state, 'paused');
+  assert.equal(seconds(stopped), Math.ceil(timer.remainingTime / 1000));
+  await pause(1_300); // a paused page must not move on its own
+  assert.equal(await sameSecond([a, b]), stopped);
+  await screenshot(a, 'sync-paused-a');
+  await screenshot(b, 'sync-paused-b');
+  await a.context().close();
+  await b.context().close();
+});
+
+test('a 3-second timer reaches time-up on both pages and swaps the roles', { timeout: 60_000 }, async () => {
+  const code = await server.createRoom({ driver: 'Linus', navigator: 'Ada', timerDuration: 3_000 });
+  const a = await openRoom(browser, server, code, { initScript: recorder });
+  const b = await openRoom(browser, server, code, { initScript: recorder });
+  assert.equal(await a.textContent('#driver'), 'Linus');
+  assert.equal(await a.title(), '00:03 · pairsync');
+
+  await a.click('#start');
+  for (const page of [a, b]) {
+    await page.waitForFunction(
+      () =>
+        document.getElementById('driver').textContent === 'Ada' &&
+        document.getElementById('navigator').textContent === 'Linus' &&
+        document.body.dataset.timer === 'idle',
+      null,
+      { timeout: 10_000 },
+    );
+    assert.equal(await countdown(page), '00:03');
+    assert.equal(await page.title(), '00:03 · pairsync');
+    assert.match(await page.textContent('#status'), /Time is up/);
+    const shown = await page.evaluate(() => window.__shown);
+    for (const s of ['00:02', '00:01']) assert.ok(shown.includes(s), `never showed ${s}: ${shown}`);
+    const notes = await page.evaluate(() => window.__notifications);
+    assert.equal(notes.length, 1, `notifications: ${JSON.stringify(notes)}`);
+    assert.match(notes[0].body, /Ada drives/);
+    assert.ok((await page.evaluate(() => window.__oscillators)) > 0, 'no time-up sound');
+  }
+  const timer = (await server.api('GET', `/api/${code}/timer`)).body;
+  assert.equal(timer.round, 1);
+  await screenshot(a, 'timeup-a');
+  await screenshot(b, 'timeup-b');
+  await a.context().close();
+  await b.context().close();
+});
+
+test('a reloaded page comes back on the running countdown within a second', { timeout: 60_000 }, async () => {
+  const code = await server.createRoom({ timerDuration: 5 * 60_000 });
+  const a = await openRoom(browser, server, code);
+  const b = await openRoom(browser, server, code);
+  await b.click('#start');
+  await waitCountdown(a, '04:59');
+
+  const t0 = performance.now();
+  await a.reload({ waitUntil: 'commit' });
+  await a.waitForFunction(
+    () =>
+      document.body.dataset.timer === 'running' &&
+      document.getElementById('connection').textContent === 'connected' &&
+      /^\d\d:\d\d$/.test(document.getElementById('countdown').textContent),
+    null,
+    { timeout: 1_000 },
+  );
+  const took = performance.now() - t0;
+  assert.ok(took < 1_000, `took ${took} ms`);
+  const now = await sameSecond([a, b]);
+  assert.ok(seconds(now) < 5 * 60 && seconds(now) > 4 * 60, now);
+  // and it keeps counting with the other page
+  await waitCountdown(a, clock(seconds(now) - 1));
+  await sameSecond([a, b]);
+  await screenshot(a, 'reload');
+  await a.context().close();
+  await b.context().close();
+});
+
+test('swap, duration and the space key work from the page', { timeout: 60_000 }, async () => {
+  const code = await server.createRoom({ driver: 'Barbara', navigator: 'Edsger', timerDuration: 25 * 60_000 });
+  const a = await openRoom(browser, server, code);
+  const b = await openRoom(browser, server, code);
+
+  await a.click('#swap');
+  await b.waitForFunction(() => document.getElementById('driver').textContent === 'Edsger');
+  assert.equal(await b.textContent('#navigator'), 'Barbara');
+  assert.match(await b.textContent('#status'), /swapped/i);
+
+  await a.fill('#duration', '2');
+  await a.press('#duration', 'Enter');
+  await waitCountdown(b, '02:00');
+  await waitCountdown(a, '02:00');
+  assert.equal(await b.inputValue('#duration'), '2');
+  assert.equal((await server.api('GET', `/api/${code}/timer`)).body.duration, 120_000);
+
+  await a.locator('body').click({ position: { x: 5, y: 300 } });
+  await a.keyboard.press('Space');
+  await waitTimer(b, 'running');
+  assert.ok(await b.isDisabled('#duration'));
+  assert.ok(await b.isDisabled('#start'));
+  await a.keyboard.press('Space');
+  await waitTimer(b, 'paused');
+
+  await b.click('#reset');
+  await waitTimer(a, 'idle');
+  assert.equal(await countdown(a), '02:00');
+  await screenshot(a, 'controls');
+  await a.context().close();
+  await b.context().close();
+});
+
+test('deleting the room tells every page', { timeout: 60_000 }, async () => {
+  const code = await server.createRoom();
+  const a = await openRoom(browser, server, code);
+  const b = await openRoom(browser, server, code);
+  await a.click('#start');
+  await waitTimer(b, 'running');
+
+  const res = await fetch(`${server.base}/api/pair-room/${code}`, { method: 'DELETE' });
+  assert.equal(res.status, 204);
+  for (const page of [a, b]) {
+    await waitConnection(page, 'room deleted');
+    await page.locator('#gone').waitFor({ state: 'visible' });
+    assert.equal(await page.getAttribute('#gone a', 'href'), '/');
+    assert.ok(await page.isDisabled('#start'));
+  }
+  assert.equal((await server.api('GET', `/api/pair-room/${code}`)).status, 404);
+  await screenshot(a, 'deleted');
+  await a.context().close();
+  await b.context().close();
+});
