@@ -37,7 +37,13 @@ mod tests {
 
     #[test]
     fn codes_of_another_shape_are_refused() {
-        for bad in ["short", "has space in it", "ünïcödé-ünïcödé", &"x".repeat(33), "a/b/c/d/e/f"] {
+        for bad in [
+            "short",
+            "has space in it",
+            "ünïcödé-ünïcödé",
+            &"x".repeat(33),
+            "a/b/c/d/e/f",
+        ] {
             assert!(!is_well_formed(bad), "{bad}");
         }
         assert!(is_well_formed("Abc-_123"));

@@ -30,7 +30,9 @@ impl std::str::FromStr for Grace {
 fn positive_ms(s: &str) -> Result<Duration, String> {
     match s.trim().parse::<u64>() {
         Ok(ms) if ms > 0 => Ok(Duration::from_millis(ms)),
-        _ => Err(format!("expected a positive number of milliseconds, got `{s}`")),
+        _ => Err(format!(
+            "expected a positive number of milliseconds, got `{s}`"
+        )),
     }
 }
 

@@ -80,7 +80,9 @@ impl Metrics {
                 "pairsync_tick_lateness_seconds",
                 "How late each tick left the server after its due instant",
             )
-            .buckets(vec![0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0]),
+            .buckets(vec![
+                0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
+            ]),
         )?;
         registry.register(Box::new(rooms_live.clone()))?;
         registry.register(Box::new(sse_streams.clone()))?;

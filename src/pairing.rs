@@ -353,7 +353,10 @@ mod tests {
     #[test]
     fn swap_trades_the_roles_and_announces_the_state() {
         let t = applied(&room(5000), Command::Swap, T0);
-        assert_eq!((t.room.navigator.as_str(), t.room.driver.as_str()), ("Dri", "Nav"));
+        assert_eq!(
+            (t.room.navigator.as_str(), t.room.driver.as_str()),
+            ("Dri", "Nav")
+        );
         assert_eq!(events(&t), ["state"]);
     }
 
@@ -381,7 +384,10 @@ mod tests {
     fn a_swap_after_the_deadline_follows_the_time_up() {
         let running = applied(&room(3000), Command::Start, T0).room;
         let t = applied(&running, Command::Swap, T0 + 4000);
-        assert_eq!(events(&t), ["timer:stop", "remaining-time:3000", "state", "state"]);
+        assert_eq!(
+            events(&t),
+            ["timer:stop", "remaining-time:3000", "state", "state"]
+        );
         // Swapped by the time-up, then swapped back by the request.
         assert_eq!(t.room.navigator, "Nav");
     }

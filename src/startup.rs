@@ -1,20 +1,25 @@
 //! Putting the server together: database, metrics, room arbiters, the registry, the
 //! listener and the HTTP server.
 
+use std::any::Any;
 use std::net::{SocketAddr, TcpListener};
 
 use actix::prelude::*;
-use actix_web::{dev::Server, web, App, HttpServer};
+use actix_web::dev::{Extensions, Server};
+use actix_web::{web, App, HttpServer};
 
+use crate::clock::now_ms;
 use crate::config::Settings;
 use crate::http::{self, AppState};
 use crate::metrics::Metrics;
 use crate::rooms::{RoomConfig, RoomRegistry};
-use crate::store::{Backend, Db};
+use crate::store::{rooms, Backend, Db};
 
 /// Bytes the HTTP layer buffers for one connection before it stops pulling events from
 /// the stream's queue; part of the bound on a stalled stream's backlog.
 pub const WRITE_BUFFER_BYTES: usize = 16 * 1024;
+/// The kernel send buffer asked for each connection (Linux doubles it for bookkeeping).
+pub const SOCKET_SEND_BUFFER_BYTES: usize = 32 * 1024;
 /// How long a stopping server lets in-flight requests finish.
 const SHUTDOWN_GRACE_SECS: u64 = 5;
 
@@ -33,6 +38,17 @@ pub enum StartError {
     /// The metrics registry refused a series.
     #[error(transparent)]
     Metrics(#[from] prometheus::Error),
+}
+
+/// Caps the kernel's send buffer of each connection, so that a client that stops reading
+/// shows up as a full stream queue after a bounded backlog instead of megabytes of
+/// auto-tuned socket buffer.
+fn limit_send_buffer(conn: &dyn Any, _: &mut Extensions) {
+    if let Some(tcp) = conn.downcast_ref::<actix_web::rt::net::TcpStream>() {
+        if let Err(e) = socket2::SockRef::from(tcp).set_send_buffer_size(SOCKET_SEND_BUFFER_BYTES) {
+            log::debug!("cannot set the send buffer size: {e}");
+        }
+    }
 }
 
 /// A started server.
@@ -71,15 +87,19 @@ pub fn start(settings: Settings) -> Result<Running, StartError> {
         max_subscribers: settings.max_subscribers_per_room,
         idle_ttl: settings.room_idle_ms,
     };
-    let registry = RoomRegistry::new(db.clone(), config, metrics.clone(), handles).start();
+    // Running timers must reach their time-up (or pause-when-empty) on time after a
+    // restart, whether or not anybody asks for their room: load them before serving.
+    let running = db.blocking(|conn| rooms::running(conn, now_ms()))?;
+    log::info!("loading {} room(s) with a running timer", running.len());
+    let registry = RoomRegistry::new(db.clone(), config, metrics.clone(), handles, running).start();
     let state = AppState {
         registry,
         db,
         metrics,
     };
 
-    let listener =
-        TcpListener::bind(&settings.bind).map_err(|e| StartError::Bind(settings.bind.clone(), e))?;
+    let listener = TcpListener::bind(&settings.bind)
+        .map_err(|e| StartError::Bind(settings.bind.clone(), e))?;
     let addr = listener
         .local_addr()
         .map_err(|e| StartError::Bind(settings.bind.clone(), e))?;
@@ -89,6 +109,9 @@ pub fn start(settings: Settings) -> Result<Running, StartError> {
             .configure(http::configure)
     })
     .h1_write_buffer_size(WRITE_BUFFER_BYTES)
+    // A client that closes its side is gone: end its stream now, not at the next write.
+    .h1_allow_half_closed(false)
+    .on_connect(limit_send_buffer)
     .shutdown_timeout(SHUTDOWN_GRACE_SECS)
     .listen(listener)
     .map_err(|e| StartError::Bind(settings.bind.clone(), e))?

@@ -255,7 +255,10 @@ mod tests {
     #[test]
     fn a_new_timer_at_full_duration_is_idle_and_part_way_is_paused() {
         assert_eq!(idle(5000).phase, Phase::Idle);
-        assert_eq!(Timer::new(5000, 1200, 0).phase, Phase::Paused { remaining: 1200 });
+        assert_eq!(
+            Timer::new(5000, 1200, 0).phase,
+            Phase::Paused { remaining: 1200 }
+        );
     }
 
     #[test]

@@ -22,9 +22,8 @@ pub fn json_config() -> web::JsonConfig {
         .content_type_required(false)
         .error_handler(|err, _req: &HttpRequest| {
             match err {
-                JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
-                    ApiError::PayloadTooLarge
-                }
+                JsonPayloadError::Overflow { .. }
+                | JsonPayloadError::OverflowKnownLength { .. } => ApiError::PayloadTooLarge,
                 JsonPayloadError::Deserialize(e) => {
                     ApiError::invalid(format!("the body is not valid JSON: {e}"))
                 }
@@ -164,9 +163,13 @@ mod tests {
 
     #[test]
     fn a_full_request_is_trimmed_and_defaults_remaining_to_duration() {
-        let r = new_room(&json!({"navigator": "  Ada ", "driver": "Linus", "timerDuration": 60000}))
-            .expect("valid");
-        assert_eq!((r.navigator.as_str(), r.remaining, r.mission_url.as_str()), ("Ada", 60000, ""));
+        let r =
+            new_room(&json!({"navigator": "  Ada ", "driver": "Linus", "timerDuration": 60000}))
+                .expect("valid");
+        assert_eq!(
+            (r.navigator.as_str(), r.remaining, r.mission_url.as_str()),
+            ("Ada", 60000, "")
+        );
     }
 
     #[test]
@@ -196,9 +199,13 @@ mod tests {
 
     #[test]
     fn equal_names_and_missing_fields_are_refused() {
-        assert!(message(new_room(&json!({"navigator": "A", "driver": " A ", "timerDuration": 1000})))
-            .contains("differ"));
-        assert!(message(new_room(&json!({"driver": "B", "timerDuration": 1000}))).contains("navigator"));
+        assert!(message(new_room(
+            &json!({"navigator": "A", "driver": " A ", "timerDuration": 1000})
+        ))
+        .contains("differ"));
+        assert!(
+            message(new_room(&json!({"driver": "B", "timerDuration": 1000}))).contains("navigator")
+        );
         assert!(message(new_room(&json!([1, 2]))).contains("object"));
     }
 
@@ -206,7 +213,10 @@ mod tests {
     fn set_duration_defaults_remaining_and_checks_bounds() {
         assert_eq!(
             set_duration(&json!({"duration": 5000})),
-            Ok(Command::SetDuration { duration: 5000, remaining: 5000 })
+            Ok(Command::SetDuration {
+                duration: 5000,
+                remaining: 5000
+            })
         );
         assert!(set_duration(&json!({"duration": 5000, "remainingTime": 6000})).is_err());
         assert!(set_duration(&json!({})).is_err());

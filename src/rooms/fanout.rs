@@ -141,7 +141,9 @@ impl Fanout {
         let before = self.subscribers.len();
         self.subscribers.retain(|s| s.id != id);
         let removed = before - self.subscribers.len();
-        self.metrics.sse_streams.sub(i64::try_from(removed).unwrap_or(0));
+        self.metrics
+            .sse_streams
+            .sub(i64::try_from(removed).unwrap_or(0));
         removed > 0
     }
 
@@ -248,7 +250,10 @@ mod tests {
         let first = text(&rx.try_recv().expect("connect"));
         assert!(first.contains("connect") && first.contains("OK"), "{first}");
         let second = text(&rx.try_recv().expect("remaining"));
-        assert!(second.contains("remaining-time") && second.contains("5000"), "{second}");
+        assert!(
+            second.contains("remaining-time") && second.contains("5000"),
+            "{second}"
+        );
     }
 
     #[test]

@@ -35,16 +35,18 @@ pub struct RoomRegistry {
     next_generation: u64,
     live: HashMap<String, (Addr<Room>, u64)>,
     loading: HashMap<String, Vec<Waiter>>,
+    running_at_start: Vec<PairRoom>,
 }
 
 impl RoomRegistry {
     /// A registry that starts room actors round-robin on `arbiters` (on its own thread when
-    /// the list is empty).
+    /// the list is empty), beginning with the rooms in `running_at_start`.
     pub fn new(
         db: Db,
         config: RoomConfig,
         metrics: Metrics,
         arbiters: Vec<ArbiterHandle>,
+        running_at_start: Vec<PairRoom>,
     ) -> RoomRegistry {
         RoomRegistry {
             db,
@@ -55,6 +57,7 @@ impl RoomRegistry {
             next_generation: 0,
             live: HashMap::new(),
             loading: HashMap::new(),
+            running_at_start,
         }
     }
 
@@ -97,33 +100,15 @@ impl RoomRegistry {
             let _ = waiter.send(answer.clone());
         }
     }
-
-    /// Starts actors for the running rooms that are not live yet.
-    fn adopt_running(&mut self, running: Vec<PairRoom>, ctx: &mut Context<Self>) {
-        let mut adopted = 0;
-        for room in running {
-            let code = room.access_code.clone();
-            if !self.live.contains_key(&code) && !self.loading.contains_key(&code) {
-                self.start_room(room, ctx);
-                adopted += 1;
-            }
-        }
-        log::info!("loaded {adopted} room(s) with a running timer");
-    }
 }
 
 impl Actor for RoomRegistry {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        // Running timers must reach their time-up (or pause-when-empty) on time after a
-        // restart, whether or not anybody asks for their room.
-        let db = self.db.clone();
-        let load = async move { db.run(move |conn| rooms::running(conn, now_ms())).await };
-        ctx.wait(load.into_actor(self).map(|loaded, act, ctx| match loaded {
-            Ok(running) => act.adopt_running(running, ctx),
-            Err(e) => log::error!("could not load the running rooms: {e}"),
-        }));
+        for room in std::mem::take(&mut self.running_at_start) {
+            self.start_room(room, ctx);
+        }
     }
 }
 

@@ -133,7 +133,9 @@ impl Room {
             let result: Reply = match saved {
                 Ok(Saved::Committed) => {
                     let rounds = next.timer.round - act.room.timer.round;
-                    act.metrics.time_ups.inc_by(u64::try_from(rounds).unwrap_or(0));
+                    act.metrics
+                        .time_ups
+                        .inc_by(u64::try_from(rounds).unwrap_or(0));
                     act.room = next;
                     let gone = act.fanout.broadcast(&notices);
                     act.streams_gone(gone, ctx);

@@ -16,6 +16,7 @@ use std::time::Duration;
 use diesel::connection::SimpleConnection;
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
 use diesel::sqlite::SqliteConnection;
+use diesel::Connection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 /// The connection type every query runs on.
@@ -89,18 +90,23 @@ impl Backend {
     }
 }
 
+/// Settings every SQLite connection needs. `synchronous = FULL` makes each commit durable
+/// before the request that made it is answered.
+fn connection_pragmas() -> String {
+    format!(
+        "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS};
+         PRAGMA synchronous = FULL;
+         PRAGMA foreign_keys = ON;"
+    )
+}
+
 #[derive(Debug)]
 struct SqlitePragmas;
 
 impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragmas {
     fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
-        conn.batch_execute(&format!(
-            "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS};
-             PRAGMA journal_mode = WAL;
-             PRAGMA synchronous = FULL;
-             PRAGMA foreign_keys = ON;"
-        ))
-        .map_err(diesel::r2d2::Error::QueryError)
+        conn.batch_execute(&connection_pragmas())
+            .map_err(diesel::r2d2::Error::QueryError)
     }
 }
 
@@ -121,20 +127,39 @@ impl Db {
     /// opened at all; a database that goes away later makes single requests fail instead.
     pub fn open(backend: &Backend) -> Result<Db, StoreError> {
         let Backend::Sqlite(path) = backend;
+        // The journal mode is a property of the file: set it, and migrate, on one
+        // connection before the pool opens several at once.
+        let mut setup = SqliteConnection::establish(path)
+            .map_err(|e| StoreError::Unavailable(format!("cannot open {path}: {e}")))?;
+        setup
+            .batch_execute(&format!(
+                "{} PRAGMA journal_mode = WAL;",
+                connection_pragmas()
+            ))
+            .map_err(StoreError::from)?;
+        setup
+            .run_pending_migrations(SQLITE_MIGRATIONS)
+            .map_err(|e| StoreError::Unavailable(format!("migrations failed: {e}")))?;
+        drop(setup);
         let pool = Pool::builder()
             .max_size(POOL_SIZE)
             .connection_timeout(POOL_WAIT)
             .connection_customizer(Box::new(SqlitePragmas))
             .build(ConnectionManager::<Conn>::new(path))?;
-        let db = Db { pool };
-        let mut conn = db.conn()?;
-        conn.run_pending_migrations(SQLITE_MIGRATIONS)
-            .map_err(|e| StoreError::Unavailable(format!("migrations failed: {e}")))?;
-        Ok(db)
+        Ok(Db { pool })
     }
 
     fn conn(&self) -> Result<PooledConnection<ConnectionManager<Conn>>, StoreError> {
         Ok(self.pool.get()?)
+    }
+
+    /// Runs `work` on a pooled connection on the calling thread; only for start-up, before
+    /// any actor runs.
+    pub fn blocking<T>(
+        &self,
+        work: impl FnOnce(&mut Conn) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        work(&mut *self.conn()?)
     }
 
     /// Runs `work` on a pooled connection on the blocking thread pool.

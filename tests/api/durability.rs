@@ -1,0 +1,149 @@
+//! Crashes (`kill -9`) and restarts on the same database file.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::helpers::{eventually, now_ms, TestServer};
+
+#[tokio::test]
+async fn a_paused_room_comes_back_exactly_after_a_crash() {
+    let mut app = TestServer::spawn().await;
+    let code = app
+        .create_room(
+            json!({"navigator": "Ann", "driver": "Bob", "timerDuration": 60000, "missionUrl": "m"}),
+        )
+        .await;
+    app.patch(&format!("/api/pair-room/{code}/pair-swap")).await;
+    app.patch(&format!("/api/{code}/timer/start")).await;
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    app.patch(&format!("/api/{code}/timer/stop")).await;
+    let (_, before) = app.get_json(&format!("/api/pair-room/{code}")).await;
+
+    app.crash_and_restart();
+
+    let (status, after) = app.get_json(&format!("/api/pair-room/{code}")).await;
+    assert_eq!(status, StatusCode::OK);
+    for key in [
+        "navigator",
+        "driver",
+        "missionUrl",
+        "createdAt",
+        "duration",
+        "remainingTime",
+    ] {
+        assert_eq!(after[key], before[key], "{key}");
+    }
+    assert_eq!(after["timer"]["state"], "paused");
+    assert_eq!(after["timer"]["round"], before["timer"]["round"]);
+}
+
+#[tokio::test]
+async fn a_running_room_keeps_its_deadline_across_a_crash_and_reaches_time_up() {
+    let mut app = TestServer::spawn().await;
+    let code = app.room(4000).await;
+    app.patch(&format!("/api/{code}/timer/start")).await;
+    let deadline = app.timer(&code).await["deadlineAt"]
+        .as_i64()
+        .expect("deadline");
+
+    app.crash_and_restart();
+
+    let timer = app.timer(&code).await;
+    assert_eq!(timer["state"], "running");
+    assert_eq!(timer["deadlineAt"], deadline);
+    let mut stream = app.connect(&code).await;
+    stream.skip_greeting().await;
+    loop {
+        let f = stream.next_event(Duration::from_secs(6)).await;
+        if f.pair() == ("timer".into(), "stop".into()) {
+            assert!(f.received_ms >= deadline);
+            break;
+        }
+    }
+    let timer = app.timer(&code).await;
+    assert_eq!(
+        (timer["state"].as_str(), timer["round"].as_i64()),
+        (Some("idle"), Some(1))
+    );
+}
+
+#[tokio::test]
+async fn a_time_up_that_fell_due_while_down_has_happened_after_restart() {
+    let mut app = TestServer::spawn().await;
+    let code = app.room(1000).await;
+    app.patch(&format!("/api/{code}/timer/start")).await;
+    let deadline = app.timer(&code).await["deadlineAt"]
+        .as_i64()
+        .expect("deadline");
+    app.crash();
+    // Stay down until the deadline has passed.
+    let wait = (deadline - now_ms() + 50).max(0) as u64;
+    tokio::time::sleep(Duration::from_millis(wait)).await;
+    app.restart();
+
+    let (_, room) = app.get_json(&format!("/api/pair-room/{code}")).await;
+    assert_eq!(room["timer"]["state"], "idle");
+    assert_eq!(room["timer"]["round"], 1);
+    assert_eq!(room["remainingTime"], 1000);
+    assert_eq!(
+        (room["navigator"].as_str(), room["driver"].as_str()),
+        (Some("Bob"), Some("Ann"))
+    );
+}
+
+#[tokio::test]
+async fn running_rooms_are_loaded_at_start_and_time_up_without_any_request() {
+    let mut app = TestServer::spawn().await;
+    let code = app.room(1500).await;
+    app.patch(&format!("/api/{code}/timer/start")).await;
+    app.crash_and_restart();
+    assert_eq!(app.metric("pairsync_rooms_live").await, 1.0);
+    eventually(Duration::from_secs(5), || async {
+        (app.metric("pairsync_time_ups_total").await == 1.0).then_some(())
+    })
+    .await;
+    assert_eq!(app.timer(&code).await["round"], 1);
+}
+
+#[tokio::test]
+async fn pause_when_empty_counts_from_the_servers_start_after_a_restart() {
+    let mut app = TestServer::spawn_with(&[("PAIRSYNC_PAUSE_WHEN_EMPTY", "600")]).await;
+    let code = app.room(60000).await;
+    let mut stream = app.connect(&code).await;
+    stream.skip_greeting().await;
+    app.patch(&format!("/api/{code}/timer/start")).await;
+    app.crash_and_restart();
+    drop(stream);
+    let restarted = std::time::Instant::now();
+    let paused_after = eventually(Duration::from_secs(5), || async {
+        (app.timer(&code).await["state"] == "paused").then(|| restarted.elapsed())
+    })
+    .await;
+    assert!(
+        paused_after >= Duration::from_millis(500),
+        "{paused_after:?}"
+    );
+}
+
+#[tokio::test]
+async fn every_acknowledged_change_survives_a_crash() {
+    let mut app = TestServer::spawn().await;
+    let mut codes = Vec::new();
+    for i in 0..10 {
+        let code = app.room(60000 + i).await;
+        if i % 2 == 0 {
+            app.patch(&format!("/api/pair-room/{code}/pair-swap")).await;
+        }
+        codes.push(code);
+    }
+    app.crash_and_restart();
+    for (i, code) in codes.iter().enumerate() {
+        let (status, room) = app.get_json(&format!("/api/pair-room/{code}")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(room["duration"], 60000 + i as i64);
+        let expected = if i % 2 == 0 { "Bob" } else { "Ann" };
+        assert_eq!(room["navigator"], expected);
+    }
+}

@@ -1,0 +1,255 @@
+//! Hostile and malformed input: every answer is a 4xx with the contract's JSON body,
+//! never a panic or a 5xx. Also the server's own settings and housekeeping.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::helpers::{eventually, TestServer};
+
+async fn assert_json_error(res: reqwest::Response, status: StatusCode, code: &str) {
+    assert_eq!(res.status(), status, "{}", res.url());
+    let ct = res.headers()["content-type"]
+        .to_str()
+        .unwrap_or("")
+        .to_string();
+    assert!(ct.starts_with("application/json"), "{ct}");
+    let body: serde_json::Value = res.json().await.expect("json body");
+    assert_eq!(body["error"], code);
+    assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()));
+}
+
+/// Sends raw bytes and returns the status line.
+fn raw_status(app: &TestServer, request: &[u8]) -> String {
+    let addr = app.base.trim_start_matches("http://");
+    let mut tcp = TcpStream::connect(addr).expect("connect");
+    tcp.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    tcp.write_all(request).expect("write");
+    let mut buf = vec![0u8; 4096];
+    let n = tcp.read(&mut buf).unwrap_or(0);
+    String::from_utf8_lossy(&buf[..n])
+        .lines()
+        .next()
+        .unwrap_or("")
+        .to_string()
+}
+
+#[tokio::test]
+async fn unknown_routes_are_404_not_found() {
+    let app = TestServer::spawn().await;
+    for path in [
+        "/nope",
+        "/api",
+        "/api/pair-room/a/b/c/d",
+        "/api/x/timer/explode",
+    ] {
+        let res = app.client.get(app.url(path)).send().await.expect("request");
+        assert_json_error(res, StatusCode::NOT_FOUND, "not_found").await;
+    }
+}
+
+#[tokio::test]
+async fn a_known_path_with_a_wrong_method_is_405() {
+    let app = TestServer::spawn().await;
+    let code = app.room(60000).await;
+    for (method, path) in [
+        ("GET", "/api/pair-room".to_string()),
+        ("PUT", format!("/api/pair-room/{code}")),
+        ("GET", format!("/api/{code}/timer/start")),
+        ("POST", format!("/api/{code}/timer")),
+        ("DELETE", format!("/api/{code}/connect")),
+        ("GET", format!("/api/pair-room/{code}/pair-swap")),
+        ("POST", "/healthz".to_string()),
+    ] {
+        let res = app
+            .client
+            .request(method.parse().expect("method"), app.url(&path))
+            .send()
+            .await
+            .expect("request");
+        assert_json_error(res, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed").await;
+    }
+}
+
+#[tokio::test]
+async fn malformed_json_is_400_invalid_request() {
+    let app = TestServer::spawn().await;
+    let code = app.room(60000).await;
+    for (path, body) in [
+        ("/api/pair-room".to_string(), "{"),
+        ("/api/pair-room".to_string(), ""),
+        ("/api/pair-room".to_string(), "null"),
+        ("/api/pair-room".to_string(), "\"text\""),
+        ("/api/pair-room".to_string(), "{\"navigator\": \"a\", }"),
+        (format!("/api/{code}/timer"), "[]"),
+        (format!("/api/{code}/timer"), "\u{0}\u{1}"),
+    ] {
+        let method = if path.ends_with("/timer") {
+            "PATCH"
+        } else {
+            "POST"
+        };
+        let res = app
+            .client
+            .request(method.parse().expect("method"), app.url(&path))
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("request");
+        assert_json_error(res, StatusCode::BAD_REQUEST, "invalid_request").await;
+    }
+}
+
+#[tokio::test]
+async fn a_body_over_16_kib_is_413() {
+    let app = TestServer::spawn().await;
+    let code = app.room(60000).await;
+    let big = json!({"navigator": "A", "driver": "B", "timerDuration": 60000, "pad": "x".repeat(17 * 1024)});
+    let res = app
+        .client
+        .post(app.url("/api/pair-room"))
+        .json(&big)
+        .send()
+        .await
+        .expect("request");
+    assert_json_error(res, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
+    let res = app
+        .client
+        .patch(app.url(&format!("/api/{code}/timer")))
+        .json(&json!({"duration": 5000, "pad": "x".repeat(20 * 1024)}))
+        .send()
+        .await
+        .expect("request");
+    assert_json_error(res, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
+    // Just under the limit is fine.
+    let ok = json!({"navigator": "A", "driver": "B", "timerDuration": 60000, "pad": "x".repeat(15 * 1024)});
+    let res = app
+        .client
+        .post(app.url("/api/pair-room"))
+        .json(&ok)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(res.status(), StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn odd_paths_get_a_json_404_and_never_a_5xx() {
+    let app = TestServer::spawn().await;
+    let long = "a".repeat(8000);
+    for path in [
+        "/api/%FF%FE/timer".to_string(),
+        "/api/pair-room/%C0%AF".to_string(),
+        "/api/pair-room/..%2F..%2Fetc".to_string(),
+        "/api/%00/connect".to_string(),
+        format!("/api/{long}/timer"),
+        format!("/api/pair-room/{long}"),
+        "/api/pair-room/%F0%9F%98%80%F0%9F%98%80".to_string(),
+    ] {
+        let res = app
+            .client
+            .get(app.url(&path))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{path}");
+        let body: serde_json::Value = res.json().await.expect("json");
+        assert_eq!(body["error"], "room_not_found", "{path}");
+    }
+    // Raw bytes that are not UTF-8 at all in the request line.
+    let status = raw_status(&app, b"GET /api/\xff\xfe/timer HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert!(
+        status.contains(" 400") || status.contains(" 404"),
+        "{status}"
+    );
+    // A request head over the size limit may be refused by the HTTP layer, never with a 5xx.
+    let huge = format!("GET /{} HTTP/1.1\r\nHost: x\r\n\r\n", "a".repeat(200_000));
+    let status = raw_status(&app, huge.as_bytes());
+    assert!(!status.contains(" 5"), "{status}");
+    assert_eq!(app.get_json("/healthz").await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_storm_of_junk_bodies_never_gets_a_5xx() {
+    let app = TestServer::spawn().await;
+    let code = app.room(60000).await;
+    let bodies = [
+        json!(null),
+        json!(1),
+        json!(-1),
+        json!(true),
+        json!([]),
+        json!({}),
+        json!({"navigator": null, "driver": null, "timerDuration": null}),
+        json!({"navigator": "A", "driver": "B", "timerDuration": 1e300}),
+        json!({"navigator": "A", "driver": "B", "timerDuration": -9223372036854775807i64}),
+        json!({"navigator": "A", "driver": "B", "timerDuration": 18446744073709551615u64}),
+        json!({"navigator": {"x": 1}, "driver": ["B"], "timerDuration": 60000}),
+        json!({"duration": 9223372036854775807i64, "remainingTime": 9223372036854775807i64}),
+        json!({"navigator": "\u{202e}A", "driver": "\u{200b}", "timerDuration": 60000}),
+    ];
+    for body in bodies {
+        for (method, path) in [
+            ("POST", "/api/pair-room".to_string()),
+            ("PATCH", format!("/api/{code}/timer")),
+        ] {
+            let res = app
+                .client
+                .request(method.parse().expect("method"), app.url(&path))
+                .json(&body)
+                .send()
+                .await
+                .expect("request");
+            assert!(
+                res.status().is_client_error() || res.status().is_success(),
+                "{body} → {}",
+                res.status()
+            );
+        }
+    }
+    assert_eq!(app.timer(&code).await["duration"], 60000);
+}
+
+#[tokio::test]
+async fn the_server_logs_its_real_address_and_answers_healthz() {
+    let app = TestServer::spawn().await;
+    assert!(app
+        .logs()
+        .iter()
+        .any(|l| l.contains(&format!("listening on {}", app.base))));
+    assert!(!app.base.ends_with(":0"));
+    let (status, body) = app.get_json("/healthz").await;
+    assert_eq!((status, body), (StatusCode::OK, json!({"status": "ok"})));
+}
+
+#[tokio::test]
+async fn an_idle_room_is_unloaded_and_loads_again_on_use() {
+    let app = TestServer::spawn_with(&[("PAIRSYNC_ROOM_IDLE_MS", "300")]).await;
+    let code = app.room(60000).await;
+    app.patch(&format!("/api/pair-room/{code}/pair-swap")).await;
+    assert_eq!(app.metric("pairsync_rooms_live").await, 1.0);
+    eventually(Duration::from_secs(5), || async {
+        (app.metric("pairsync_rooms_live").await == 0.0).then_some(())
+    })
+    .await;
+    let (status, room) = app.get_json(&format!("/api/pair-room/{code}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(room["navigator"], "Bob");
+    assert_eq!(app.metric("pairsync_rooms_live").await, 1.0);
+}
+
+#[tokio::test]
+async fn a_room_with_a_running_timer_or_a_stream_stays_loaded() {
+    let app = TestServer::spawn_with(&[("PAIRSYNC_ROOM_IDLE_MS", "200")]).await;
+    let running = app.room(60000).await;
+    app.patch(&format!("/api/{running}/timer/start")).await;
+    let watched = app.room(60000).await;
+    let _stream = app.connect(&watched).await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(app.metric("pairsync_rooms_live").await, 2.0);
+}

@@ -1,0 +1,411 @@
+//! Test harness: runs the real `pairsync` binary on port 0 with its own SQLite file,
+//! talks HTTP to it, and reads its event streams frame by frame.
+
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader};
+use std::pin::Pin;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use futures_util::{Stream, StreamExt};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+/// Longest wait for the server to print its address.
+const START_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Milliseconds since the Unix epoch, as the server counts them.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// A running server process on a temporary database.
+pub struct TestServer {
+    /// `http://127.0.0.1:PORT`
+    pub base: String,
+    /// A client without connection pooling surprises.
+    pub client: reqwest::Client,
+    /// The database file's folder (kept for restarts).
+    pub dir: tempfile::TempDir,
+    env: Vec<(String, String)>,
+    child: Child,
+    logs: Arc<Mutex<Vec<String>>>,
+}
+
+fn launch(db: &str, env: &[(String, String)]) -> (Child, String, Arc<Mutex<Vec<String>>>) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pairsync"));
+    cmd.env_clear()
+        .env("PAIRSYNC_BIND", "127.0.0.1:0")
+        .env("DATABASE_URL", db)
+        .env("RUST_LOG", "info")
+        .env("PAIRSYNC_ADMIN_TOKEN", "test-admin-token")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("the server binary starts");
+    let stderr = child.stderr.take().expect("stderr is piped");
+    let logs = Arc::new(Mutex::new(Vec::new()));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let sink = logs.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(i) = line.find("listening on http://") {
+                let _ = tx.send(line[i + "listening on ".len()..].trim().to_string());
+            }
+            sink.lock().expect("log lock").push(line);
+        }
+    });
+    let base = rx
+        .recv_timeout(START_TIMEOUT)
+        .unwrap_or_else(|_| panic!("server did not start: {:?}", logs.lock()));
+    (child, base, logs)
+}
+
+impl TestServer {
+    /// A server with the default settings.
+    pub async fn spawn() -> TestServer {
+        TestServer::spawn_with(&[]).await
+    }
+
+    /// A server with extra environment settings.
+    pub async fn spawn_with(env: &[(&str, &str)]) -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let db = dir.path().join("pairsync.db");
+        let (child, base, logs) = launch(db.to_str().expect("utf-8 path"), &env);
+        TestServer {
+            base,
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .expect("client"),
+            dir,
+            env,
+            child,
+            logs,
+        }
+    }
+
+    /// `kill -9` the process, then start a new one on the same database file.
+    pub fn crash_and_restart(&mut self) {
+        self.crash();
+        self.restart();
+    }
+
+    /// `kill -9` the process.
+    pub fn crash(&mut self) {
+        self.child.kill().expect("kill -9");
+        self.child.wait().expect("reaped");
+    }
+
+    /// Starts a new process on the same database file (after [`TestServer::crash`]).
+    pub fn restart(&mut self) {
+        let db = self.dir.path().join("pairsync.db");
+        let (child, base, logs) = launch(db.to_str().expect("utf-8 path"), &self.env);
+        self.child = child;
+        self.base = base;
+        self.logs = logs;
+    }
+
+    /// Every line the current process logged so far.
+    pub fn logs(&self) -> Vec<String> {
+        self.logs.lock().expect("log lock").clone()
+    }
+
+    /// The full URL of `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// Creates a room from `body` and returns its access code.
+    pub async fn create_room(&self, body: Value) -> String {
+        let res = self
+            .client
+            .post(self.url("/api/pair-room"))
+            .json(&body)
+            .send()
+            .await
+            .expect("create request");
+        assert_eq!(res.status(), StatusCode::CREATED);
+        let body: Value = res.json().await.expect("json body");
+        body["accessCode"].as_str().expect("accessCode").to_string()
+    }
+
+    /// Creates a room for Ann (navigator) and Bob (driver) with this duration.
+    pub async fn room(&self, duration: i64) -> String {
+        self.create_room(json!({"navigator": "Ann", "driver": "Bob", "timerDuration": duration}))
+            .await
+    }
+
+    /// `PATCH path` with no body; the status.
+    pub async fn patch(&self, path: &str) -> StatusCode {
+        self.client
+            .patch(self.url(path))
+            .send()
+            .await
+            .expect("patch request")
+            .status()
+    }
+
+    /// `PATCH path` with a JSON body; the status and body.
+    pub async fn patch_json(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        let res = self
+            .client
+            .patch(self.url(path))
+            .json(&body)
+            .send()
+            .await
+            .expect("patch request");
+        let status = res.status();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    /// `GET path`; the status and JSON body (`Null` when the body is not JSON).
+    pub async fn get_json(&self, path: &str) -> (StatusCode, Value) {
+        let res = self
+            .client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("get request");
+        let status = res.status();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    /// The room's timer.
+    pub async fn timer(&self, code: &str) -> Value {
+        let (status, body) = self.get_json(&format!("/api/{code}/timer")).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body
+    }
+
+    /// The value of a metric series (the line that starts with `series `).
+    pub async fn metric(&self, series: &str) -> f64 {
+        let text = self
+            .client
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("metrics text");
+        text.lines()
+            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no series {series} in {text}"))
+    }
+
+    /// Opens the room's event stream.
+    pub async fn connect(&self, code: &str) -> EventStream {
+        let res = self
+            .client
+            .get(self.url(&format!("/api/{code}/connect")))
+            .send()
+            .await
+            .expect("connect request");
+        assert_eq!(res.status(), StatusCode::OK);
+        EventStream::new(res)
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls `probe` every 20 ms until it returns `Some`, for at most `within`.
+pub async fn eventually<T, F, Fut>(within: Duration, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let start = Instant::now();
+    loop {
+        if let Some(v) = probe().await {
+            return v;
+        }
+        assert!(
+            start.elapsed() < within,
+            "condition not met within {within:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// One block of an event stream.
+#[derive(Debug, Clone, Default)]
+pub struct Frame {
+    /// `id:`
+    pub id: Option<String>,
+    /// `event:`
+    pub event: Option<String>,
+    /// `data:`
+    pub data: Option<String>,
+    /// `retry:`
+    pub retry: Option<u64>,
+    /// A `:` comment line.
+    pub comment: Option<String>,
+    /// When the client had it (epoch ms).
+    pub received_ms: i64,
+}
+
+impl Frame {
+    /// `event` and `data`, for comparing sequences.
+    pub fn pair(&self) -> (String, String) {
+        (
+            self.event.clone().unwrap_or_default(),
+            self.data.clone().unwrap_or_default(),
+        )
+    }
+
+    /// The data parsed as JSON.
+    pub fn json(&self) -> Value {
+        serde_json::from_str(self.data.as_deref().unwrap_or("null")).expect("json data")
+    }
+}
+
+type ByteStream = Pin<Box<dyn Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>;
+
+/// A client's view of one SSE stream.
+pub struct EventStream {
+    /// The response headers.
+    pub headers: reqwest::header::HeaderMap,
+    body: ByteStream,
+    buffer: String,
+    frames: VecDeque<Frame>,
+    ended: bool,
+}
+
+impl EventStream {
+    fn new(res: reqwest::Response) -> EventStream {
+        EventStream {
+            headers: res.headers().clone(),
+            body: Box::pin(res.bytes_stream()),
+            buffer: String::new(),
+            frames: VecDeque::new(),
+            ended: false,
+        }
+    }
+
+    fn parse_buffer(&mut self) {
+        while let Some(end) = self.buffer.find("\n\n") {
+            let block: String = self.buffer.drain(..end + 2).collect();
+            let mut frame = Frame {
+                received_ms: now_ms(),
+                ..Frame::default()
+            };
+            for line in block.lines() {
+                if let Some(c) = line.strip_prefix(':') {
+                    frame.comment = Some(c.trim().to_string());
+                } else if let Some((field, value)) = line.split_once(':') {
+                    let value = value.strip_prefix(' ').unwrap_or(value).to_string();
+                    match field {
+                        "id" => frame.id = Some(value),
+                        "event" => frame.event = Some(value),
+                        "data" => {
+                            assert!(frame.data.is_none(), "event data is one line: {block:?}");
+                            frame.data = Some(value)
+                        }
+                        "retry" => frame.retry = value.parse().ok(),
+                        other => panic!("unknown field {other} in {block:?}"),
+                    }
+                }
+            }
+            self.frames.push_back(frame);
+        }
+    }
+
+    /// The next frame of any kind (comments and `retry` included), or `None` when the stream
+    /// ended or nothing came within `within`.
+    pub async fn next_frame(&mut self, within: Duration) -> Option<Frame> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            if let Some(f) = self.frames.pop_front() {
+                return Some(f);
+            }
+            if self.ended {
+                return None;
+            }
+            match tokio::time::timeout_at(deadline, self.body.next()).await {
+                Err(_) => return None,
+                Ok(None) | Ok(Some(Err(_))) => self.ended = true,
+                Ok(Some(Ok(bytes))) => {
+                    self.buffer.push_str(&String::from_utf8_lossy(&bytes));
+                    self.parse_buffer();
+                }
+            }
+        }
+    }
+
+    /// The next event (comments and `retry` skipped); panics when none comes within `within`.
+    pub async fn next_event(&mut self, within: Duration) -> Frame {
+        loop {
+            let frame = self
+                .next_frame(within)
+                .await
+                .unwrap_or_else(|| panic!("no event within {within:?}"));
+            if frame.event.is_some() {
+                return frame;
+            }
+        }
+    }
+
+    /// The next `n` events as `(event, data)` pairs.
+    pub async fn pairs(&mut self, n: usize, within: Duration) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for _ in 0..n {
+            out.push(self.next_event(within).await.pair());
+        }
+        out
+    }
+
+    /// Skips the connect sequence of a fresh stream (through its `state` event).
+    pub async fn skip_greeting(&mut self) -> Frame {
+        loop {
+            let f = self.next_event(Duration::from_secs(5)).await;
+            if f.event.as_deref() == Some("state") {
+                return f;
+            }
+        }
+    }
+
+    /// Whether the stream ends (the server closed it) within `within`.
+    pub async fn ends_within(&mut self, within: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + within;
+        while tokio::time::Instant::now() < deadline {
+            let left = deadline - tokio::time::Instant::now();
+            if self.next_frame(left).await.is_none() {
+                return self.ended;
+            }
+        }
+        false
+    }
+
+    /// Whether no event arrives within `within` (comments are allowed).
+    pub async fn quiet_for(&mut self, within: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if left.is_zero() {
+                return true;
+            }
+            match self.next_frame(left).await {
+                None => return true,
+                Some(f) if f.event.is_some() => return false,
+                Some(_) => {}
+            }
+        }
+    }
+}

@@ -1,0 +1,266 @@
+//! Creating, reading, swapping and deleting pair rooms.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::helpers::{now_ms, TestServer};
+
+#[tokio::test]
+async fn creating_a_room_answers_201_with_its_location_and_an_unguessable_code() {
+    let app = TestServer::spawn().await;
+    let res = app
+        .client
+        .post(app.url("/api/pair-room"))
+        .json(&json!({"navigator": "Ann", "driver": "Bob", "timerDuration": 60000}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let location = res.headers()["location"]
+        .to_str()
+        .expect("ascii")
+        .to_string();
+    let body: serde_json::Value = res.json().await.expect("json");
+    let code = body["accessCode"].as_str().expect("code");
+    assert_eq!(location, format!("/api/pair-room/{code}"));
+    assert!((8..=32).contains(&code.len()), "{code}");
+    assert!(code
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+    // 22 base64 characters carry 132 bits; at least 64 of them must be random, so two
+    // codes share no long prefix.
+    let other = app.room(60000).await;
+    assert_ne!(code, other);
+    assert_ne!(code[..12], other[..12]);
+}
+
+#[tokio::test]
+async fn a_room_reads_back_with_live_timer_values() {
+    let app = TestServer::spawn().await;
+    let before = now_ms();
+    let code = app
+        .create_room(json!({
+            "navigator": "  Ann ", "driver": "Bob", "timerDuration": 60000,
+            "missionUrl": "https://tracker.example/task/7"
+        }))
+        .await;
+    let (status, room) = app.get_json(&format!("/api/pair-room/{code}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(room["accessCode"], code);
+    assert_eq!(room["navigator"], "Ann");
+    assert_eq!(room["driver"], "Bob");
+    assert_eq!(room["status"], "IN_PROGRESS");
+    assert_eq!(room["missionUrl"], "https://tracker.example/task/7");
+    assert_eq!(room["duration"], 60000);
+    assert_eq!(room["remainingTime"], 60000);
+    let created = room["createdAt"].as_i64().expect("createdAt");
+    assert!(created >= before && created <= now_ms());
+    let timer = &room["timer"];
+    assert_eq!(timer["state"], "idle");
+    assert_eq!(timer["deadlineAt"], serde_json::Value::Null);
+    assert_eq!(timer["round"], 0);
+
+    app.patch(&format!("/api/{code}/timer/start")).await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let (_, room) = app.get_json(&format!("/api/pair-room/{code}")).await;
+    let timer = &room["timer"];
+    let deadline = timer["deadlineAt"].as_i64().expect("deadline");
+    let server_time = timer["serverTime"].as_i64().expect("serverTime");
+    assert_eq!(
+        timer["remainingTime"].as_i64(),
+        Some(deadline - server_time)
+    );
+    assert_eq!(room["remainingTime"], timer["remainingTime"]);
+    assert!(room["remainingTime"].as_i64() < Some(60000));
+}
+
+#[tokio::test]
+async fn a_room_created_part_way_is_paused_and_mission_url_defaults_to_empty() {
+    let app = TestServer::spawn().await;
+    let code = app
+        .create_room(json!({"navigator": "A", "driver": "B", "timerDuration": 60000, "timerRemainingTime": 12345}))
+        .await;
+    let (_, room) = app.get_json(&format!("/api/pair-room/{code}")).await;
+    assert_eq!(room["timer"]["state"], "paused");
+    assert_eq!(room["remainingTime"], 12345);
+    assert_eq!(room["missionUrl"], "");
+    let full = app
+        .create_room(json!({"navigator": "A", "driver": "B", "timerDuration": 5000, "timerRemainingTime": 5000}))
+        .await;
+    assert_eq!(app.timer(&full).await["state"], "idle");
+}
+
+#[tokio::test]
+async fn invalid_rooms_are_refused_with_a_message_naming_the_field() {
+    let app = TestServer::spawn().await;
+    let cases = [
+        (json!({"driver": "B", "timerDuration": 60000}), "navigator"),
+        (
+            json!({"navigator": "   ", "driver": "B", "timerDuration": 60000}),
+            "navigator",
+        ),
+        (
+            json!({"navigator": "A", "driver": "x".repeat(21), "timerDuration": 60000}),
+            "driver",
+        ),
+        (
+            json!({"navigator": "A\nB", "driver": "B", "timerDuration": 60000}),
+            "navigator",
+        ),
+        (
+            json!({"navigator": "Same", "driver": "Same ", "timerDuration": 60000}),
+            "driver",
+        ),
+        (json!({"navigator": "A", "driver": "B"}), "timerDuration"),
+        (
+            json!({"navigator": "A", "driver": "B", "timerDuration": 999}),
+            "timerDuration",
+        ),
+        (
+            json!({"navigator": "A", "driver": "B", "timerDuration": 86_400_001}),
+            "timerDuration",
+        ),
+        (
+            json!({"navigator": "A", "driver": "B", "timerDuration": "60000"}),
+            "timerDuration",
+        ),
+        (
+            json!({"navigator": "A", "driver": "B", "timerDuration": 5000, "timerRemainingTime": 0}),
+            "timerRemainingTime",
+        ),
+        (
+            json!({"navigator": "A", "driver": "B", "timerDuration": 5000, "timerRemainingTime": 5001}),
+            "timerRemainingTime",
+        ),
+        (
+            json!({"navigator": "A", "driver": "B", "timerDuration": 5000, "missionUrl": "m".repeat(2049)}),
+            "missionUrl",
+        ),
+        (
+            json!({"navigator": 1, "driver": "B", "timerDuration": 5000}),
+            "navigator",
+        ),
+    ];
+    for (body, field) in cases {
+        let res = app
+            .client
+            .post(app.url("/api/pair-room"))
+            .json(&body)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{body}");
+        assert!(res.headers()["content-type"]
+            .to_str()
+            .unwrap_or("")
+            .starts_with("application/json"));
+        let err: serde_json::Value = res.json().await.expect("json error");
+        assert_eq!(err["error"], "invalid_request");
+        let message = err["message"].as_str().expect("message");
+        assert!(message.contains(field), "{body} → {message}");
+    }
+}
+
+#[tokio::test]
+async fn names_at_the_limits_are_accepted() {
+    let app = TestServer::spawn().await;
+    let code = app
+        .create_room(json!({"navigator": "ü".repeat(20), "driver": "B", "timerDuration": 1000}))
+        .await;
+    let (_, room) = app.get_json(&format!("/api/pair-room/{code}")).await;
+    assert_eq!(room["navigator"], "ü".repeat(20));
+    app.create_room(json!({"navigator": "A", "driver": "B", "timerDuration": 86_400_000, "missionUrl": "m".repeat(2048)}))
+        .await;
+}
+
+#[tokio::test]
+async fn pair_swap_trades_the_roles_and_tells_every_stream() {
+    let app = TestServer::spawn().await;
+    let code = app.room(60000).await;
+    let mut one = app.connect(&code).await;
+    let mut two = app.connect(&code).await;
+    one.skip_greeting().await;
+    two.skip_greeting().await;
+    assert_eq!(
+        app.patch(&format!("/api/pair-room/{code}/pair-swap")).await,
+        StatusCode::NO_CONTENT
+    );
+    for stream in [&mut one, &mut two] {
+        let state = stream.next_event(Duration::from_secs(5)).await;
+        assert_eq!(state.event.as_deref(), Some("state"));
+        assert_eq!(state.json()["navigator"], "Bob");
+        assert_eq!(state.json()["driver"], "Ann");
+    }
+    let (_, room) = app.get_json(&format!("/api/pair-room/{code}")).await;
+    assert_eq!(
+        (room["navigator"].as_str(), room["driver"].as_str()),
+        (Some("Bob"), Some("Ann"))
+    );
+}
+
+#[tokio::test]
+async fn deleting_a_room_closes_its_streams_and_forgets_it_everywhere() {
+    let app = TestServer::spawn().await;
+    let code = app.room(60000).await;
+    app.patch(&format!("/api/{code}/timer/start")).await;
+    let mut stream = app.connect(&code).await;
+    stream.skip_greeting().await;
+    let res = app
+        .client
+        .delete(app.url(&format!("/api/pair-room/{code}")))
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let close = stream.next_event(Duration::from_secs(5)).await;
+    assert_eq!(close.pair(), ("close".to_string(), "OK".to_string()));
+    assert!(
+        stream.ends_within(Duration::from_secs(5)).await,
+        "the stream ends"
+    );
+
+    for (method, path) in [
+        ("GET", format!("/api/pair-room/{code}")),
+        ("DELETE", format!("/api/pair-room/{code}")),
+        ("PATCH", format!("/api/pair-room/{code}/pair-swap")),
+        ("GET", format!("/api/{code}/timer")),
+        ("PATCH", format!("/api/{code}/timer/start")),
+        ("PATCH", format!("/api/{code}/timer/stop")),
+        ("PATCH", format!("/api/{code}/timer/reset")),
+        ("GET", format!("/api/{code}/connect")),
+    ] {
+        let res = app
+            .client
+            .request(method.parse().expect("method"), app.url(&path))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{method} {path}");
+        let body: serde_json::Value = res.json().await.expect("json");
+        assert_eq!(body["error"], "room_not_found", "{method} {path}");
+    }
+    let (status, body) = app
+        .patch_json(&format!("/api/{code}/timer"), json!({"duration": 5000}))
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::NOT_FOUND, Some("room_not_found"))
+    );
+}
+
+#[tokio::test]
+async fn unknown_codes_are_room_not_found_on_every_endpoint() {
+    let app = TestServer::spawn().await;
+    for path in [
+        "/api/pair-room/doesNotExist123",
+        "/api/doesNotExist123/timer",
+        "/api/doesNotExist123/connect",
+        "/api/pair-room/x",
+    ] {
+        let (status, body) = app.get_json(path).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(body["error"], "room_not_found", "{path}");
+    }
+}
