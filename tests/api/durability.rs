@@ -147,3 +147,34 @@ async fn every_acknowledged_change_survives_a_crash() {
         assert_eq!(room["navigator"], expected);
     }
 }
+
+#[tokio::test]
+async fn two_processes_on_one_database_apply_a_time_up_once() {
+    let app = TestServer::spawn().await;
+    let code = app.room(1500).await;
+    app.patch(&format!("/api/{code}/timer/start")).await;
+    // The sibling loads the running room at start, as the first process has it live.
+    let other = app.sibling();
+    assert_eq!(other.metric("pairsync_rooms_live").await, 1.0);
+    let mut a = app.connect(&code).await;
+    let mut b = other.connect(&code).await;
+    a.skip_greeting().await;
+    b.skip_greeting().await;
+    for stream in [&mut a, &mut b] {
+        loop {
+            let f = stream.next_event(Duration::from_secs(5)).await;
+            if f.event.as_deref() == Some("state") && f.json()["state"] == "idle" {
+                assert_eq!(f.json()["round"], 1);
+                assert_eq!(f.json()["navigator"], "Bob");
+                break;
+            }
+        }
+    }
+    let applied = app.metric("pairsync_time_ups_total").await
+        + other.metric("pairsync_time_ups_total").await;
+    assert_eq!(applied, 1.0, "exactly one process applied the time-up");
+    for server in [&app, &other] {
+        let t = server.timer(&code).await;
+        assert_eq!((t["state"].as_str(), t["round"].as_i64()), (Some("idle"), Some(1)));
+    }
+}

@@ -362,3 +362,28 @@ async fn a_client_that_stops_reading_is_dropped_without_slowing_the_others() {
     let f = reader.next_event(WAIT).await;
     assert!(f.received_ms - asked < 1000);
 }
+
+#[tokio::test]
+async fn a_reconnect_with_last_event_id_gets_the_full_connect_sequence() {
+    let app = TestServer::spawn().await;
+    let code = app.room(60000).await;
+    let mut first = app.connect(&code).await;
+    first.skip_greeting().await;
+    app.patch(&format!("/api/{code}/timer/start")).await;
+    let last = first.next_event(WAIT).await.id.expect("id");
+    drop(first);
+    let res = app
+        .client
+        .get(app.url(&format!("/api/{code}/connect")))
+        .header("Last-Event-ID", last)
+        .send()
+        .await
+        .expect("reconnect");
+    assert_eq!(res.status(), StatusCode::OK);
+    let mut again = crate::helpers::EventStream::from_response(res);
+    let pairs = again.pairs(3, WAIT).await;
+    assert_eq!(pairs[0], pair("connect", "OK"));
+    assert_eq!(pairs[1].0, "remaining-time");
+    assert_eq!(pairs[2], pair("timer", "running"));
+    assert_eq!(again.next_event(WAIT).await.json()["state"], "running");
+}

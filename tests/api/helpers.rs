@@ -116,6 +116,21 @@ impl TestServer {
         self.logs = logs;
     }
 
+    /// A second process on the same database file, as a sibling behind a load balancer.
+    pub fn sibling(&self) -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = self.dir.path().join("pairsync.db");
+        let (child, base, logs) = launch(db.to_str().expect("utf-8 path"), &self.env);
+        TestServer {
+            base,
+            client: self.client.clone(),
+            dir,
+            env: self.env.clone(),
+            child,
+            logs,
+        }
+    }
+
     /// Every line the current process logged so far.
     pub fn logs(&self) -> Vec<String> {
         self.logs.lock().expect("log lock").clone()
@@ -214,7 +229,7 @@ impl TestServer {
             .await
             .expect("connect request");
         assert_eq!(res.status(), StatusCode::OK);
-        EventStream::new(res)
+        EventStream::from_response(res)
     }
 }
 
@@ -289,7 +304,8 @@ pub struct EventStream {
 }
 
 impl EventStream {
-    fn new(res: reqwest::Response) -> EventStream {
+    /// Reads the stream of an already answered request.
+    pub fn from_response(res: reqwest::Response) -> EventStream {
         EventStream {
             headers: res.headers().clone(),
             body: Box::pin(res.bytes_stream()),
