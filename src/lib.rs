@@ -11,6 +11,7 @@
 //! - [`rooms`]: the `Room` actors, the `RoomRegistry` supervisor, the SSE fan-out.
 //! - [`store`]: diesel over r2d2; the `rooms` table; blocking work off the actor threads.
 //! - [`http`]: the route table and thin handlers.
+//! - [`web`]: the embedded web pages.
 //! - [`error`]: the one JSON error type.
 //! - [`config`], [`startup`], [`metrics`], [`clock`], [`access_code`]: the rest.
 
@@ -25,3 +26,4 @@ pub mod rooms;
 pub mod startup;
 pub mod store;
 pub mod timer;
+pub mod web;

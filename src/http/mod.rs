@@ -7,11 +7,13 @@
 //! - `timer`: read and command a room's timer.
 //! - `events`: the SSE stream of a room.
 //! - `health`: liveness and metrics.
+//! - `pages`: the web pages and their assets.
 //! - `input`: request bodies and their validation.
 
 mod events;
 mod health;
 pub mod input;
+mod pages;
 mod pair_room;
 mod timer;
 
@@ -94,6 +96,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/api/{code}/connect",
             vec![web::get().to(events::connect)],
         ))
+        .service(resource("/", vec![web::get().to(pages::index)]))
+        .service(resource("/p/{code}", vec![web::get().to(pages::room)]))
+        .service(resource("/assets/{name}", vec![web::get().to(pages::asset)]))
         .service(resource("/healthz", vec![web::get().to(health::healthz)]))
         .service(resource("/metrics", vec![web::get().to(health::metrics)]))
         .default_service(web::to(not_found));

@@ -104,6 +104,8 @@
     var off = gone;
     el.start.disabled = off || running;
     el.pause.disabled = off || !running;
+    el.start.classList.toggle('primary', !running);
+    el.pause.classList.toggle('primary', running);
     el.reset.disabled = off || s.state === 'idle';
     el.swap.disabled = off;
     el.duration.disabled = off || running;
@@ -114,6 +116,7 @@
 
   function setConnection(state) {
     el.connection.dataset.state = state;
+    el.body.dataset.connection = state;
     setText(el.connection, state);
   }
 
@@ -393,6 +396,14 @@
     if (!snapshot || gone) return;
     e.preventDefault();
     if (snapshot.state === 'running') pause(); else start();
+  });
+
+  // A page restored from the back/forward cache has a closed stream.
+  window.addEventListener('pageshow', function (e) {
+    if (e.persisted && !gone && source && source.readyState === EventSource.CLOSED) {
+      setConnection('reconnecting');
+      connect();
+    }
   });
 
   if (!code) {
