@@ -70,12 +70,50 @@ pub struct Settings {
     #[arg(long, env = "PAIRSYNC_ROOM_IDLE_MS", default_value = "300000", value_parser = positive_ms)]
     pub room_idle_ms: Duration,
 
+    /// Rooms one client address may create per minute (a burst of as many is allowed).
+    /// Loopback clients are not limited (see `trusted_proxies`).
+    #[arg(long, env = "PAIRSYNC_CREATE_PER_MINUTE", default_value_t = 60)]
+    pub create_per_minute: u32,
+
+    /// Comma-separated proxy addresses whose `X-Forwarded-For` names the real client.
+    #[arg(long, env = "PAIRSYNC_TRUSTED_PROXIES", value_delimiter = ',', num_args = 0..)]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+
+    /// Streams this process holds at once, over all rooms; one more gets 503. Defaults to
+    /// the open-files limit less a margin for the database and listeners.
+    #[arg(long, env = "PAIRSYNC_MAX_STREAMS")]
+    pub max_streams: Option<usize>,
+
+    /// Milliseconds a stopping server gives in-flight requests before it exits.
+    #[arg(long, env = "PAIRSYNC_SHUTDOWN_GRACE_MS", default_value = "5000", value_parser = positive_ms)]
+    pub shutdown_grace_ms: Duration,
+
     /// env_logger filter.
     #[arg(long, env = "RUST_LOG", default_value = "info")]
     pub rust_log: String,
 }
 
+/// Open files kept back from the stream cap for the database, listeners and logs.
+const RESERVED_FILES: usize = 256;
+
+/// The soft limit on open files of this process, read from `/proc/self/limits`.
+fn open_files_limit() -> Option<usize> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
+}
+
 impl Settings {
+    /// The process-wide stream cap: the configured one, else the open-files limit less
+    /// [`RESERVED_FILES`] (each stream holds one socket).
+    pub fn stream_cap(&self) -> usize {
+        self.max_streams.unwrap_or_else(|| {
+            open_files_limit()
+                .map_or(10_000, |n| n.saturating_sub(RESERVED_FILES))
+                .max(1)
+        })
+    }
+
     /// The defaults with another bind address and database, as tests and tools start servers.
     pub fn with_database(bind: &str, database_url: &str) -> Settings {
         let mut s = Settings::parse_from(["pairsync"]);
@@ -112,5 +150,23 @@ mod tests {
         assert_eq!(s.heartbeat_ms, Duration::from_millis(200));
         assert_eq!(s.pause_when_empty, Grace::Never);
         assert!(Settings::try_parse_from(["pairsync", "--heartbeat-ms", "0"]).is_err());
+    }
+
+    #[test]
+    fn trusted_proxies_are_a_comma_separated_list() {
+        let s = Settings::try_parse_from(["pairsync", "--trusted-proxies", "127.0.0.1,::1"])
+            .expect("parses");
+        assert_eq!(s.trusted_proxies.len(), 2);
+        assert!(Settings::try_parse_from(["pairsync", "--trusted-proxies", "nginx"]).is_err());
+    }
+
+    #[test]
+    fn the_stream_cap_defaults_below_the_open_files_limit() {
+        let s = Settings::try_parse_from(["pairsync"]).expect("parses");
+        if let Some(limit) = open_files_limit() {
+            assert!(s.stream_cap() < limit);
+        }
+        let capped = Settings::try_parse_from(["pairsync", "--max-streams", "7"]).expect("parses");
+        assert_eq!(capped.stream_cap(), 7);
     }
 }

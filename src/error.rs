@@ -35,6 +35,12 @@ pub enum ApiError {
     /// 429: the room holds as many streams as it may.
     #[error("this room already has as many open streams as it may hold")]
     TooManySubscribers,
+    /// 429: this client created too many rooms lately; retry after this many seconds.
+    #[error("too many rooms created from this address; retry later")]
+    RateLimited(u64),
+    /// 503: this process holds as many streams as it may; retry after a moment.
+    #[error("this server holds as many streams as it may; retry later")]
+    TooManyStreams,
     /// 503: the database cannot be reached.
     #[error("the database is unavailable; retry later")]
     Unavailable,
@@ -58,6 +64,8 @@ impl ApiError {
             ApiError::TimerRunning => "timer_running",
             ApiError::PayloadTooLarge => "payload_too_large",
             ApiError::TooManySubscribers => "too_many_subscribers",
+            ApiError::RateLimited(_) => "rate_limited",
+            ApiError::TooManyStreams => "too_many_streams",
             ApiError::Unavailable => "unavailable",
         }
     }
@@ -77,8 +85,10 @@ impl ResponseError for ApiError {
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::TimerRunning => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::TooManySubscribers => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::TooManySubscribers | ApiError::RateLimited(_) => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
+            ApiError::TooManyStreams | ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -88,8 +98,11 @@ impl ResponseError for ApiError {
             ApiError::Unauthorized => {
                 response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
             }
-            ApiError::Unavailable => {
+            ApiError::Unavailable | ApiError::TooManyStreams => {
                 response.insert_header((header::RETRY_AFTER, "1"));
+            }
+            ApiError::RateLimited(seconds) => {
+                response.insert_header((header::RETRY_AFTER, seconds.to_string()));
             }
             _ => {}
         }

@@ -1,7 +1,30 @@
-//! The `pairsync` binary: settings, logging, then the server until it is stopped.
+//! The `pairsync` binary: settings, logging, then the server until SIGTERM or Ctrl-C.
 
 use clap::Parser;
 use pairsync::config::Settings;
+
+/// Resolves on SIGTERM or SIGINT (Ctrl-C).
+async fn stop_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = ctrl_c => {}
+                }
+            }
+            Err(e) => {
+                log::warn!("cannot listen for SIGTERM: {e}");
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
 
 #[actix_web::main]
 async fn main() -> std::process::ExitCode {
@@ -16,9 +39,24 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    if let Err(e) = running.server.await {
-        log::error!("server failed: {e}");
-        return std::process::ExitCode::FAILURE;
+    let handle = running.server.handle();
+    let serving = actix_web::rt::spawn(running.server);
+    tokio::select! {
+        outcome = serving => {
+            if let Ok(Err(e)) = outcome {
+                log::error!("server failed: {e}");
+                return std::process::ExitCode::FAILURE;
+            }
+        }
+        () = stop_signal() => {
+            log::info!("stopping: ending streams, finishing in-flight requests");
+            let _ = running.shutdown.send(true);
+            handle.stop(true).await;
+            for arbiter in &running.arbiters {
+                arbiter.stop();
+            }
+            log::info!("stopped");
+        }
     }
     std::process::ExitCode::SUCCESS
 }

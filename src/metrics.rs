@@ -2,21 +2,34 @@
 //! its text format by `GET /metrics`.
 
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
-    TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts,
+    Registry, TextEncoder,
 };
 
-/// Why a stream was dropped by the server.
+/// Why a stream ended, or was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DropReason {
-    /// Its client stopped reading and the backlog passed the bound.
+pub enum StreamEnd {
+    /// Its client stopped reading and the backlog passed the bound: dropped by the server.
     Stalled,
+    /// Its client closed it.
+    ClientClosed,
+    /// Its room was deleted.
+    RoomDeleted,
+    /// Refused: the room held as many streams as it may.
+    RoomCap,
+    /// Refused: the process held as many streams as it may.
+    ProcessCap,
 }
 
-impl DropReason {
-    fn label(self) -> &'static str {
+impl StreamEnd {
+    /// The label value and log word.
+    pub fn label(self) -> &'static str {
         match self {
-            DropReason::Stalled => "stalled",
+            StreamEnd::Stalled => "stalled",
+            StreamEnd::ClientClosed => "client_closed",
+            StreamEnd::RoomDeleted => "room_deleted",
+            StreamEnd::RoomCap => "room_cap",
+            StreamEnd::ProcessCap => "process_cap",
         }
     }
 }
@@ -33,7 +46,9 @@ pub struct Metrics {
     pub events_sent: IntCounter,
     events_by_name: IntCounterVec,
     streams_dropped: IntCounter,
-    streams_dropped_by_reason: IntCounterVec,
+    streams_ended: IntCounterVec,
+    http_requests: IntCounterVec,
+    http_latency: HistogramVec,
     /// Completed countdowns.
     pub time_ups: IntCounter,
     /// How late each tick left the server, in seconds.
@@ -67,12 +82,24 @@ impl Metrics {
             "pairsync_streams_dropped_total",
             "Streams closed by the server because their client stopped reading",
         )?;
-        let streams_dropped_by_reason = IntCounterVec::new(
+        let streams_ended = IntCounterVec::new(
             Opts::new(
-                "pairsync_streams_dropped_by_reason_total",
-                "Streams ended by the server, by reason",
+                "pairsync_streams_ended_total",
+                "Streams that ended or were refused, by reason",
             ),
             &["reason"],
+        )?;
+        let http_requests = IntCounterVec::new(
+            Opts::new("pairsync_http_requests_total", "HTTP requests answered, by route and status"),
+            &["route", "status"],
+        )?;
+        let http_latency = HistogramVec::new(
+            HistogramOpts::new(
+                "pairsync_http_request_duration_seconds",
+                "Time to answer an HTTP request (for streams: to open it), by route",
+            )
+            .buckets(vec![0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5]),
+            &["route"],
         )?;
         let time_ups = IntCounter::new("pairsync_time_ups_total", "Countdowns that reached 0")?;
         let tick_lateness = Histogram::with_opts(
@@ -89,7 +116,9 @@ impl Metrics {
         registry.register(Box::new(events_sent.clone()))?;
         registry.register(Box::new(events_by_name.clone()))?;
         registry.register(Box::new(streams_dropped.clone()))?;
-        registry.register(Box::new(streams_dropped_by_reason.clone()))?;
+        registry.register(Box::new(streams_ended.clone()))?;
+        registry.register(Box::new(http_requests.clone()))?;
+        registry.register(Box::new(http_latency.clone()))?;
         registry.register(Box::new(time_ups.clone()))?;
         registry.register(Box::new(tick_lateness.clone()))?;
         Ok(Metrics {
@@ -99,7 +128,9 @@ impl Metrics {
             events_sent,
             events_by_name,
             streams_dropped,
-            streams_dropped_by_reason,
+            streams_ended,
+            http_requests,
+            http_latency,
             time_ups,
             tick_lateness,
         })
@@ -112,12 +143,20 @@ impl Metrics {
         self.events_by_name.with_label_values(&[event]).inc_by(n);
     }
 
-    /// Counts one stream the server dropped.
-    pub fn dropped(&self, reason: DropReason) {
-        self.streams_dropped.inc();
-        self.streams_dropped_by_reason
-            .with_label_values(&[reason.label()])
+    /// Counts one stream that ended or was refused; a stalled one also counts as dropped.
+    pub fn stream_ended(&self, reason: StreamEnd) {
+        if reason == StreamEnd::Stalled {
+            self.streams_dropped.inc();
+        }
+        self.streams_ended.with_label_values(&[reason.label()]).inc();
+    }
+
+    /// Counts one answered request of `route` (its pattern) with `status`, taking `seconds`.
+    pub fn http_request(&self, route: &str, status: u16, seconds: f64) {
+        self.http_requests
+            .with_label_values(&[route, &status.to_string()])
             .inc();
+        self.http_latency.with_label_values(&[route]).observe(seconds);
     }
 
     /// The Prometheus text exposition of every series.

@@ -6,10 +6,16 @@ use std::net::{SocketAddr, TcpListener};
 
 use actix::prelude::*;
 use actix_web::dev::{Extensions, Server};
+use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
+use std::sync::Arc;
+use tokio::sync::watch;
 
 use crate::clock::now_ms;
 use crate::config::Settings;
+use crate::http::admin::AdminToken;
+use crate::http::limits::CreationLimiter;
+use crate::http::observe::observe;
 use crate::http::{self, AppState};
 use crate::metrics::Metrics;
 use crate::rooms::{RoomConfig, RoomRegistry};
@@ -20,8 +26,6 @@ use crate::store::{rooms, Backend, Db};
 pub const WRITE_BUFFER_BYTES: usize = 16 * 1024;
 /// The kernel send buffer asked for each connection (Linux doubles it for bookkeeping).
 pub const SOCKET_SEND_BUFFER_BYTES: usize = 32 * 1024;
-/// How long a stopping server lets in-flight requests finish.
-const SHUTDOWN_GRACE_SECS: u64 = 5;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -61,6 +65,8 @@ pub struct Running {
     pub server: Server,
     /// The arbiters room actors run on.
     pub arbiters: Vec<Arbiter>,
+    /// Set to `true` to end every open stream (with a short `retry:`) before stopping.
+    pub shutdown: watch::Sender<bool>,
 }
 
 /// Starts everything inside the current actix system and binds the listener. The server
@@ -92,10 +98,18 @@ pub fn start(settings: Settings) -> Result<Running, StartError> {
     let running = db.blocking(|conn| rooms::running(conn, now_ms()))?;
     log::info!("loading {} room(s) with a running timer", running.len());
     let registry = RoomRegistry::new(db.clone(), config, metrics.clone(), handles, running).start();
+    let (shutdown, stopping) = watch::channel(false);
+    let stream_cap = settings.stream_cap();
+    log::info!("at most {stream_cap} streams at once");
     let state = AppState {
         registry,
         db,
         metrics,
+        admin_token: AdminToken::new(admin_token.clone()),
+        creation_limiter: Arc::new(CreationLimiter::new(settings.create_per_minute)),
+        trusted_proxies: Arc::new(settings.trusted_proxies.clone()),
+        stream_cap,
+        shutdown: stopping,
     };
 
     let listener = TcpListener::bind(&settings.bind)
@@ -106,13 +120,16 @@ pub fn start(settings: Settings) -> Result<Running, StartError> {
     let server = HttpServer::new(move || {
         App::new()
             .app_data(web::Data::new(state.clone()))
+            .wrap(from_fn(observe))
             .configure(http::configure)
     })
     .h1_write_buffer_size(WRITE_BUFFER_BYTES)
     // A client that closes its side is gone: end its stream now, not at the next write.
     .h1_allow_half_closed(false)
     .on_connect(limit_send_buffer)
-    .shutdown_timeout(SHUTDOWN_GRACE_SECS)
+    .shutdown_timeout(settings.shutdown_grace_ms.as_secs().max(1))
+    // The binary handles SIGTERM and Ctrl-C itself, to end the streams first.
+    .disable_signals()
     .listen(listener)
     .map_err(|e| StartError::Bind(settings.bind.clone(), e))?
     .run();
@@ -122,5 +139,6 @@ pub fn start(settings: Settings) -> Result<Running, StartError> {
         admin_token,
         server,
         arbiters,
+        shutdown,
     })
 }

@@ -1,13 +1,20 @@
-//! Liveness and metrics.
+//! Liveness, readiness and metrics.
 
 use actix_web::{web, HttpResponse};
 use serde_json::json;
 
 use super::AppState;
+use crate::error::ApiError;
 
 /// `GET /healthz`: the process serves.
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
+}
+
+/// `GET /readyz`: the database answers.
+pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    state.db.ready().await?;
+    Ok(HttpResponse::Ok().json(json!({"status": "ok"})))
 }
 
 /// `GET /metrics`: the Prometheus text exposition.

@@ -6,18 +6,28 @@
 //! - `pair_room`: create, read, swap and delete rooms.
 //! - `timer`: read and command a room's timer.
 //! - `events`: the SSE stream of a room.
-//! - `health`: liveness and metrics.
+//! - `health`: liveness, readiness and metrics.
+//! - `admin`: the operators' room listing behind the bearer token.
+//! - `limits`: client addresses and the room-creation rate limit.
+//! - `observe`: the access log and HTTP metrics.
 //! - `pages`: the web pages and their assets.
 //! - `input`: request bodies and their validation.
 
+pub mod admin;
 mod events;
 mod health;
 pub mod input;
+pub mod limits;
+pub mod observe;
 mod pages;
 mod pair_room;
 mod timer;
 
+use std::net::IpAddr;
+use std::sync::Arc;
+
 use actix::Addr;
+use tokio::sync::watch;
 use actix_web::{web, HttpResponse, Route};
 
 use crate::error::ApiError;
@@ -37,6 +47,16 @@ pub struct AppState {
     pub db: Db,
     /// The process's metrics.
     pub metrics: Metrics,
+    /// The admin bearer token.
+    pub admin_token: admin::AdminToken,
+    /// Room creations per client address.
+    pub creation_limiter: Arc<limits::CreationLimiter>,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Arc<Vec<IpAddr>>,
+    /// Streams this process holds at most.
+    pub stream_cap: usize,
+    /// Turns `true` when the server begins to stop; open streams then end.
+    pub shutdown: watch::Receiver<bool>,
 }
 
 async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
@@ -100,6 +120,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/p/{code}", vec![web::get().to(pages::room)]))
         .service(resource("/assets/{name}", vec![web::get().to(pages::asset)]))
         .service(resource("/healthz", vec![web::get().to(health::healthz)]))
+        .service(resource("/readyz", vec![web::get().to(health::readyz)]))
         .service(resource("/metrics", vec![web::get().to(health::metrics)]))
+        .service(resource("/rooms", vec![web::get().to(admin::list)]))
+        .service(resource("/rooms/{code}", vec![web::get().to(admin::read)]))
         .default_service(web::to(not_found));
 }

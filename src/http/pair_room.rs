@@ -1,11 +1,13 @@
 //! `/api/pair-room`: create a room, read it, swap its roles, delete it.
 
 use actix_web::http::header;
-use actix_web::{web, HttpResponse};
+use std::time::Instant;
+
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{input, AppState};
+use super::{input, limits, AppState};
 use crate::clock::now_ms;
 use crate::error::ApiError;
 use crate::pairing::{Command, TimerView};
@@ -55,10 +57,13 @@ impl RoomBody {
 
 /// `POST /api/pair-room`
 pub async fn create(
+    req: HttpRequest,
     state: web::Data<AppState>,
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
     let new_room = input::new_room(&body)?;
+    let client = limits::client_addr(&req, &state.trusted_proxies);
+    state.creation_limiter.take(client, Instant::now())?;
     let code = state.registry.send(Create(new_room)).await??;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/api/pair-room/{code}")))

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use actix_web_lab::sse;
 use tokio::sync::mpsc;
 
-use crate::metrics::{DropReason, Metrics};
+use crate::metrics::{Metrics, StreamEnd};
 use crate::pairing::Notice;
 
 /// Events a stream may have queued in the server before it counts as stalled. With the
@@ -54,6 +54,7 @@ pub struct Fanout {
     next_subscriber: u64,
     next_event_id: u64,
     metrics: Metrics,
+    room: String,
 }
 
 /// The SSE event name of a notice.
@@ -74,14 +75,20 @@ fn notice_data(notice: &Notice) -> String {
 }
 
 impl Fanout {
-    /// No streams yet.
-    pub fn new(metrics: Metrics) -> Fanout {
+    /// No streams yet; `room` names the room in log lines (a shortened access code).
+    pub fn new(metrics: Metrics, room: &str) -> Fanout {
         Fanout {
             subscribers: Vec::new(),
             next_subscriber: 0,
             next_event_id: 0,
             metrics,
+            room: room.to_string(),
         }
+    }
+
+    fn ended(&self, id: u64, reason: StreamEnd) {
+        self.metrics.stream_ended(reason);
+        log::info!("room {}…: stream {id} ended: {}", self.room, reason.label());
     }
 
     /// Open streams.
@@ -133,11 +140,33 @@ impl Fanout {
         self.metrics.sse_streams.inc();
         let id = subscriber.id;
         self.subscribers.push(subscriber);
+        log::info!(
+            "room {}…: stream {id} opened ({} open)",
+            self.room,
+            self.subscribers.len()
+        );
         (id, tx, rx)
     }
 
-    /// Forgets the stream `id` (its client went away). Whether it was open.
+    /// Forgets the stream `id`, whose client closed it. Whether it was open.
     pub fn remove(&mut self, id: u64) -> bool {
+        let removed = self.detach(id);
+        if removed {
+            self.ended(id, StreamEnd::ClientClosed);
+        }
+        removed
+    }
+
+    /// Lets go of every stream without a word (they end; their clients reconnect).
+    pub fn detach_all(&mut self) {
+        let open = self.subscribers.len();
+        self.subscribers.clear();
+        self.metrics
+            .sse_streams
+            .sub(i64::try_from(open).unwrap_or(0));
+    }
+
+    fn detach(&mut self, id: u64) -> bool {
         let before = self.subscribers.len();
         self.subscribers.retain(|s| s.id != id);
         let removed = before - self.subscribers.len();
@@ -169,23 +198,21 @@ impl Fanout {
     pub fn heartbeat(&mut self, quiet: Duration) -> Vec<u64> {
         let now = Instant::now();
         let comment = sse::Event::Comment("heartbeat".into());
-        let mut gone = Vec::new();
+        let mut gone: Vec<(u64, StreamEnd)> = Vec::new();
         for s in &mut self.subscribers {
             if now.duration_since(s.last_write) >= quiet {
                 match s.deliver(&comment, now) {
                     Delivery::Sent => {}
-                    Delivery::Stalled => {
-                        self.metrics.dropped(DropReason::Stalled);
-                        gone.push(s.id);
-                    }
-                    Delivery::Closed => gone.push(s.id),
+                    Delivery::Stalled => gone.push((s.id, StreamEnd::Stalled)),
+                    Delivery::Closed => gone.push((s.id, StreamEnd::ClientClosed)),
                 }
             }
         }
-        for id in &gone {
-            self.remove(*id);
+        for (id, reason) in &gone {
+            self.detach(*id);
+            self.ended(*id, *reason);
         }
-        gone
+        gone.into_iter().map(|(id, _)| id).collect()
     }
 
     fn send_all(&mut self, frame: &sse::Event, gone: &mut Vec<u64>) -> usize {
@@ -199,11 +226,16 @@ impl Fanout {
                     i += 1;
                 }
                 outcome => {
-                    if outcome == Delivery::Stalled {
-                        self.metrics.dropped(DropReason::Stalled);
-                    }
                     let s = self.subscribers.swap_remove(i);
                     self.metrics.sse_streams.dec();
+                    self.ended(
+                        s.id,
+                        if outcome == Delivery::Stalled {
+                            StreamEnd::Stalled
+                        } else {
+                            StreamEnd::ClientClosed
+                        },
+                    );
                     gone.push(s.id);
                 }
             }
@@ -218,11 +250,11 @@ impl Fanout {
         let mut gone = Vec::new();
         let sent = self.send_all(&frame, &mut gone);
         self.metrics.sent("close", sent);
-        let ids: Vec<u64> = self.subscribers.iter().map(|s| s.id).collect();
-        for id in &ids {
-            self.remove(*id);
+        gone.extend(self.subscribers.iter().map(|s| s.id));
+        for id in &gone {
+            self.ended(*id, StreamEnd::RoomDeleted);
         }
-        gone.extend(ids);
+        self.detach_all();
         gone
     }
 }
@@ -245,7 +277,7 @@ mod tests {
 
     #[test]
     fn a_new_stream_gets_connect_then_the_greeting() {
-        let mut f = Fanout::new(metrics());
+        let mut f = Fanout::new(metrics(), "room");
         let (_, _tx, mut rx) = f.subscribe(&[Notice::Remaining(5000)]);
         let first = text(&rx.try_recv().expect("connect"));
         assert!(first.contains("connect") && first.contains("OK"), "{first}");
@@ -259,7 +291,7 @@ mod tests {
     #[test]
     fn a_stream_that_stops_reading_is_dropped_and_the_others_still_get_everything() {
         let m = metrics();
-        let mut f = Fanout::new(m.clone());
+        let mut f = Fanout::new(m.clone(), "room");
         let (stalled, _tx1, _rx_kept_unread) = f.subscribe(&[]);
         let (_, _tx2, mut reader) = f.subscribe(&[]);
         let mut dropped = Vec::new();
@@ -274,7 +306,7 @@ mod tests {
 
     #[test]
     fn close_all_sends_close_and_ends_every_stream() {
-        let mut f = Fanout::new(metrics());
+        let mut f = Fanout::new(metrics(), "room");
         let (_, tx, mut rx) = f.subscribe(&[]);
         drop(tx);
         f.broadcast(&[Notice::Timer(TimerEvent::Start)]);

@@ -18,7 +18,7 @@ use super::registry::RoomRegistry;
 use crate::clock::now_ms;
 use crate::config::Grace;
 use crate::error::ApiError;
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, StreamEnd};
 use crate::pairing::{Command, Notice, PairRoom};
 use crate::store::rooms::{self, Saved};
 use crate::store::Db;
@@ -72,11 +72,12 @@ impl Room {
         generation: u64,
     ) -> Room {
         let now = Instant::now();
+        let fanout = Fanout::new(metrics.clone(), short(&room.access_code));
         Room {
             room,
             db,
             config,
-            fanout: Fanout::new(metrics.clone()),
+            fanout,
             metrics,
             registry,
             generation,
@@ -304,7 +305,8 @@ impl Actor for Room {
 
     fn stopped(&mut self, _ctx: &mut Self::Context) {
         self.metrics.rooms_live.dec();
-        self.fanout.close_all();
+        // Streams still open here (the process is stopping) just end; their pages reconnect.
+        self.fanout.detach_all();
         self.registry.do_send(Forget {
             code: self.room.access_code.clone(),
             generation: self.generation,
@@ -336,6 +338,8 @@ impl Handler<Subscribe> for Room {
 
     fn handle(&mut self, _: Subscribe, ctx: &mut Self::Context) -> Self::Result {
         if self.fanout.len() >= self.config.max_subscribers {
+            self.metrics.stream_ended(StreamEnd::RoomCap);
+            log::info!("room {}…: stream refused, room is full", short(&self.room.access_code));
             return Err(ApiError::TooManySubscribers);
         }
         let greeting = self.room.greeting(now_ms());

@@ -114,6 +114,7 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragma
 #[derive(Clone)]
 pub struct Db {
     pool: Pool<ConnectionManager<Conn>>,
+    path: String,
 }
 
 impl std::fmt::Debug for Db {
@@ -146,7 +147,10 @@ impl Db {
             .connection_timeout(POOL_WAIT)
             .connection_customizer(Box::new(SqlitePragmas))
             .build(ConnectionManager::<Conn>::new(path))?;
-        Ok(Db { pool })
+        Ok(Db {
+            pool,
+            path: path.clone(),
+        })
     }
 
     fn conn(&self) -> Result<PooledConnection<ConnectionManager<Conn>>, StoreError> {
@@ -160,6 +164,26 @@ impl Db {
         work: impl FnOnce(&mut Conn) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         work(&mut *self.conn()?)
+    }
+
+    /// Whether the database answers: a fresh connection that may not create the file opens
+    /// and reads the `rooms` table. Pooled connections keep a file open even after it was
+    /// removed or its disk went away, so they cannot tell.
+    pub async fn ready(&self) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        actix_web::rt::task::spawn_blocking(move || {
+            let url = if path == ":memory:" {
+                path
+            } else {
+                let escaped = path.replace('%', "%25").replace('?', "%3f").replace('#', "%23");
+                format!("file:{escaped}?mode=rw")
+            };
+            let mut conn = SqliteConnection::establish(&url)
+                .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            rooms::ping(&mut conn)
+        })
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("readiness task failed: {e}")))?
     }
 
     /// Runs `work` on a pooled connection on the blocking thread pool.

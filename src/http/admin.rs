@@ -1,0 +1,170 @@
+//! The operators' endpoints: `GET /rooms` and `GET /rooms/{code}`, behind the admin
+//! bearer token, answered from the rooms live in this process.
+
+use std::collections::HashMap;
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use futures_util::future::join_all;
+use serde::Serialize;
+use subtle::ConstantTimeEq;
+
+use super::AppState;
+use crate::clock::now_ms;
+use crate::error::ApiError;
+use crate::pairing::TimerView;
+use crate::rooms::messages::{Describe, LiveRooms, RoomView};
+
+/// The page size when none is asked for.
+const DEFAULT_LIMIT: usize = 100;
+/// The largest page.
+const MAX_LIMIT: usize = 1000;
+
+/// The admin bearer token, compared in constant time.
+#[derive(Clone)]
+pub struct AdminToken(String);
+
+impl AdminToken {
+    /// Wraps the configured (or generated) token.
+    pub fn new(token: String) -> AdminToken {
+        AdminToken(token)
+    }
+
+    /// `Ok` when the request carries `Authorization: Bearer <token>`.
+    pub fn check(&self, req: &HttpRequest) -> Result<(), ApiError> {
+        let presented = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        if bool::from(presented.as_bytes().ct_eq(self.0.as_bytes())) {
+            Ok(())
+        } else {
+            Err(ApiError::Unauthorized)
+        }
+    }
+}
+
+/// One live room as operators see it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Entry {
+    access_code: String,
+    navigator: String,
+    driver: String,
+    subscribers: usize,
+    timer: TimerView,
+}
+
+impl Entry {
+    fn new(view: RoomView, now: i64) -> Entry {
+        Entry {
+            timer: view.room.timer_view(now),
+            access_code: view.room.access_code,
+            navigator: view.room.navigator,
+            driver: view.room.driver,
+            subscribers: view.subscribers,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Listing {
+    rooms: Vec<Entry>,
+    total: usize,
+}
+
+fn number(query: &HashMap<String, String>, key: &str, default: usize) -> Result<usize, ApiError> {
+    match query.get(key) {
+        None => Ok(default),
+        Some(v) => v
+            .parse()
+            .map_err(|_| ApiError::invalid(format!("{key} must be a whole number"))),
+    }
+}
+
+/// `limit` (1 to 1000, default 100) and `offset` (≥ 0, default 0).
+fn page(query: &HashMap<String, String>) -> Result<(usize, usize), ApiError> {
+    let limit = number(query, "limit", DEFAULT_LIMIT)?;
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::invalid(format!("limit must be between 1 and {MAX_LIMIT}")));
+    }
+    Ok((limit, number(query, "offset", 0)?))
+}
+
+/// `GET /rooms`
+pub async fn list(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    query: web::Query<HashMap<String, String>>,
+) -> Result<HttpResponse, ApiError> {
+    state.admin_token.check(&req)?;
+    let (limit, offset) = page(&query)?;
+    let live = state.registry.send(LiveRooms).await?;
+    let total = live.len();
+    let asks = live
+        .into_iter()
+        .skip(offset)
+        .take(limit)
+        .map(|(_, addr)| addr.send(Describe));
+    let now = now_ms();
+    // A room that stopped between the listing and the question is left out.
+    let rooms = join_all(asks)
+        .await
+        .into_iter()
+        .filter_map(Result::ok)
+        .map(|view| Entry::new(view, now))
+        .collect();
+    Ok(HttpResponse::Ok().json(Listing { rooms, total }))
+}
+
+/// `GET /rooms/{code}`
+pub async fn read(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    code: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    state.admin_token.check(&req)?;
+    let live = state.registry.send(LiveRooms).await?;
+    let addr = live
+        .into_iter()
+        .find(|(c, _)| *c == *code)
+        .map(|(_, addr)| addr)
+        .ok_or(ApiError::RoomNotFound)?;
+    let view = addr.send(Describe).await.map_err(|_| ApiError::RoomNotFound)?;
+    Ok(HttpResponse::Ok().json(Entry::new(view, now_ms())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::test::TestRequest;
+
+    #[test]
+    fn only_the_exact_bearer_token_passes() {
+        let token = AdminToken::new("s3cret".into());
+        let with = |v: &str| {
+            TestRequest::default()
+                .insert_header((header::AUTHORIZATION, v))
+                .to_http_request()
+        };
+        assert!(token.check(&with("Bearer s3cret")).is_ok());
+        for bad in ["Bearer s3cre", "Bearer s3cret2", "bearer s3cret", "s3cret", "Bearer "] {
+            assert_eq!(token.check(&with(bad)), Err(ApiError::Unauthorized), "{bad}");
+        }
+        assert!(token.check(&TestRequest::default().to_http_request()).is_err());
+    }
+
+    #[test]
+    fn paging_takes_whole_numbers_in_range() {
+        let q = |pairs: &[(&str, &str)]| -> HashMap<String, String> {
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        };
+        assert_eq!(page(&q(&[])), Ok((100, 0)));
+        assert_eq!(page(&q(&[("limit", "1000"), ("offset", "5")])), Ok((1000, 5)));
+        for bad in [("limit", "0"), ("limit", "1001"), ("limit", "x"), ("offset", "-1"), ("offset", "1.5")] {
+            assert!(page(&q(&[bad])).is_err(), "{bad:?}");
+        }
+    }
+}
