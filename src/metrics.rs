@@ -90,7 +90,10 @@ impl Metrics {
             &["reason"],
         )?;
         let http_requests = IntCounterVec::new(
-            Opts::new("pairsync_http_requests_total", "HTTP requests answered, by route and status"),
+            Opts::new(
+                "pairsync_http_requests_total",
+                "HTTP requests answered, by route and status",
+            ),
             &["route", "status"],
         )?;
         let http_latency = HistogramVec::new(
@@ -98,7 +101,9 @@ impl Metrics {
                 "pairsync_http_request_duration_seconds",
                 "Time to answer an HTTP request (for streams: to open it), by route",
             )
-            .buckets(vec![0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5]),
+            .buckets(vec![
+                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+            ]),
             &["route"],
         )?;
         let time_ups = IntCounter::new("pairsync_time_ups_total", "Countdowns that reached 0")?;
@@ -148,7 +153,9 @@ impl Metrics {
         if reason == StreamEnd::Stalled {
             self.streams_dropped.inc();
         }
-        self.streams_ended.with_label_values(&[reason.label()]).inc();
+        self.streams_ended
+            .with_label_values(&[reason.label()])
+            .inc();
     }
 
     /// Counts one answered request of `route` (its pattern) with `status`, taking `seconds`.
@@ -156,7 +163,9 @@ impl Metrics {
         self.http_requests
             .with_label_values(&[route, &status.to_string()])
             .inc();
-        self.http_latency.with_label_values(&[route]).observe(seconds);
+        self.http_latency
+            .with_label_values(&[route])
+            .observe(seconds);
     }
 
     /// The Prometheus text exposition of every series.

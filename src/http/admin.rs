@@ -88,7 +88,9 @@ fn number(query: &HashMap<String, String>, key: &str, default: usize) -> Result<
 fn page(query: &HashMap<String, String>) -> Result<(usize, usize), ApiError> {
     let limit = number(query, "limit", DEFAULT_LIMIT)?;
     if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(ApiError::invalid(format!("limit must be between 1 and {MAX_LIMIT}")));
+        return Err(ApiError::invalid(format!(
+            "limit must be between 1 and {MAX_LIMIT}"
+        )));
     }
     Ok((limit, number(query, "offset", 0)?))
 }
@@ -132,7 +134,10 @@ pub async fn read(
         .find(|(c, _)| *c == *code)
         .map(|(_, addr)| addr)
         .ok_or(ApiError::RoomNotFound)?;
-    let view = addr.send(Describe).await.map_err(|_| ApiError::RoomNotFound)?;
+    let view = addr
+        .send(Describe)
+        .await
+        .map_err(|_| ApiError::RoomNotFound)?;
     Ok(HttpResponse::Ok().json(Entry::new(view, now_ms())))
 }
 
@@ -150,20 +155,44 @@ mod tests {
                 .to_http_request()
         };
         assert!(token.check(&with("Bearer s3cret")).is_ok());
-        for bad in ["Bearer s3cre", "Bearer s3cret2", "bearer s3cret", "s3cret", "Bearer "] {
-            assert_eq!(token.check(&with(bad)), Err(ApiError::Unauthorized), "{bad}");
+        for bad in [
+            "Bearer s3cre",
+            "Bearer s3cret2",
+            "bearer s3cret",
+            "s3cret",
+            "Bearer ",
+        ] {
+            assert_eq!(
+                token.check(&with(bad)),
+                Err(ApiError::Unauthorized),
+                "{bad}"
+            );
         }
-        assert!(token.check(&TestRequest::default().to_http_request()).is_err());
+        assert!(token
+            .check(&TestRequest::default().to_http_request())
+            .is_err());
     }
 
     #[test]
     fn paging_takes_whole_numbers_in_range() {
         let q = |pairs: &[(&str, &str)]| -> HashMap<String, String> {
-            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
         };
         assert_eq!(page(&q(&[])), Ok((100, 0)));
-        assert_eq!(page(&q(&[("limit", "1000"), ("offset", "5")])), Ok((1000, 5)));
-        for bad in [("limit", "0"), ("limit", "1001"), ("limit", "x"), ("offset", "-1"), ("offset", "1.5")] {
+        assert_eq!(
+            page(&q(&[("limit", "1000"), ("offset", "5")])),
+            Ok((1000, 5))
+        );
+        for bad in [
+            ("limit", "0"),
+            ("limit", "1001"),
+            ("limit", "x"),
+            ("offset", "-1"),
+            ("offset", "1.5"),
+        ] {
             assert!(page(&q(&[bad])).is_err(), "{bad:?}");
         }
     }

@@ -85,7 +85,10 @@ pub async fn connect(
     let open = usize::try_from(state.metrics.sse_streams.get()).unwrap_or(0);
     if open >= state.stream_cap {
         state.metrics.stream_ended(StreamEnd::ProcessCap);
-        log::warn!("stream refused: {open} streams open, the cap is {}", state.stream_cap);
+        log::warn!(
+            "stream refused: {open} streams open, the cap is {}",
+            state.stream_cap
+        );
         return Err(ApiError::TooManyStreams);
     }
     let stream = ask(&state.registry, &code, Subscribe).await??;

@@ -70,7 +70,9 @@ impl CreationLimiter {
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         if buckets.len() >= SWEEP_AT {
             let full = self.per_minute;
-            buckets.retain(|_, b| b.tokens + now.duration_since(b.updated).as_secs_f64() * rate < full);
+            buckets.retain(|_, b| {
+                b.tokens + now.duration_since(b.updated).as_secs_f64() * rate < full
+            });
         }
         let bucket = buckets.entry(client).or_insert(Bucket {
             tokens: self.per_minute,
@@ -105,9 +107,17 @@ mod tests {
         for _ in 0..3 {
             assert!(limiter.take(ip("203.0.113.7"), t0).is_ok());
         }
-        assert_eq!(limiter.take(ip("203.0.113.7"), t0), Err(ApiError::RateLimited(20)));
-        assert!(limiter.take(ip("203.0.113.8"), t0).is_ok(), "addresses are separate");
-        assert!(limiter.take(ip("203.0.113.7"), t0 + Duration::from_secs(20)).is_ok());
+        assert_eq!(
+            limiter.take(ip("203.0.113.7"), t0),
+            Err(ApiError::RateLimited(20))
+        );
+        assert!(
+            limiter.take(ip("203.0.113.8"), t0).is_ok(),
+            "addresses are separate"
+        );
+        assert!(limiter
+            .take(ip("203.0.113.7"), t0 + Duration::from_secs(20))
+            .is_ok());
     }
 
     #[test]
@@ -134,9 +144,21 @@ mod tests {
                 .to_http_request()
         };
         let trusted = [ip("10.0.0.1").expect("ip")];
-        assert_eq!(client_addr(&req("10.0.0.1", "198.51.100.1, 203.0.113.9"), &trusted), ip("203.0.113.9"));
-        assert_eq!(client_addr(&req("10.0.0.1", "203.0.113.9, 10.0.0.1"), &trusted), ip("203.0.113.9"));
-        assert_eq!(client_addr(&req("192.0.2.5", "203.0.113.9"), &trusted), ip("192.0.2.5"));
-        assert_eq!(client_addr(&req("10.0.0.1", "junk"), &trusted), ip("10.0.0.1"));
+        assert_eq!(
+            client_addr(&req("10.0.0.1", "198.51.100.1, 203.0.113.9"), &trusted),
+            ip("203.0.113.9")
+        );
+        assert_eq!(
+            client_addr(&req("10.0.0.1", "203.0.113.9, 10.0.0.1"), &trusted),
+            ip("203.0.113.9")
+        );
+        assert_eq!(
+            client_addr(&req("192.0.2.5", "203.0.113.9"), &trusted),
+            ip("192.0.2.5")
+        );
+        assert_eq!(
+            client_addr(&req("10.0.0.1", "junk"), &trusted),
+            ip("10.0.0.1")
+        );
     }
 }

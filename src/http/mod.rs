@@ -27,8 +27,8 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use actix::Addr;
-use tokio::sync::watch;
 use actix_web::{web, HttpResponse, Route};
+use tokio::sync::watch;
 
 use crate::error::ApiError;
 use crate::metrics::Metrics;
@@ -118,7 +118,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         ))
         .service(resource("/", vec![web::get().to(pages::index)]))
         .service(resource("/p/{code}", vec![web::get().to(pages::room)]))
-        .service(resource("/assets/{name}", vec![web::get().to(pages::asset)]))
+        .service(resource(
+            "/assets/{name}",
+            vec![web::get().to(pages::asset)],
+        ))
         .service(resource("/healthz", vec![web::get().to(health::healthz)]))
         .service(resource("/readyz", vec![web::get().to(health::readyz)]))
         .service(resource("/metrics", vec![web::get().to(health::metrics)]))

@@ -29,7 +29,9 @@ pub async fn observe(
     let res = next.call(req).await?;
     let elapsed = started.elapsed();
     let request = res.request();
-    let route = request.match_pattern().unwrap_or_else(|| "unmatched".to_string());
+    let route = request
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_string());
     let status = res.status().as_u16();
     if let Some(state) = state {
         state

@@ -339,7 +339,10 @@ impl Handler<Subscribe> for Room {
     fn handle(&mut self, _: Subscribe, ctx: &mut Self::Context) -> Self::Result {
         if self.fanout.len() >= self.config.max_subscribers {
             self.metrics.stream_ended(StreamEnd::RoomCap);
-            log::info!("room {}…: stream refused, room is full", short(&self.room.access_code));
+            log::info!(
+                "room {}…: stream refused, room is full",
+                short(&self.room.access_code)
+            );
             return Err(ApiError::TooManySubscribers);
         }
         let greeting = self.room.greeting(now_ms());

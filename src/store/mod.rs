@@ -175,7 +175,10 @@ impl Db {
             let url = if path == ":memory:" {
                 path
             } else {
-                let escaped = path.replace('%', "%25").replace('?', "%3f").replace('#', "%23");
+                let escaped = path
+                    .replace('%', "%25")
+                    .replace('?', "%3f")
+                    .replace('#', "%23");
                 format!("file:{escaped}?mode=rw")
             };
             let mut conn = SqliteConnection::establish(&url)

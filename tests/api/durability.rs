@@ -170,11 +170,14 @@ async fn two_processes_on_one_database_apply_a_time_up_once() {
             }
         }
     }
-    let applied = app.metric("pairsync_time_ups_total").await
-        + other.metric("pairsync_time_ups_total").await;
+    let applied =
+        app.metric("pairsync_time_ups_total").await + other.metric("pairsync_time_ups_total").await;
     assert_eq!(applied, 1.0, "exactly one process applied the time-up");
     for server in [&app, &other] {
         let t = server.timer(&code).await;
-        assert_eq!((t["state"].as_str(), t["round"].as_i64()), (Some("idle"), Some(1)));
+        assert_eq!(
+            (t["state"].as_str(), t["round"].as_i64()),
+            (Some("idle"), Some(1))
+        );
     }
 }

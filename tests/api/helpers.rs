@@ -55,10 +55,13 @@ fn launch(db: &str, env: &[(String, String)]) -> (Child, String, Arc<Mutex<Vec<S
     let sink = logs.clone();
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(i) = line.find("listening on http://") {
-                let _ = tx.send(line[i + "listening on ".len()..].trim().to_string());
-            }
+            let address = line
+                .find("listening on http://")
+                .map(|i| line[i + "listening on ".len()..].trim().to_string());
             sink.lock().expect("log lock").push(line);
+            if let Some(address) = address {
+                let _ = tx.send(address);
+            }
         }
     });
     let base = rx
@@ -129,6 +132,27 @@ impl TestServer {
             child,
             logs,
         }
+    }
+
+    /// Sends SIGTERM.
+    pub fn sigterm(&self) {
+        let pid = self.child.id().to_string();
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill -TERM");
+    }
+
+    /// Waits (at most `within`) for the process to exit; its exit status.
+    pub fn wait_exit(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
+        let start = Instant::now();
+        while start.elapsed() < within {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
     }
 
     /// Every line the current process logged so far.

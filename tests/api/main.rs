@@ -5,5 +5,6 @@ mod durability;
 mod errors;
 mod events;
 mod helpers;
+mod operators;
 mod pair_rooms;
 mod timer;

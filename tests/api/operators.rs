@@ -1,0 +1,404 @@
+//! What operators rely on: the admin listing, readiness, metrics, the access log,
+//! graceful shutdown and the abuse limits.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::helpers::{eventually, TestServer};
+
+const TOKEN: &str = "test-admin-token";
+
+async fn admin(
+    app: &TestServer,
+    path: &str,
+    token: Option<&str>,
+) -> (StatusCode, serde_json::Value, reqwest::header::HeaderMap) {
+    let mut req = app.client.get(app.url(path));
+    if let Some(token) = token {
+        req = req.bearer_auth(token);
+    }
+    let res = req.send().await.expect("request");
+    let status = res.status();
+    let headers = res.headers().clone();
+    (
+        status,
+        res.json().await.unwrap_or(serde_json::Value::Null),
+        headers,
+    )
+}
+
+#[tokio::test]
+async fn admin_endpoints_refuse_a_missing_or_wrong_token() {
+    let app = TestServer::spawn().await;
+    let code = app.room(60000).await;
+    for path in ["/rooms".to_string(), format!("/rooms/{code}")] {
+        for token in [
+            None,
+            Some("wrong"),
+            Some("test-admin-toke"),
+            Some("test-admin-token2"),
+        ] {
+            let (status, body, headers) = admin(&app, &path, token).await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{path} {token:?}");
+            assert_eq!(body["error"], "unauthorized");
+            assert_eq!(headers["www-authenticate"], "Bearer");
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_listing_shows_live_rooms_sorted_and_paged_with_live_values() {
+    let app = TestServer::spawn().await;
+    let mut codes = Vec::new();
+    for _ in 0..5 {
+        codes.push(app.room(60000).await);
+    }
+    codes.sort();
+    app.patch(&format!("/api/{}/timer/start", codes[2])).await;
+    let mut stream = app.connect(&codes[2]).await;
+    stream.skip_greeting().await;
+
+    let (status, all, _) = admin(&app, "/rooms", Some(TOKEN)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(all["total"], 5);
+    let listed: Vec<&str> = all["rooms"]
+        .as_array()
+        .expect("rooms")
+        .iter()
+        .map(|r| r["accessCode"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(listed, codes.iter().map(String::as_str).collect::<Vec<_>>());
+    let running = &all["rooms"][2];
+    assert_eq!(running["subscribers"], 1);
+    assert_eq!(running["navigator"], "Ann");
+    assert_eq!(running["timer"]["state"], "running");
+    assert!(running["timer"]["remainingTime"].as_i64() < Some(60000));
+
+    let (_, page, _) = admin(&app, "/rooms?limit=2&offset=1", Some(TOKEN)).await;
+    assert_eq!(page["total"], 5);
+    let paged: Vec<&str> = page["rooms"]
+        .as_array()
+        .expect("rooms")
+        .iter()
+        .map(|r| r["accessCode"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(paged, vec![codes[1].as_str(), codes[2].as_str()]);
+    let (_, past, _) = admin(&app, "/rooms?offset=10", Some(TOKEN)).await;
+    assert_eq!(
+        (
+            past["rooms"].as_array().map(Vec::len),
+            past["total"].as_i64()
+        ),
+        (Some(0), Some(5))
+    );
+
+    for bad in [
+        "limit=0",
+        "limit=1001",
+        "limit=ten",
+        "offset=-1",
+        "offset=1.5",
+    ] {
+        let (status, body, _) = admin(&app, &format!("/rooms?{bad}"), Some(TOKEN)).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("invalid_request")),
+            "{bad}"
+        );
+    }
+
+    let (status, one, _) = admin(&app, &format!("/rooms/{}", codes[2]), Some(TOKEN)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(one["accessCode"], codes[2]);
+    assert_eq!(one["subscribers"], 1);
+    let (status, missing, _) = admin(&app, "/rooms/NoSuchRoom123", Some(TOKEN)).await;
+    assert_eq!(
+        (status, missing["error"].as_str()),
+        (StatusCode::NOT_FOUND, Some("room_not_found"))
+    );
+}
+
+#[tokio::test]
+async fn a_generated_admin_token_is_logged_once_and_nowhere_else() {
+    let app = TestServer::spawn_with(&[("PAIRSYNC_ADMIN_TOKEN", "")]).await;
+    let line = app
+        .logs()
+        .into_iter()
+        .find(|l| l.contains("generated admin token: "))
+        .expect("the generated token is logged");
+    let token = line
+        .rsplit("generated admin token: ")
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_string();
+    assert!(token.len() >= 16);
+    let (status, _, _) = admin(&app, "/rooms", Some(&token)).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _, _) = admin(&app, "/rooms", Some("wrong")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let mentions = app.logs().iter().filter(|l| l.contains(&token)).count();
+    assert_eq!(mentions, 1, "{:?}", app.logs());
+}
+
+#[tokio::test]
+async fn readiness_follows_the_database() {
+    let app = TestServer::spawn().await;
+    let (status, body) = app.get_json("/readyz").await;
+    assert_eq!((status, body), (StatusCode::OK, json!({"status": "ok"})));
+    let db = app.dir.path().join("pairsync.db");
+    let moved = app.dir.path().join("elsewhere.db");
+    std::fs::rename(&db, &moved).expect("move the database away");
+    let (status, body) = app.get_json("/readyz").await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::SERVICE_UNAVAILABLE, Some("unavailable"))
+    );
+    assert_eq!(
+        app.get_json("/healthz").await.0,
+        StatusCode::OK,
+        "the process still serves"
+    );
+    std::fs::rename(&moved, &db).expect("put it back");
+    assert_eq!(app.get_json("/readyz").await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn metrics_cover_requests_events_streams_time_ups_and_tick_lateness() {
+    let app = TestServer::spawn_with(&[("PAIRSYNC_MAX_SUBSCRIBERS_PER_ROOM", "1")]).await;
+    let code = app.room(1000).await;
+    let mut stream = app.connect(&code).await;
+    stream.skip_greeting().await;
+    let refused = app
+        .client
+        .get(app.url(&format!("/api/{code}/connect")))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    app.patch(&format!("/api/{code}/timer/start")).await;
+    eventually(Duration::from_secs(5), || async {
+        (app.metric("pairsync_time_ups_total").await == 1.0).then_some(())
+    })
+    .await;
+    drop(stream);
+    eventually(Duration::from_secs(5), || async {
+        (app.metric("pairsync_sse_streams").await == 0.0).then_some(())
+    })
+    .await;
+    let res = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics");
+    assert!(res.headers()["content-type"]
+        .to_str()
+        .unwrap_or("")
+        .starts_with("text/plain"));
+    let text = res.text().await.expect("text");
+    for needle in [
+        "pairsync_rooms_live 1",
+        "pairsync_sse_streams 0",
+        "pairsync_streams_dropped_total 0",
+        "pairsync_time_ups_total 1",
+        r#"pairsync_http_requests_total{route="/api/pair-room",status="201"} 1"#,
+        r#"pairsync_http_requests_total{route="/api/{code}/connect",status="429"} 1"#,
+        r#"pairsync_http_request_duration_seconds_count{route="/api/{code}/timer/start"} 1"#,
+        r#"pairsync_sse_events_sent_total{event="connect"} 1"#,
+        r#"pairsync_sse_events_sent_total{event="timer"} 2"#,
+        r#"pairsync_streams_ended_total{reason="room_cap"} 1"#,
+        r#"pairsync_streams_ended_total{reason="client_closed"} 1"#,
+        "pairsync_tick_lateness_seconds_count 1",
+    ] {
+        assert!(text.contains(needle), "missing `{needle}` in\n{text}");
+    }
+    assert!(text.contains("pairsync_events_sent_total "));
+}
+
+#[tokio::test]
+async fn the_access_log_has_one_line_per_request_with_the_code_shortened() {
+    let app = TestServer::spawn().await;
+    let code = app.room(60000).await;
+    app.timer(&code).await;
+    let stream = app.connect(&code).await;
+    drop(stream);
+    let logs = eventually(Duration::from_secs(5), || async {
+        let logs = app.logs();
+        logs.iter()
+            .any(|l| l.contains("ended: client_closed"))
+            .then_some(logs)
+    })
+    .await;
+    let access: Vec<&String> = logs
+        .iter()
+        .filter(|l| l.contains("pairsync::access"))
+        .collect();
+    let timer_line = format!("GET /api/{}…/timer 200", &code[..6]);
+    assert!(access.iter().any(|l| l.contains(&timer_line)), "{access:?}");
+    assert!(
+        access.iter().any(|l| l.contains("POST /api/pair-room 201")),
+        "{access:?}"
+    );
+    assert!(logs
+        .iter()
+        .any(|l| l.contains(&format!("room {}…: stream 0 opened", &code[..6]))));
+    assert!(
+        logs.iter().all(|l| !l.contains(&code)),
+        "the full code is never logged"
+    );
+}
+
+#[tokio::test]
+async fn sigterm_ends_streams_with_a_short_retry_finishes_requests_and_exits() {
+    let mut app = TestServer::spawn().await;
+    let code = app.room(60000).await;
+    app.patch(&format!("/api/{code}/timer/start")).await;
+    let deadline = app.timer(&code).await["deadlineAt"].clone();
+    let mut a = app.connect(&code).await;
+    let mut b = app.connect(&code).await;
+    a.skip_greeting().await;
+    b.skip_greeting().await;
+
+    // A request in flight: its head is sent, its body not yet.
+    let body = br#"{"navigator": "Cy", "driver": "Di", "timerDuration": 5000}"#;
+    let mut in_flight =
+        TcpStream::connect(app.base.trim_start_matches("http://")).expect("connect");
+    write!(
+        in_flight,
+        "POST /api/pair-room HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .expect("head");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    let stopping = Instant::now();
+    app.sigterm();
+    in_flight.write_all(body).expect("body");
+    let mut answer = String::new();
+    in_flight
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let _ = in_flight.read_to_string(&mut answer);
+    assert!(
+        answer.starts_with("HTTP/1.1 201"),
+        "in-flight request: {answer:?}"
+    );
+
+    for stream in [&mut a, &mut b] {
+        let mut last_retry = None;
+        while let Some(frame) = stream.next_frame(Duration::from_secs(5)).await {
+            if let Some(r) = frame.retry {
+                last_retry = Some(r);
+            }
+        }
+        assert!(
+            last_retry.is_some_and(|r| r <= 1000),
+            "a short retry before the end: {last_retry:?}"
+        );
+    }
+    let status = app
+        .wait_exit(Duration::from_secs(6))
+        .expect("the process exits");
+    assert!(status.success(), "{status:?}");
+    assert!(
+        stopping.elapsed() < Duration::from_secs(6),
+        "{:?}",
+        stopping.elapsed()
+    );
+
+    app.restart();
+    let t = app.timer(&code).await;
+    assert_eq!(
+        (t["state"].as_str(), &t["deadlineAt"]),
+        (Some("running"), &deadline)
+    );
+}
+
+#[tokio::test]
+async fn room_creation_is_rate_limited_per_client_behind_a_trusted_proxy() {
+    let app = TestServer::spawn_with(&[
+        ("PAIRSYNC_CREATE_PER_MINUTE", "3"),
+        ("PAIRSYNC_TRUSTED_PROXIES", "127.0.0.1"),
+    ])
+    .await;
+    let create = |client: &'static str| {
+        let req = app
+            .client
+            .post(app.url("/api/pair-room"))
+            .header("x-forwarded-for", client)
+            .json(&json!({"navigator": "A", "driver": "B", "timerDuration": 60000}));
+        async move { req.send().await.expect("request") }
+    };
+    for _ in 0..3 {
+        assert_eq!(create("203.0.113.7").await.status(), StatusCode::CREATED);
+    }
+    let limited = create("203.0.113.7").await;
+    assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry_after: u64 = limited.headers()["retry-after"]
+        .to_str()
+        .unwrap_or("")
+        .parse()
+        .expect("seconds");
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    let body: serde_json::Value = limited.json().await.expect("json");
+    assert_eq!(body["error"], "rate_limited");
+    assert_eq!(
+        create("198.51.100.4").await.status(),
+        StatusCode::CREATED,
+        "another client is not affected"
+    );
+}
+
+#[tokio::test]
+async fn forwarded_for_is_ignored_from_an_untrusted_peer() {
+    let app = TestServer::spawn_with(&[("PAIRSYNC_CREATE_PER_MINUTE", "1")]).await;
+    for _ in 0..3 {
+        let res = app
+            .client
+            .post(app.url("/api/pair-room"))
+            .header("x-forwarded-for", "203.0.113.7")
+            .json(&json!({"navigator": "A", "driver": "B", "timerDuration": 60000}))
+            .send()
+            .await
+            .expect("request");
+        // The peer is loopback (not limited); the header is not believed.
+        assert_eq!(res.status(), StatusCode::CREATED);
+    }
+}
+
+#[tokio::test]
+async fn the_process_stream_cap_answers_503_with_retry_after() {
+    let app = TestServer::spawn_with(&[("PAIRSYNC_MAX_STREAMS", "2")]).await;
+    let one = app.room(60000).await;
+    let two = app.room(60000).await;
+    let mut a = app.connect(&one).await;
+    let mut b = app.connect(&two).await;
+    a.skip_greeting().await;
+    b.skip_greeting().await;
+    let res = app
+        .client
+        .get(app.url(&format!("/api/{one}/connect")))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(res.headers().contains_key("retry-after"));
+    let body: serde_json::Value = res.json().await.expect("json");
+    assert_eq!(body["error"], "too_many_streams");
+    drop(a);
+    eventually(Duration::from_secs(5), || async {
+        let res = app
+            .client
+            .get(app.url(&format!("/api/{one}/connect")))
+            .send()
+            .await
+            .ok()?;
+        (res.status() == StatusCode::OK).then_some(())
+    })
+    .await;
+}
