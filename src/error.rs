@@ -46,10 +46,16 @@ pub enum ApiError {
     Unavailable,
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
-    error: &'a str,
-    message: String,
+/// The body of every 4xx and 5xx answer.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// A snake_case code: `invalid_request`, `unauthorized`, `room_not_found`, `not_found`,
+    /// `method_not_allowed`, `timer_running`, `payload_too_large`, `too_many_subscribers`,
+    /// `rate_limited`, `too_many_streams` or `unavailable`.
+    #[schema(example = "room_not_found")]
+    pub error: &'static str,
+    /// One sentence for a person.
+    pub message: String,
 }
 
 impl ApiError {
@@ -106,7 +112,7 @@ impl ResponseError for ApiError {
             }
             _ => {}
         }
-        response.json(Body {
+        response.json(ErrorBody {
             error: self.code(),
             message: self.to_string(),
         })

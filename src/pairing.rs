@@ -7,6 +7,7 @@
 //! notices after.
 
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::timer::{PhaseName, Timer, TimerRunning};
 
@@ -122,7 +123,7 @@ pub enum Notice {
 }
 
 /// The timer as the API shows it at one instant.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TimerView {
     /// `idle`, `running` or `paused`.
@@ -140,7 +141,7 @@ pub struct TimerView {
 }
 
 /// All that a page needs to draw the room: the timer plus the two names.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Snapshot {
     /// The timer fields, flattened.

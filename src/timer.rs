@@ -40,7 +40,7 @@ pub enum Phase {
 }
 
 /// The name of a phase as the API spells it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum PhaseName {
     /// See [`Phase::Idle`].

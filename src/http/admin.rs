@@ -8,10 +8,12 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::future::join_all;
 use serde::Serialize;
 use subtle::ConstantTimeEq;
+use utoipa::ToSchema;
 
 use super::AppState;
 use crate::clock::now_ms;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
+use crate::http::openapi::RoomCode;
 use crate::pairing::TimerView;
 use crate::rooms::messages::{Describe, LiveRooms, RoomView};
 
@@ -47,9 +49,9 @@ impl AdminToken {
 }
 
 /// One live room as operators see it.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct Entry {
+pub struct Entry {
     access_code: String,
     navigator: String,
     driver: String,
@@ -69,8 +71,9 @@ impl Entry {
     }
 }
 
-#[derive(Serialize)]
-struct Listing {
+/// A page of live rooms.
+#[derive(Serialize, ToSchema)]
+pub struct Listing {
     rooms: Vec<Entry>,
     total: usize,
 }
@@ -96,6 +99,12 @@ fn page(query: &HashMap<String, String>) -> Result<(usize, usize), ApiError> {
 }
 
 /// `GET /rooms`
+#[utoipa::path(get, path = "/rooms", tag = "operations", security(("admin_token" = [])),
+    params(("limit" = Option<usize>, Query, description = "1 to 1000, default 100"),
+           ("offset" = Option<usize>, Query, description = "0 or more, default 0")),
+    responses((status = 200, body = Listing),
+        (status = 400, description = "A bad limit or offset", body = ErrorBody),
+        (status = 401, description = "Missing or wrong bearer token", body = ErrorBody)))]
 pub async fn list(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -122,6 +131,10 @@ pub async fn list(
 }
 
 /// `GET /rooms/{code}`
+#[utoipa::path(get, path = "/rooms/{code}", tag = "operations", security(("admin_token" = [])), params(RoomCode),
+    responses((status = 200, body = Entry),
+        (status = 404, description = "No such room live in this process", body = ErrorBody),
+        (status = 401, description = "Missing or wrong bearer token", body = ErrorBody)))]
 pub async fn read(
     req: HttpRequest,
     state: web::Data<AppState>,

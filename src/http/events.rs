@@ -13,7 +13,8 @@ use bytes::Bytes;
 use tokio::sync::watch;
 
 use super::AppState;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
+use crate::http::openapi::RoomCode;
 use crate::metrics::StreamEnd;
 use crate::rooms::client::ask;
 use crate::rooms::messages::Subscribe;
@@ -75,6 +76,13 @@ impl<B: MessageBody + Unpin> MessageBody for UntilShutdown<B> {
 }
 
 /// `GET /api/{code}/connect`
+#[utoipa::path(get, path = "/api/{code}/connect", tag = "events", params(RoomCode),
+    responses(
+        (status = 200, description = "A Server-Sent Events stream: `connect`, `remaining-time`, \
+            `timer`, `state` and `close` events, each with an increasing `id`", content_type = "text/event-stream", body = String),
+        (status = 404, description = "No such room", body = ErrorBody),
+        (status = 429, description = "The room holds as many streams as it may", body = ErrorBody),
+        (status = 503, description = "The process holds as many streams as it may, or the database is unavailable", body = ErrorBody)))]
 pub async fn connect(
     state: web::Data<AppState>,
     code: web::Path<String>,

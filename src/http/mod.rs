@@ -10,6 +10,7 @@
 //! - `admin`: the operators' room listing behind the bearer token.
 //! - `limits`: client addresses and the room-creation rate limit.
 //! - `observe`: the access log and HTTP metrics.
+//! - `openapi`: the OpenAPI document and the API browser.
 //! - `pages`: the web pages and their assets.
 //! - `input`: request bodies and their validation.
 
@@ -19,6 +20,7 @@ mod health;
 pub mod input;
 pub mod limits;
 pub mod observe;
+pub mod openapi;
 mod pages;
 mod pair_room;
 mod timer;
@@ -27,8 +29,10 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use actix::Addr;
+use actix_web::http::Method;
 use actix_web::{web, HttpResponse, Route};
 use tokio::sync::watch;
+use utoipa_swagger_ui::SwaggerUi;
 
 use crate::error::ApiError;
 use crate::metrics::Metrics;
@@ -67,12 +71,75 @@ async fn not_found() -> Result<HttpResponse, ApiError> {
     Err(ApiError::NotFound)
 }
 
-/// A resource that answers `405` to every method it has no route for.
-fn resource(path: &str, routes: Vec<Route>) -> actix_web::Resource {
-    routes
+/// Every route: path, method and handler, in matching order. The OpenAPI document is
+/// checked against this table, so the two cannot drift.
+fn table() -> Vec<(&'static str, Method, Route)> {
+    use Method as M;
+    vec![
+        ("/api/pair-room", M::POST, web::post().to(pair_room::create)),
+        (
+            "/api/pair-room/{code}",
+            M::GET,
+            web::get().to(pair_room::read),
+        ),
+        (
+            "/api/pair-room/{code}",
+            M::DELETE,
+            web::delete().to(pair_room::delete),
+        ),
+        (
+            "/api/pair-room/{code}/pair-swap",
+            M::PATCH,
+            web::patch().to(pair_room::swap),
+        ),
+        ("/api/{code}/timer", M::GET, web::get().to(timer::read)),
+        (
+            "/api/{code}/timer",
+            M::PATCH,
+            web::patch().to(timer::update),
+        ),
+        (
+            "/api/{code}/timer/start",
+            M::PATCH,
+            web::patch().to(timer::start),
+        ),
+        (
+            "/api/{code}/timer/stop",
+            M::PATCH,
+            web::patch().to(timer::stop),
+        ),
+        (
+            "/api/{code}/timer/reset",
+            M::PATCH,
+            web::patch().to(timer::reset),
+        ),
+        (
+            "/api/{code}/connect",
+            M::GET,
+            web::get().to(events::connect),
+        ),
+        (
+            "/api/openapi.json",
+            M::GET,
+            web::get().to(openapi::document),
+        ),
+        ("/", M::GET, web::get().to(pages::index)),
+        ("/p/{code}", M::GET, web::get().to(pages::room)),
+        ("/assets/{name}", M::GET, web::get().to(pages::asset)),
+        ("/healthz", M::GET, web::get().to(health::healthz)),
+        ("/readyz", M::GET, web::get().to(health::readyz)),
+        ("/metrics", M::GET, web::get().to(health::metrics)),
+        ("/rooms", M::GET, web::get().to(admin::list)),
+        ("/rooms/{code}", M::GET, web::get().to(admin::read)),
+    ]
+}
+
+/// Every `(path, method)` the server routes.
+pub fn route_table() -> Vec<(&'static str, Method)> {
+    table()
         .into_iter()
-        .fold(web::resource(path), |r, route| r.route(route))
-        .default_service(web::to(method_not_allowed))
+        .map(|(path, method, _)| (path, method))
+        .collect()
 }
 
 /// Registers every route and the JSON error handlers.
@@ -80,52 +147,25 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(input::json_config())
         .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
         .app_data(input::path_config())
-        .app_data(input::query_config())
-        .service(resource(
-            "/api/pair-room",
-            vec![web::post().to(pair_room::create)],
-        ))
-        .service(resource(
-            "/api/pair-room/{code}",
-            vec![
-                web::get().to(pair_room::read),
-                web::delete().to(pair_room::delete),
-            ],
-        ))
-        .service(resource(
-            "/api/pair-room/{code}/pair-swap",
-            vec![web::patch().to(pair_room::swap)],
-        ))
-        .service(resource(
-            "/api/{code}/timer",
-            vec![web::get().to(timer::read), web::patch().to(timer::update)],
-        ))
-        .service(resource(
-            "/api/{code}/timer/start",
-            vec![web::patch().to(timer::start)],
-        ))
-        .service(resource(
-            "/api/{code}/timer/stop",
-            vec![web::patch().to(timer::stop)],
-        ))
-        .service(resource(
-            "/api/{code}/timer/reset",
-            vec![web::patch().to(timer::reset)],
-        ))
-        .service(resource(
-            "/api/{code}/connect",
-            vec![web::get().to(events::connect)],
-        ))
-        .service(resource("/", vec![web::get().to(pages::index)]))
-        .service(resource("/p/{code}", vec![web::get().to(pages::room)]))
-        .service(resource(
-            "/assets/{name}",
-            vec![web::get().to(pages::asset)],
-        ))
-        .service(resource("/healthz", vec![web::get().to(health::healthz)]))
-        .service(resource("/readyz", vec![web::get().to(health::readyz)]))
-        .service(resource("/metrics", vec![web::get().to(health::metrics)]))
-        .service(resource("/rooms", vec![web::get().to(admin::list)]))
-        .service(resource("/rooms/{code}", vec![web::get().to(admin::read)]))
-        .default_service(web::to(not_found));
+        .app_data(input::query_config());
+    // One resource per path, each answering 405 to the methods it has no route for.
+    let mut resources: Vec<(&'static str, actix_web::Resource)> = Vec::new();
+    for (path, _, route) in table() {
+        match resources.iter_mut().find(|(p, _)| *p == path) {
+            Some((_, resource)) => {
+                let taken = std::mem::replace(resource, web::resource(path));
+                *resource = taken.route(route);
+            }
+            None => resources.push((path, web::resource(path).route(route))),
+        }
+    }
+    for (_, resource) in resources {
+        cfg.service(resource.default_service(web::to(method_not_allowed)));
+    }
+    cfg.service(
+        SwaggerUi::new("/api/docs/{_:.*}")
+            .config(utoipa_swagger_ui::Config::from("/api/openapi.json")),
+    )
+    .service(web::redirect("/api/docs", "/api/docs/"))
+    .default_service(web::to(not_found));
 }

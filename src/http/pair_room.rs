@@ -6,28 +6,31 @@ use std::time::Instant;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 use serde_json::Value;
+use utoipa::ToSchema;
 
 use super::{input, limits, AppState};
 use crate::clock::now_ms;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
+use crate::http::openapi::{CreateRoomBody, RoomCode};
 use crate::pairing::{Command, TimerView};
 use crate::rooms::client::ask;
 use crate::rooms::messages::{Create, Delete, Describe, Execute, RoomView};
 
 /// The answer to a room creation.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct Created {
+pub struct Created {
     access_code: String,
 }
 
 /// A room as `GET /api/pair-room/{code}` shows it.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RoomBody {
     access_code: String,
     navigator: String,
     driver: String,
+    #[schema(example = "IN_PROGRESS")]
     status: &'static str,
     mission_url: String,
     duration: i64,
@@ -56,6 +59,15 @@ impl RoomBody {
 }
 
 /// `POST /api/pair-room`
+#[utoipa::path(post, path = "/api/pair-room", tag = "pair rooms",
+    request_body = CreateRoomBody,
+    responses(
+        (status = 201, description = "Created; `Location` names the room", body = Created,
+            headers(("Location" = String, description = "/api/pair-room/{accessCode}"))),
+        (status = 400, description = "Malformed JSON or a failed validation", body = ErrorBody),
+        (status = 413, description = "Body over 16 KiB", body = ErrorBody),
+        (status = 429, description = "Too many rooms created from this address", body = ErrorBody),
+        (status = 503, description = "Database unavailable", body = ErrorBody)))]
 pub async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -71,6 +83,10 @@ pub async fn create(
 }
 
 /// `GET /api/pair-room/{code}`
+#[utoipa::path(get, path = "/api/pair-room/{code}", tag = "pair rooms", params(RoomCode),
+    responses((status = 200, body = RoomBody),
+        (status = 404, description = "No such room", body = ErrorBody),
+        (status = 503, description = "Database unavailable", body = ErrorBody)))]
 pub async fn read(
     state: web::Data<AppState>,
     code: web::Path<String>,
@@ -80,6 +96,10 @@ pub async fn read(
 }
 
 /// `PATCH /api/pair-room/{code}/pair-swap`
+#[utoipa::path(patch, path = "/api/pair-room/{code}/pair-swap", tag = "pair rooms", params(RoomCode),
+    responses((status = 204, description = "Navigator and driver traded places; streams get `state`"),
+        (status = 404, description = "No such room", body = ErrorBody),
+        (status = 503, description = "Database unavailable", body = ErrorBody)))]
 pub async fn swap(
     state: web::Data<AppState>,
     code: web::Path<String>,
@@ -89,6 +109,10 @@ pub async fn swap(
 }
 
 /// `DELETE /api/pair-room/{code}`
+#[utoipa::path(delete, path = "/api/pair-room/{code}", tag = "pair rooms", params(RoomCode),
+    responses((status = 204, description = "Deleted; every stream gets `close: OK` and ends"),
+        (status = 404, description = "No such room", body = ErrorBody),
+        (status = 503, description = "Database unavailable", body = ErrorBody)))]
 pub async fn delete(
     state: web::Data<AppState>,
     code: web::Path<String>,

@@ -402,3 +402,32 @@ async fn the_process_stream_cap_answers_503_with_retry_after() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_openapi_document_and_the_api_browser_are_served() {
+    let app = TestServer::spawn().await;
+    let (status, doc) = app.get_json("/api/openapi.json").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        doc["openapi"].as_str().is_some_and(|v| v.starts_with('3')),
+        "{}",
+        doc["openapi"]
+    );
+    for path in [
+        "/api/pair-room",
+        "/api/{code}/timer",
+        "/api/{code}/connect",
+        "/rooms",
+        "/readyz",
+    ] {
+        assert!(doc["paths"].get(path).is_some(), "{path} missing");
+    }
+    let page = app
+        .client
+        .get(app.url("/api/docs"))
+        .send()
+        .await
+        .expect("docs");
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.text().await.expect("html").contains("<html"));
+}
