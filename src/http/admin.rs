@@ -15,7 +15,7 @@ use crate::clock::now_ms;
 use crate::error::{ApiError, ErrorBody};
 use crate::http::openapi::RoomCode;
 use crate::pairing::TimerView;
-use crate::rooms::messages::{Describe, LiveRooms, RoomView};
+use crate::rooms::messages::{Describe, LiveRoom, LiveRooms, RoomView};
 
 /// The page size when none is asked for.
 const DEFAULT_LIMIT: usize = 100;
@@ -141,11 +141,10 @@ pub async fn read(
     code: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     state.admin_token.check(&req)?;
-    let live = state.registry.send(LiveRooms).await?;
-    let addr = live
-        .into_iter()
-        .find(|(c, _)| *c == *code)
-        .map(|(_, addr)| addr)
+    let addr = state
+        .registry
+        .send(LiveRoom(code.into_inner()))
+        .await?
         .ok_or(ApiError::RoomNotFound)?;
     let view = addr
         .send(Describe)

@@ -4,7 +4,7 @@
 use actix_web::HttpResponse;
 use serde::Serialize;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
-use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
+use utoipa::{IntoParams, IntoResponses, Modify, OpenApi, ToSchema};
 
 use super::{admin, events, health, pages, pair_room, timer};
 use crate::error::ErrorBody;
@@ -52,6 +52,18 @@ pub struct SetDurationBody {
     /// Remaining ms, 1 to `duration` (default).
     #[schema(minimum = 1)]
     remaining_time: Option<i64>,
+}
+
+/// The errors every room endpoint may answer.
+#[derive(IntoResponses)]
+#[allow(dead_code)]
+pub enum RoomErrors {
+    /// No such room.
+    #[response(status = 404)]
+    NotFound(ErrorBody),
+    /// The database is unavailable; retry later.
+    #[response(status = 503)]
+    Unavailable(ErrorBody),
 }
 
 /// `{"status": "ok"}`

@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use super::{input, limits, AppState};
 use crate::clock::now_ms;
 use crate::error::{ApiError, ErrorBody};
-use crate::http::openapi::{CreateRoomBody, RoomCode};
+use crate::http::openapi::{CreateRoomBody, RoomCode, RoomErrors};
 use crate::pairing::{Command, TimerView};
 use crate::rooms::client::ask;
 use crate::rooms::messages::{Create, Delete, Describe, Execute, RoomView};
@@ -84,9 +84,7 @@ pub async fn create(
 
 /// `GET /api/pair-room/{code}`
 #[utoipa::path(get, path = "/api/pair-room/{code}", tag = "pair rooms", params(RoomCode),
-    responses((status = 200, body = RoomBody),
-        (status = 404, description = "No such room", body = ErrorBody),
-        (status = 503, description = "Database unavailable", body = ErrorBody)))]
+    responses((status = 200, body = RoomBody), RoomErrors))]
 pub async fn read(
     state: web::Data<AppState>,
     code: web::Path<String>,
@@ -97,9 +95,7 @@ pub async fn read(
 
 /// `PATCH /api/pair-room/{code}/pair-swap`
 #[utoipa::path(patch, path = "/api/pair-room/{code}/pair-swap", tag = "pair rooms", params(RoomCode),
-    responses((status = 204, description = "Navigator and driver traded places; streams get `state`"),
-        (status = 404, description = "No such room", body = ErrorBody),
-        (status = 503, description = "Database unavailable", body = ErrorBody)))]
+    responses((status = 204, description = "Navigator and driver traded places; streams get `state`"), RoomErrors))]
 pub async fn swap(
     state: web::Data<AppState>,
     code: web::Path<String>,
@@ -110,9 +106,7 @@ pub async fn swap(
 
 /// `DELETE /api/pair-room/{code}`
 #[utoipa::path(delete, path = "/api/pair-room/{code}", tag = "pair rooms", params(RoomCode),
-    responses((status = 204, description = "Deleted; every stream gets `close: OK` and ends"),
-        (status = 404, description = "No such room", body = ErrorBody),
-        (status = 503, description = "Database unavailable", body = ErrorBody)))]
+    responses((status = 204, description = "Deleted; every stream gets `close: OK` and ends"), RoomErrors))]
 pub async fn delete(
     state: web::Data<AppState>,
     code: web::Path<String>,

@@ -6,7 +6,7 @@ use serde_json::Value;
 use super::{input, AppState};
 use crate::clock::now_ms;
 use crate::error::{ApiError, ErrorBody};
-use crate::http::openapi::{RoomCode, SetDurationBody};
+use crate::http::openapi::{RoomCode, RoomErrors, SetDurationBody};
 use crate::pairing::Command;
 use crate::pairing::TimerView;
 use crate::rooms::client::ask;
@@ -19,9 +19,7 @@ async fn command(state: &AppState, code: &str, command: Command) -> Result<HttpR
 
 /// `GET /api/{code}/timer`
 #[utoipa::path(get, path = "/api/{code}/timer", tag = "timer", params(RoomCode),
-    responses((status = 200, body = TimerView),
-        (status = 404, description = "No such room", body = ErrorBody),
-        (status = 503, description = "Database unavailable", body = ErrorBody)))]
+    responses((status = 200, body = TimerView), RoomErrors))]
 pub async fn read(
     state: web::Data<AppState>,
     code: web::Path<String>,
@@ -32,9 +30,7 @@ pub async fn read(
 
 /// `PATCH /api/{code}/timer/start`
 #[utoipa::path(patch, path = "/api/{code}/timer/start", tag = "timer", params(RoomCode),
-    responses((status = 204, description = "Idle or paused → running; running: nothing"),
-        (status = 404, description = "No such room", body = ErrorBody),
-        (status = 503, description = "Database unavailable", body = ErrorBody)))]
+    responses((status = 204, description = "Idle or paused → running; running: nothing"), RoomErrors))]
 pub async fn start(
     state: web::Data<AppState>,
     code: web::Path<String>,
@@ -44,9 +40,7 @@ pub async fn start(
 
 /// `PATCH /api/{code}/timer/stop`
 #[utoipa::path(patch, path = "/api/{code}/timer/stop", tag = "timer", params(RoomCode),
-    responses((status = 204, description = "Running → paused at the exact remaining ms; otherwise nothing"),
-        (status = 404, description = "No such room", body = ErrorBody),
-        (status = 503, description = "Database unavailable", body = ErrorBody)))]
+    responses((status = 204, description = "Running → paused at the exact remaining ms; otherwise nothing"), RoomErrors))]
 pub async fn stop(
     state: web::Data<AppState>,
     code: web::Path<String>,
@@ -56,9 +50,7 @@ pub async fn stop(
 
 /// `PATCH /api/{code}/timer/reset`
 #[utoipa::path(patch, path = "/api/{code}/timer/reset", tag = "timer", params(RoomCode),
-    responses((status = 204, description = "Any state → idle at full duration"),
-        (status = 404, description = "No such room", body = ErrorBody),
-        (status = 503, description = "Database unavailable", body = ErrorBody)))]
+    responses((status = 204, description = "Any state → idle at full duration"), RoomErrors))]
 pub async fn reset(
     state: web::Data<AppState>,
     code: web::Path<String>,
@@ -72,9 +64,7 @@ pub async fn reset(
     responses((status = 204, description = "Duration set; idle at full, else paused; streams get `timer: update`"),
         (status = 400, description = "Malformed JSON or a failed validation", body = ErrorBody),
         (status = 409, description = "The timer runs", body = ErrorBody),
-        (status = 413, description = "Body over 16 KiB", body = ErrorBody),
-        (status = 404, description = "No such room", body = ErrorBody),
-        (status = 503, description = "Database unavailable", body = ErrorBody)))]
+        (status = 413, description = "Body over 16 KiB", body = ErrorBody), RoomErrors))]
 pub async fn update(
     state: web::Data<AppState>,
     code: web::Path<String>,

@@ -40,6 +40,11 @@ pub struct Forget {
 #[rtype(result = "Vec<(String, Addr<Room>)>")]
 pub struct LiveRooms;
 
+/// To the registry: the live actor of one room, if any (nothing is loaded).
+#[derive(Debug, Message)]
+#[rtype(result = "Option<Addr<Room>>")]
+pub struct LiveRoom(pub String);
+
 /// To a room: apply a command (committed before the answer).
 #[derive(Debug, Clone, Copy, Message)]
 #[rtype(result = "Result<(), ApiError>")]

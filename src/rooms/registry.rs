@@ -10,7 +10,7 @@ use actix::fut::WrapFuture;
 use actix::prelude::*;
 use tokio::sync::oneshot;
 
-use super::messages::{Create, Forget, LiveRooms, Lookup};
+use super::messages::{Create, Forget, LiveRoom, LiveRooms, Lookup};
 use super::room::{Room, RoomConfig};
 use crate::access_code;
 use crate::clock::now_ms;
@@ -181,6 +181,17 @@ impl Handler<Forget> for RoomRegistry {
         if matches!(self.live.get(&msg.code), Some((_, g)) if *g == msg.generation) {
             self.live.remove(&msg.code);
         }
+    }
+}
+
+impl Handler<LiveRoom> for RoomRegistry {
+    type Result = Option<Addr<Room>>;
+
+    fn handle(&mut self, msg: LiveRoom, _: &mut Self::Context) -> Self::Result {
+        self.live
+            .get(&msg.0)
+            .map(|(addr, _)| addr.clone())
+            .filter(Addr::connected)
     }
 }
 

@@ -65,12 +65,7 @@ async fn a_known_path_with_a_wrong_method_is_405() {
         ("GET", format!("/api/pair-room/{code}/pair-swap")),
         ("POST", "/healthz".to_string()),
     ] {
-        let res = app
-            .client
-            .request(method.parse().expect("method"), app.url(&path))
-            .send()
-            .await
-            .expect("request");
+        let res = app.send(method, &path).await;
         assert_json_error(res, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed").await;
     }
 }

@@ -234,16 +234,7 @@ async fn a_room_refuses_one_stream_more_than_its_cap() {
     let other = app.room(60000).await;
     app.connect(&other).await;
     drop(a);
-    eventually(WAIT, || async {
-        let res = app
-            .client
-            .get(app.url(&format!("/api/{code}/connect")))
-            .send()
-            .await
-            .ok()?;
-        (res.status() == StatusCode::OK).then_some(())
-    })
-    .await;
+    app.until_connect_accepted(&code).await;
 }
 
 #[tokio::test]

@@ -185,6 +185,24 @@ impl TestServer {
             .await
     }
 
+    /// `METHOD path` with no body.
+    pub async fn send(&self, method: &str, path: &str) -> reqwest::Response {
+        self.client
+            .request(method.parse().expect("an HTTP method"), self.url(path))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Waits until a new stream of `code` is accepted again (after a cap was reached).
+    pub async fn until_connect_accepted(&self, code: &str) {
+        let path = format!("/api/{code}/connect");
+        eventually(Duration::from_secs(5), || async {
+            (self.send("GET", &path).await.status() == StatusCode::OK).then_some(())
+        })
+        .await;
+    }
+
     /// `PATCH path` with no body; the status.
     pub async fn patch(&self, path: &str) -> StatusCode {
         self.client

@@ -391,16 +391,7 @@ async fn the_process_stream_cap_answers_503_with_retry_after() {
     let body: serde_json::Value = res.json().await.expect("json");
     assert_eq!(body["error"], "too_many_streams");
     drop(a);
-    eventually(Duration::from_secs(5), || async {
-        let res = app
-            .client
-            .get(app.url(&format!("/api/{one}/connect")))
-            .send()
-            .await
-            .ok()?;
-        (res.status() == StatusCode::OK).then_some(())
-    })
-    .await;
+    app.until_connect_accepted(&one).await;
 }
 
 #[tokio::test]

@@ -231,12 +231,7 @@ async fn deleting_a_room_closes_its_streams_and_forgets_it_everywhere() {
         ("PATCH", format!("/api/{code}/timer/reset")),
         ("GET", format!("/api/{code}/connect")),
     ] {
-        let res = app
-            .client
-            .request(method.parse().expect("method"), app.url(&path))
-            .send()
-            .await
-            .expect("request");
+        let res = app.send(method, &path).await;
         assert_eq!(res.status(), StatusCode::NOT_FOUND, "{method} {path}");
         let body: serde_json::Value = res.json().await.expect("json");
         assert_eq!(body["error"], "room_not_found", "{method} {path}");
