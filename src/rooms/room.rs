@@ -217,7 +217,7 @@ impl Room {
             act.pause_check = None;
             if act.fanout.is_empty() && act.room.timer.is_running() {
                 log::info!(
-                    "room {}: no stream for the grace period, pausing",
+                    "room {}…: no stream for the grace period, pausing",
                     short(&act.room.access_code)
                 );
                 let work = act

@@ -1,27 +1,16 @@
 // The home page creates rooms; unknown rooms get the not-found page; the
 // room page fits a phone and follows the system's light or dark scheme.
 // How to run: see the top of harness.mjs.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Server, launchBrowser, openRoom, screenshot, waitConnected } from './harness.mjs';
+import { openRoom, screenshot, waitConnected, useServerAndBrowser } from './harness.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await Server.create();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const env = useServerAndBrowser();
 
 test('creating a room from the home page opens its page', { timeout: 60_000 }, async () => {
-  const context = await browser.newContext({ viewport: { width: 1000, height: 760 } });
+  const context = await env.browser.newContext({ viewport: { width: 1000, height: 760 } });
   const page = await context.newPage();
-  const res = await page.goto(`${server.base}/`);
+  const res = await page.goto(`${env.server.base}/`);
   assert.equal(res.status(), 200);
   assert.match(res.headers()['content-type'], /^text\/html/);
 
@@ -42,7 +31,7 @@ test('creating a room from the home page opens its page', { timeout: 60_000 }, a
   assert.equal(await page.inputValue('#duration'), '15');
 
   const code = new URL(page.url()).pathname.split('/')[2];
-  const room = await server.api('GET', `/api/pair-room/${code}`);
+  const room = await env.server.api('GET', `/api/pair-room/${code}`);
   assert.equal(room.status, 200);
   assert.equal(room.body.driver, 'Grace');
   assert.equal(room.body.navigator, 'Alan');
@@ -52,9 +41,9 @@ test('creating a room from the home page opens its page', { timeout: 60_000 }, a
 });
 
 test('the server validation message shows next to the field it names', { timeout: 60_000 }, async () => {
-  const context = await browser.newContext({ viewport: { width: 1000, height: 760 } });
+  const context = await env.browser.newContext({ viewport: { width: 1000, height: 760 } });
   const page = await context.newPage();
-  await page.goto(`${server.base}/`);
+  await page.goto(`${env.server.base}/`);
 
   // No driver: the 400 message names `driver`.
   await page.fill('#navigator', 'Alan');
@@ -77,27 +66,27 @@ test('the server validation message shows next to the field it names', { timeout
 });
 
 test('an unknown room answers 404 with a page that links home', { timeout: 60_000 }, async () => {
-  const context = await browser.newContext();
+  const context = await env.browser.newContext();
   const page = await context.newPage();
-  const res = await page.goto(`${server.base}/p/no-such-room-0000`);
+  const res = await page.goto(`${env.server.base}/p/no-such-room-0000`);
   assert.equal(res.status(), 404);
   assert.match(res.headers()['content-type'], /^text\/html/);
   assert.match(await page.textContent('body'), /not found/i);
   await screenshot(page, 'missing');
   await page.click('#home-link');
-  await page.waitForURL(`${server.base}/`);
+  await page.waitForURL(`${env.server.base}/`);
   assert.ok(await page.locator('#create-form').isVisible());
   await context.close();
 });
 
 test('the room page fits a 360px phone, in light and in dark', { timeout: 60_000 }, async () => {
-  const code = await server.createRoom({ driver: 'Margaret', navigator: 'Katherine' });
+  const code = await env.server.createRoom({ driver: 'Margaret', navigator: 'Katherine' });
   for (const colorScheme of ['light', 'dark']) {
     for (const [label, viewport] of [
       ['phone', { width: 360, height: 740 }],
       ['desktop', { width: 1280, height: 860 }],
     ]) {
-      const page = await openRoom(browser, server, code, { contextOptions: { viewport, colorScheme } });
+      const page = await openRoom(env.browser, env.server, code, { contextOptions: { viewport, colorScheme } });
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       assert.ok(overflow <= 0, `${label} ${colorScheme}: page is ${overflow}px wider than the screen`);
       const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);

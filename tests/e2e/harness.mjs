@@ -25,6 +25,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
+import { after, before } from 'node:test';
 import { chromium } from 'playwright-core';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -266,4 +267,21 @@ export async function screenshot(page, name) {
 /** Wall-clock pause between samples (for sampling only, never to wait for a result). */
 export function pause(ms) {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/**
+ * Starts one server and one browser for the tests of a file, and stops both after
+ * them. Returns an object whose `server` and `browser` are set once started.
+ */
+export function useServerAndBrowser() {
+  const env = { server: undefined, browser: undefined };
+  before(async () => {
+    env.server = await Server.create();
+    env.browser = await launchBrowser();
+  });
+  after(async () => {
+    await env.browser?.close();
+    await env.server?.stop();
+  });
+  return env;
 }

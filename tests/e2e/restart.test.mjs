@@ -2,14 +2,12 @@
 // they say "reconnecting", hold still, and come back on the countdown that
 // kept running server-side toward the same deadline.
 // How to run: see the top of harness.mjs.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import {
-  Server,
   clock,
   countdown,
-  launchBrowser,
   openRoom,
   pause,
   sameSecond,
@@ -18,32 +16,22 @@ import {
   waitConnected,
   waitConnection,
   waitCountdown,
+  useServerAndBrowser,
 } from './harness.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await Server.create();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const env = useServerAndBrowser();
 
 test('pages survive a server restart mid-run', { timeout: 90_000 }, async () => {
-  const code = await server.createRoom({ driver: 'Frances', navigator: 'John', timerDuration: 2 * 60_000 });
-  const a = await openRoom(browser, server, code);
-  const b = await openRoom(browser, server, code);
+  const code = await env.server.createRoom({ driver: 'Frances', navigator: 'John', timerDuration: 2 * 60_000 });
+  const a = await openRoom(env.browser, env.server, code);
+  const b = await openRoom(env.browser, env.server, code);
   await a.click('#start');
   await waitCountdown(b, '01:59');
-  const before = (await server.api('GET', `/api/${code}/timer`)).body;
+  const before = (await env.server.api('GET', `/api/${code}/timer`)).body;
   assert.equal(before.state, 'running');
   const deadlineAt = before.deadlineAt;
 
-  await server.kill();
+  await env.server.kill();
   await waitConnection(a, 'reconnecting', 5_000);
   await waitConnection(b, 'reconnecting', 5_000);
   await screenshot(a, 'restart-reconnecting');
@@ -53,7 +41,7 @@ test('pages survive a server restart mid-run', { timeout: 90_000 }, async () => 
   await pause(1_200);
   assert.equal(await sameSecond([a, b]), held, 'a page counted down on its own while the server was down');
 
-  await server.start();
+  await env.server.start();
   await waitConnected(a, 15_000);
   await waitConnected(b, 15_000);
 
@@ -74,7 +62,7 @@ test('pages survive a server restart mid-run', { timeout: 90_000 }, async () => 
   await waitCountdown(a, clock(shown - 1), 5_000);
   await waitCountdown(b, clock(shown - 1), 5_000);
   await sameSecond([a, b]);
-  const after = (await server.api('GET', `/api/${code}/timer`)).body;
+  const after = (await env.server.api('GET', `/api/${code}/timer`)).body;
   assert.equal(after.state, 'running');
   assert.equal(after.deadlineAt, deadlineAt);
   assert.equal(await a.textContent('#driver'), 'Frances');
@@ -85,14 +73,14 @@ test('pages survive a server restart mid-run', { timeout: 90_000 }, async () => 
 });
 
 test('a page whose room is gone after a restart says so', { timeout: 90_000 }, async () => {
-  const code = await server.createRoom({ driver: 'Radia', navigator: 'Vint' });
-  const page = await openRoom(browser, server, code);
+  const code = await env.server.createRoom({ driver: 'Radia', navigator: 'Vint' });
+  const page = await openRoom(env.browser, env.server, code);
 
   // Same port, but a database that never had this room: the reconnect gets 404.
-  await server.kill();
+  await env.server.kill();
   await waitConnection(page, 'reconnecting', 5_000);
-  server.dbUrl = path.join(server.dir, 'empty.db');
-  await server.start();
+  env.server.dbUrl = path.join(env.server.dir, 'empty.db');
+  await env.server.start();
 
   await waitConnection(page, 'room deleted', 15_000);
   await page.locator('#gone').waitFor({ state: 'visible' });

@@ -1,13 +1,11 @@
 // Several pages of one room stay on the same second, reach time-up together,
 // come back after a reload, and learn that the room was deleted.
 // How to run: see the top of harness.mjs.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  Server,
   clock,
   countdown,
-  launchBrowser,
   openRoom,
   pause,
   sameSecond,
@@ -16,20 +14,10 @@ import {
   timerState,
   waitConnection,
   waitCountdown,
+  useServerAndBrowser,
 } from './harness.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await Server.create();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const env = useServerAndBrowser();
 
 async function waitTimer(page, state, timeout = 10_000) {
   await page.waitForFunction((want) => document.body.dataset.timer === want, state, { timeout });
@@ -65,9 +53,9 @@ function recorder() {
 }
 
 test('two pages show the same second while it runs, and stop together', { timeout: 90_000 }, async () => {
-  const code = await server.createRoom({ timerDuration: 10 * 60_000 });
-  const a = await openRoom(browser, server, code);
-  const b = await openRoom(browser, server, code);
+  const code = await env.server.createRoom({ timerDuration: 10 * 60_000 });
+  const a = await openRoom(env.browser, env.server, code);
+  const b = await openRoom(env.browser, env.server, code);
   assert.equal(await sameSecond([a, b]), '10:00');
 
   await a.click('#start');
@@ -89,7 +77,7 @@ test('two pages show the same second while it runs, and stop together', { timeou
   await waitTimer(a, 'paused');
   await waitTimer(b, 'paused');
   const stopped = await sameSecond([a, b]);
-  const timer = (await server.api('GET', `/api/${code}/timer`)).body;
+  const timer = (await env.server.api('GET', `/api/${code}/timer`)).body;
   assert.equal(timer.state, 'paused');
   assert.equal(seconds(stopped), Math.ceil(timer.remainingTime / 1000));
   await pause(1_300); // a paused page must not move on its own
@@ -101,9 +89,9 @@ test('two pages show the same second while it runs, and stop together', { timeou
 });
 
 test('a 3-second timer reaches time-up on both pages and swaps the roles', { timeout: 60_000 }, async () => {
-  const code = await server.createRoom({ driver: 'Linus', navigator: 'Ada', timerDuration: 3_000 });
-  const a = await openRoom(browser, server, code, { initScript: recorder });
-  const b = await openRoom(browser, server, code, { initScript: recorder });
+  const code = await env.server.createRoom({ driver: 'Linus', navigator: 'Ada', timerDuration: 3_000 });
+  const a = await openRoom(env.browser, env.server, code, { initScript: recorder });
+  const b = await openRoom(env.browser, env.server, code, { initScript: recorder });
   assert.equal(await a.textContent('#driver'), 'Linus');
   assert.equal(await a.title(), '00:03 · pairsync');
 
@@ -127,7 +115,7 @@ test('a 3-second timer reaches time-up on both pages and swaps the roles', { tim
     assert.match(notes[0].body, /Ada drives/);
     assert.ok((await page.evaluate(() => window.__oscillators)) > 0, 'no time-up sound');
   }
-  const timer = (await server.api('GET', `/api/${code}/timer`)).body;
+  const timer = (await env.server.api('GET', `/api/${code}/timer`)).body;
   assert.equal(timer.round, 1);
   await screenshot(a, 'timeup-a');
   await screenshot(b, 'timeup-b');
@@ -136,9 +124,9 @@ test('a 3-second timer reaches time-up on both pages and swaps the roles', { tim
 });
 
 test('a reloaded page comes back on the running countdown within a second', { timeout: 60_000 }, async () => {
-  const code = await server.createRoom({ timerDuration: 5 * 60_000 });
-  const a = await openRoom(browser, server, code);
-  const b = await openRoom(browser, server, code);
+  const code = await env.server.createRoom({ timerDuration: 5 * 60_000 });
+  const a = await openRoom(env.browser, env.server, code);
+  const b = await openRoom(env.browser, env.server, code);
   await b.click('#start');
   await waitCountdown(a, '04:59');
 
@@ -165,9 +153,9 @@ test('a reloaded page comes back on the running countdown within a second', { ti
 });
 
 test('swap, duration and the space key work from the page', { timeout: 60_000 }, async () => {
-  const code = await server.createRoom({ driver: 'Barbara', navigator: 'Edsger', timerDuration: 25 * 60_000 });
-  const a = await openRoom(browser, server, code);
-  const b = await openRoom(browser, server, code);
+  const code = await env.server.createRoom({ driver: 'Barbara', navigator: 'Edsger', timerDuration: 25 * 60_000 });
+  const a = await openRoom(env.browser, env.server, code);
+  const b = await openRoom(env.browser, env.server, code);
 
   await a.click('#swap');
   await b.waitForFunction(() => document.getElementById('driver').textContent === 'Edsger');
@@ -179,7 +167,7 @@ test('swap, duration and the space key work from the page', { timeout: 60_000 },
   await waitCountdown(b, '02:00');
   await waitCountdown(a, '02:00');
   assert.equal(await b.inputValue('#duration'), '2');
-  assert.equal((await server.api('GET', `/api/${code}/timer`)).body.duration, 120_000);
+  assert.equal((await env.server.api('GET', `/api/${code}/timer`)).body.duration, 120_000);
 
   await a.locator('body').click({ position: { x: 5, y: 300 } });
   await a.keyboard.press('Space');
@@ -198,13 +186,13 @@ test('swap, duration and the space key work from the page', { timeout: 60_000 },
 });
 
 test('deleting the room tells every page', { timeout: 60_000 }, async () => {
-  const code = await server.createRoom();
-  const a = await openRoom(browser, server, code);
-  const b = await openRoom(browser, server, code);
+  const code = await env.server.createRoom();
+  const a = await openRoom(env.browser, env.server, code);
+  const b = await openRoom(env.browser, env.server, code);
   await a.click('#start');
   await waitTimer(b, 'running');
 
-  const res = await fetch(`${server.base}/api/pair-room/${code}`, { method: 'DELETE' });
+  const res = await fetch(`${env.server.base}/api/pair-room/${code}`, { method: 'DELETE' });
   assert.equal(res.status, 204);
   for (const page of [a, b]) {
     await waitConnection(page, 'room deleted');
@@ -212,7 +200,7 @@ test('deleting the room tells every page', { timeout: 60_000 }, async () => {
     assert.equal(await page.getAttribute('#gone a', 'href'), '/');
     assert.ok(await page.isDisabled('#start'));
   }
-  assert.equal((await server.api('GET', `/api/pair-room/${code}`)).status, 404);
+  assert.equal((await env.server.api('GET', `/api/pair-room/${code}`)).status, 404);
   await screenshot(a, 'deleted');
   await a.context().close();
   await b.context().close();
