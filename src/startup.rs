@@ -127,7 +127,7 @@ pub fn start(settings: Settings) -> Result<Running, StartError> {
     // A client that closes its side is gone: end its stream now, not at the next write.
     .h1_allow_half_closed(false)
     .on_connect(limit_send_buffer)
-    .shutdown_timeout(settings.shutdown_grace_ms.as_secs().max(1))
+    .shutdown_timeout(settings.shutdown_grace_ms.as_millis().div_ceil(1000).max(1) as u64)
     // The binary handles SIGTERM and Ctrl-C itself, to end the streams first.
     .disable_signals()
     .listen(listener)

@@ -78,7 +78,7 @@ pub struct Listing {
     total: usize,
 }
 
-fn number(query: &HashMap<String, String>, key: &str, default: usize) -> Result<usize, ApiError> {
+fn number(query: &HashMap<&str, &str>, key: &str, default: usize) -> Result<usize, ApiError> {
     match query.get(key) {
         None => Ok(default),
         Some(v) => v
@@ -87,8 +87,21 @@ fn number(query: &HashMap<String, String>, key: &str, default: usize) -> Result<
     }
 }
 
-/// `limit` (1 to 1000, default 100) and `offset` (≥ 0, default 0).
-fn page(query: &HashMap<String, String>) -> Result<(usize, usize), ApiError> {
+/// `limit` (1 to 1000, default 100) and `offset` (≥ 0, default 0), each at most once;
+/// any other parameter is refused.
+fn page(pairs: &[(String, String)]) -> Result<(usize, usize), ApiError> {
+    let mut query = HashMap::new();
+    for (key, value) in pairs {
+        if key != "limit" && key != "offset" {
+            return Err(ApiError::invalid(format!(
+                "unknown query parameter {key}; only limit and offset are accepted"
+            )));
+        }
+        if query.insert(key.as_str(), value.as_str()).is_some() {
+            return Err(ApiError::invalid(format!("{key} is given more than once")));
+        }
+    }
+    let query = &query;
     let limit = number(query, "limit", DEFAULT_LIMIT)?;
     if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(ApiError::invalid(format!(
@@ -100,15 +113,15 @@ fn page(query: &HashMap<String, String>) -> Result<(usize, usize), ApiError> {
 
 /// `GET /rooms`
 #[utoipa::path(get, path = "/rooms", tag = "operations", security(("admin_token" = [])),
-    params(("limit" = Option<usize>, Query, description = "1 to 1000, default 100"),
-           ("offset" = Option<usize>, Query, description = "0 or more, default 0")),
+    params(("limit" = Option<usize>, Query, minimum = 1, maximum = 1000, description = "1 to 1000, default 100"),
+           ("offset" = Option<usize>, Query, minimum = 0, description = "0 or more, default 0")),
     responses((status = 200, body = Listing),
         (status = 400, description = "A bad limit or offset", body = ErrorBody),
         (status = 401, description = "Missing or wrong bearer token", body = ErrorBody)))]
 pub async fn list(
     req: HttpRequest,
     state: web::Data<AppState>,
-    query: web::Query<HashMap<String, String>>,
+    query: web::Query<Vec<(String, String)>>,
 ) -> Result<HttpResponse, ApiError> {
     state.admin_token.check(&req)?;
     let (limit, offset) = page(&query)?;
@@ -187,7 +200,7 @@ mod tests {
 
     #[test]
     fn paging_takes_whole_numbers_in_range() {
-        let q = |pairs: &[(&str, &str)]| -> HashMap<String, String> {
+        let q = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
             pairs
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -207,5 +220,7 @@ mod tests {
         ] {
             assert!(page(&q(&[bad])).is_err(), "{bad:?}");
         }
+        assert!(page(&q(&[("limit", "5"), ("limit", "6")])).is_err());
+        assert!(page(&q(&[("sort", "desc")])).is_err());
     }
 }

@@ -30,7 +30,7 @@ use std::sync::Arc;
 
 use actix::Addr;
 use actix_web::http::Method;
-use actix_web::{web, HttpResponse, Route};
+use actix_web::{guard, web, HttpResponse, Route};
 use tokio::sync::watch;
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -75,13 +75,11 @@ async fn not_found() -> Result<HttpResponse, ApiError> {
 /// checked against this table, so the two cannot drift.
 fn table() -> Vec<(&'static str, Method, Route)> {
     use Method as M;
+    // GET routes also answer HEAD (actix-web sends the head without the body).
+    let get = || web::route().guard(guard::Any(guard::Get()).or(guard::Head()));
     vec![
         ("/api/pair-room", M::POST, web::post().to(pair_room::create)),
-        (
-            "/api/pair-room/{code}",
-            M::GET,
-            web::get().to(pair_room::read),
-        ),
+        ("/api/pair-room/{code}", M::GET, get().to(pair_room::read)),
         (
             "/api/pair-room/{code}",
             M::DELETE,
@@ -92,7 +90,7 @@ fn table() -> Vec<(&'static str, Method, Route)> {
             M::PATCH,
             web::patch().to(pair_room::swap),
         ),
-        ("/api/{code}/timer", M::GET, web::get().to(timer::read)),
+        ("/api/{code}/timer", M::GET, get().to(timer::read)),
         (
             "/api/{code}/timer",
             M::PATCH,
@@ -113,24 +111,16 @@ fn table() -> Vec<(&'static str, Method, Route)> {
             M::PATCH,
             web::patch().to(timer::reset),
         ),
-        (
-            "/api/{code}/connect",
-            M::GET,
-            web::get().to(events::connect),
-        ),
-        (
-            "/api/openapi.json",
-            M::GET,
-            web::get().to(openapi::document),
-        ),
-        ("/", M::GET, web::get().to(pages::index)),
-        ("/p/{code}", M::GET, web::get().to(pages::room)),
-        ("/assets/{name}", M::GET, web::get().to(pages::asset)),
-        ("/healthz", M::GET, web::get().to(health::healthz)),
-        ("/readyz", M::GET, web::get().to(health::readyz)),
-        ("/metrics", M::GET, web::get().to(health::metrics)),
-        ("/rooms", M::GET, web::get().to(admin::list)),
-        ("/rooms/{code}", M::GET, web::get().to(admin::read)),
+        ("/api/{code}/connect", M::GET, get().to(events::connect)),
+        ("/api/openapi.json", M::GET, get().to(openapi::document)),
+        ("/", M::GET, get().to(pages::index)),
+        ("/p/{code}", M::GET, get().to(pages::room)),
+        ("/assets/{name}", M::GET, get().to(pages::asset)),
+        ("/healthz", M::GET, get().to(health::healthz)),
+        ("/readyz", M::GET, get().to(health::readyz)),
+        ("/metrics", M::GET, get().to(health::metrics)),
+        ("/rooms", M::GET, get().to(admin::list)),
+        ("/rooms/{code}", M::GET, get().to(admin::read)),
     ]
 }
 

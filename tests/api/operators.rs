@@ -102,6 +102,8 @@ async fn the_listing_shows_live_rooms_sorted_and_paged_with_live_values() {
         "limit=ten",
         "offset=-1",
         "offset=1.5",
+        "limit=1&limit=2",
+        "page=2",
     ] {
         let (status, body, _) = admin(&app, &format!("/rooms?{bad}"), Some(TOKEN)).await;
         assert_eq!(
