@@ -2,6 +2,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -99,8 +100,13 @@ pub async fn connect(
         );
         return Err(ApiError::TooManyStreams);
     }
-    let stream = ask(&state.registry, &code, Subscribe).await??;
-    let body = Sse::from_infallible_receiver(stream).with_retry_duration(RETRY);
+    let mut frames = ask(&state.registry, &code, Subscribe).await??;
+    let events = futures_util::stream::poll_fn(move |cx| {
+        frames
+            .poll_recv(cx)
+            .map(|frame| frame.map(Arc::unwrap_or_clone))
+    });
+    let body = Sse::from_infallible_stream(events).with_retry_duration(RETRY);
     Ok(HttpResponse::Ok()
         .content_type("text/event-stream")
         .insert_header(ContentEncoding::Identity)

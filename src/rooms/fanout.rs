@@ -1,10 +1,11 @@
 //! One room's open streams and the SSE frames they are sent.
 //!
-//! Each frame is encoded once and handed to every stream as a cheap clone (its
-//! strings are reference-counted). Each stream has a small bounded queue; a stream
+//! Each frame is built once and handed to every stream behind an `Arc` (one reference
+//! count per stream, and an 8-byte slot in each stream's queue). Each stream has a small bounded queue; a stream
 //! whose queue is full belongs to a client that stopped reading, and is dropped at
 //! once so that it never delays the others.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix_web_lab::sse;
@@ -18,8 +19,11 @@ use crate::pairing::Notice;
 /// stream's backlog well under the contract's bound of 256 events or 64 KiB.
 pub const STREAM_QUEUE: usize = 32;
 
+/// One SSE frame, shared by every stream it is sent to.
+pub type Frame = Arc<sse::Event>;
+
 /// A stream's receiving end, handed to the HTTP layer.
-pub type StreamReceiver = mpsc::Receiver<sse::Event>;
+pub type StreamReceiver = mpsc::Receiver<Frame>;
 
 /// What became of a stream after a write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,12 +35,12 @@ enum Delivery {
 
 struct Subscriber {
     id: u64,
-    tx: mpsc::Sender<sse::Event>,
+    tx: mpsc::Sender<Frame>,
     last_write: Instant,
 }
 
 impl Subscriber {
-    fn deliver(&mut self, frame: &sse::Event, now: Instant) -> Delivery {
+    fn deliver(&mut self, frame: &Frame, now: Instant) -> Delivery {
         match self.tx.try_send(frame.clone()) {
             Ok(()) => {
                 self.last_write = now;
@@ -101,12 +105,14 @@ impl Fanout {
         self.subscribers.is_empty()
     }
 
-    fn frame(&mut self, name: &'static str, data: String) -> sse::Event {
+    fn frame(&mut self, name: &'static str, data: String) -> Frame {
         self.next_event_id += 1;
-        sse::Data::new(data)
-            .event(name)
-            .id(self.next_event_id.to_string())
-            .into()
+        Arc::new(
+            sse::Data::new(data)
+                .event(name)
+                .id(self.next_event_id.to_string())
+                .into(),
+        )
     }
 
     /// Opens a stream that first gets `event: connect` / `data: OK` and then `greeting`.
@@ -115,7 +121,7 @@ impl Fanout {
     pub fn subscribe(
         &mut self,
         greeting: &[Notice],
-    ) -> (u64, mpsc::Sender<sse::Event>, StreamReceiver) {
+    ) -> (u64, mpsc::Sender<Frame>, StreamReceiver) {
         let (tx, rx) = mpsc::channel(STREAM_QUEUE);
         let mut frames = vec![self.frame("connect", "OK".to_string())];
         for notice in greeting {
@@ -179,7 +185,7 @@ impl Fanout {
     /// Sends `notices` to every stream, in order. Returns the ids of the streams that were
     /// dropped or found closed.
     pub fn broadcast(&mut self, notices: &[Notice]) -> Vec<u64> {
-        let frames: Vec<(&'static str, sse::Event)> = notices
+        let frames: Vec<(&'static str, Frame)> = notices
             .iter()
             .map(|n| {
                 let name = event_name(n);
@@ -197,7 +203,7 @@ impl Fanout {
     /// Sends an SSE comment to every stream that has had no write for `quiet`.
     pub fn heartbeat(&mut self, quiet: Duration) -> Vec<u64> {
         let now = Instant::now();
-        let comment = sse::Event::Comment("heartbeat".into());
+        let comment = Arc::new(sse::Event::Comment("heartbeat".into()));
         let mut gone: Vec<(u64, StreamEnd)> = Vec::new();
         for s in &mut self.subscribers {
             if now.duration_since(s.last_write) >= quiet {
@@ -215,7 +221,7 @@ impl Fanout {
         gone.into_iter().map(|(id, _)| id).collect()
     }
 
-    fn send_all(&mut self, frame: &sse::Event, gone: &mut Vec<u64>) -> usize {
+    fn send_all(&mut self, frame: &Frame, gone: &mut Vec<u64>) -> usize {
         let now = Instant::now();
         let mut sent = 0;
         let mut i = 0;
@@ -268,8 +274,8 @@ mod tests {
         Metrics::new().expect("metrics")
     }
 
-    fn text(event: &sse::Event) -> String {
-        match event {
+    fn text(event: &Frame) -> String {
+        match event.as_ref() {
             sse::Event::Data(_) => format!("{event:?}"),
             sse::Event::Comment(c) => format!("comment:{c}"),
         }
