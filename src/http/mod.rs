@@ -29,7 +29,9 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use actix::Addr;
+use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::Method;
+use actix_web::ResponseError;
 use actix_web::{guard, web, HttpResponse, Route};
 use tokio::sync::watch;
 use utoipa_swagger_ui::SwaggerUi;
@@ -63,8 +65,20 @@ pub struct AppState {
     pub shutdown: watch::Receiver<bool>,
 }
 
-async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::MethodNotAllowed)
+/// A `405` that names, in `Allow`, the methods the path answers.
+fn method_not_allowed(allowed: &[Method]) -> Route {
+    let mut names: Vec<&str> = allowed.iter().map(Method::as_str).collect();
+    if allowed.contains(&Method::GET) {
+        names.push(Method::HEAD.as_str());
+    }
+    let allow = names.join(", ");
+    web::to(move || {
+        let mut res = ApiError::MethodNotAllowed.error_response();
+        if let Ok(value) = HeaderValue::from_str(&allow) {
+            res.headers_mut().insert(header::ALLOW, value);
+        }
+        std::future::ready(res)
+    })
 }
 
 async fn not_found() -> Result<HttpResponse, ApiError> {
@@ -139,18 +153,19 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .app_data(input::path_config())
         .app_data(input::query_config());
     // One resource per path, each answering 405 to the methods it has no route for.
-    let mut resources: Vec<(&'static str, actix_web::Resource)> = Vec::new();
-    for (path, _, route) in table() {
-        match resources.iter_mut().find(|(p, _)| *p == path) {
-            Some((_, resource)) => {
+    let mut resources: Vec<(&'static str, actix_web::Resource, Vec<Method>)> = Vec::new();
+    for (path, method, route) in table() {
+        match resources.iter_mut().find(|(p, _, _)| *p == path) {
+            Some((_, resource, methods)) => {
                 let taken = std::mem::replace(resource, web::resource(path));
                 *resource = taken.route(route);
+                methods.push(method);
             }
-            None => resources.push((path, web::resource(path).route(route))),
+            None => resources.push((path, web::resource(path).route(route), vec![method])),
         }
     }
-    for (_, resource) in resources {
-        cfg.service(resource.default_service(web::to(method_not_allowed)));
+    for (_, resource, methods) in resources {
+        cfg.service(resource.default_service(method_not_allowed(&methods)));
     }
     cfg.service(
         SwaggerUi::new("/api/docs/{_:.*}")

@@ -118,10 +118,7 @@ impl Fanout {
     /// Opens a stream that first gets `event: connect` / `data: OK` and then `greeting`.
     /// Returns its id (to [`Fanout::remove`] it later), a sender clone that tells when the
     /// client has gone (`closed()`), and the receiving end.
-    pub fn subscribe(
-        &mut self,
-        greeting: &[Notice],
-    ) -> (u64, mpsc::Sender<Frame>, StreamReceiver) {
+    pub fn subscribe(&mut self, greeting: &[Notice]) -> (u64, mpsc::Sender<Frame>, StreamReceiver) {
         let (tx, rx) = mpsc::channel(STREAM_QUEUE);
         let mut frames = vec![self.frame("connect", "OK".to_string())];
         for notice in greeting {

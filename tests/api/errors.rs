@@ -71,6 +71,33 @@ async fn a_known_path_with_a_wrong_method_is_405() {
 }
 
 #[tokio::test]
+async fn a_405_names_the_methods_the_path_answers() {
+    let app = TestServer::spawn().await;
+    let code = app.room(60000).await;
+    for (method, path, allow) in [
+        (
+            "POST",
+            format!("/api/pair-room/{code}"),
+            "GET, DELETE, HEAD",
+        ),
+        ("DELETE", format!("/api/{code}/timer"), "GET, PATCH, HEAD"),
+        ("GET", "/api/pair-room".to_string(), "POST"),
+    ] {
+        let res = app.send(method, &path).await;
+        assert_eq!(
+            res.status(),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "{method} {path}"
+        );
+        assert_eq!(res.headers()["allow"], allow, "{method} {path}");
+    }
+    // HEAD works wherever GET does, without a body.
+    let head = app.send("HEAD", &format!("/api/{code}/timer")).await;
+    assert_eq!(head.status(), StatusCode::OK);
+    assert!(head.text().await.expect("body").is_empty());
+}
+
+#[tokio::test]
 async fn malformed_json_is_400_invalid_request() {
     let app = TestServer::spawn().await;
     let code = app.room(60000).await;
