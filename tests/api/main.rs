@@ -7,4 +7,5 @@ mod events;
 mod helpers;
 mod operators;
 mod pair_rooms;
+mod settings;
 mod timer;
