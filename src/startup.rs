@@ -14,7 +14,7 @@ use tokio::sync::watch;
 use crate::clock::now_ms;
 use crate::config::Settings;
 use crate::http::admin::AdminToken;
-use crate::http::limits::CreationLimiter;
+use crate::http::limits::{refuse_large_bodies, CreationLimiter};
 use crate::http::observe::observe;
 use crate::http::{self, AppState};
 use crate::metrics::Metrics;
@@ -120,6 +120,7 @@ pub fn start(settings: Settings) -> Result<Running, StartError> {
     let server = HttpServer::new(move || {
         App::new()
             .app_data(web::Data::new(state.clone()))
+            .wrap(from_fn(refuse_large_bodies))
             .wrap(from_fn(observe))
             .configure(http::configure)
     })

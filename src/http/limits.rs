@@ -1,14 +1,38 @@
-//! Abuse limits: who the client is (behind trusted proxies only), and how many rooms one
-//! client address may create per minute.
+//! Abuse limits: who the client is (behind trusted proxies only), how many rooms one
+//! client address may create per minute, and how large a declared request body may be.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::Instant;
 
-use actix_web::HttpRequest;
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::CONTENT_LENGTH;
+use actix_web::middleware::Next;
+use actix_web::{Error, HttpRequest, ResponseError};
 
+use super::MAX_BODY_BYTES;
 use crate::error::ApiError;
+
+/// Refuses, on every route, a request whose declared `Content-Length` is over
+/// [`MAX_BODY_BYTES`], before anything reads it. (Bodies without a length are bounded
+/// where they are read.)
+pub async fn refuse_large_bodies(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
+    let declared = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|len| len > MAX_BODY_BYTES as u64) {
+        let response = ApiError::PayloadTooLarge.error_response();
+        return Ok(req.into_response(response).map_into_right_body());
+    }
+    Ok(next.call(req).await?.map_into_left_body())
+}
 
 /// Buckets kept before full (idle) ones are swept out.
 const SWEEP_AT: usize = 10_000;

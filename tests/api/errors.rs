@@ -148,6 +148,16 @@ async fn a_body_over_16_kib_is_413() {
         .await
         .expect("request");
     assert_json_error(res, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
+    // Every route refuses a declared body over the limit, even one that reads no body.
+    let res = app
+        .client
+        .patch(app.url(&format!("/api/{code}/timer/start")))
+        .body("x".repeat(17 * 1024))
+        .send()
+        .await
+        .expect("request");
+    assert_json_error(res, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
+    assert_eq!(app.timer(&code).await["state"], "idle");
     // Just under the limit is fine.
     let ok = json!({"navigator": "A", "driver": "B", "timerDuration": 60000, "pad": "x".repeat(15 * 1024)});
     let res = app
