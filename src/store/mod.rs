@@ -1,12 +1,15 @@
-//! The committed truth: a pool of database connections, the embedded migrations,
-//! and [`Db::run`], which runs synchronous diesel work on the blocking thread pool so
-//! that no actor thread ever waits on the disk.
+//! The committed truth: a pool of database connections (embedded SQLite by default,
+//! PostgreSQL for a `postgres://` URL), the embedded migrations of each, and [`Db::run`],
+//! which runs synchronous diesel work on the blocking thread pool so that no actor thread
+//! ever waits on the database.
 //!
 //! # Layout
+//! - `conn`: the connection type over both backends.
 //! - `schema`: the diesel table definitions.
 //! - `models`: the row type and its conversion to the domain.
 //! - `rooms`: the queries.
 
+mod conn;
 pub mod models;
 pub mod rooms;
 pub mod schema;
@@ -14,16 +17,18 @@ pub mod schema;
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
-use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+use diesel::pg::PgConnection;
+use diesel::r2d2::{ManageConnection, Pool, PooledConnection};
 use diesel::sqlite::SqliteConnection;
 use diesel::Connection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
-/// The connection type every query runs on.
-pub type Conn = SqliteConnection;
+pub use conn::Conn;
 
 /// The SQLite migrations, compiled into the binary.
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+/// The PostgreSQL migrations, compiled into the binary.
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
 /// How long a request waits for a pooled connection before the database counts as unavailable.
 const POOL_WAIT: Duration = Duration::from_secs(3);
@@ -52,6 +57,12 @@ impl From<diesel::result::Error> for StoreError {
     }
 }
 
+impl From<diesel::ConnectionError> for StoreError {
+    fn from(e: diesel::ConnectionError) -> Self {
+        StoreError::Unavailable(e.to_string())
+    }
+}
+
 impl From<diesel::r2d2::PoolError> for StoreError {
     fn from(e: diesel::r2d2::PoolError) -> Self {
         StoreError::Unavailable(e.to_string())
@@ -63,6 +74,8 @@ impl From<diesel::r2d2::PoolError> for StoreError {
 pub enum Backend {
     /// An embedded SQLite file (or `:memory:`).
     Sqlite(String),
+    /// A PostgreSQL server, by its `postgres://` URL.
+    Postgres(String),
 }
 
 /// Why a `DATABASE_URL` was refused.
@@ -71,13 +84,13 @@ pub enum Backend {
 pub struct UrlError(&'static str);
 
 impl Backend {
-    /// Reads `DATABASE_URL`: a file path or `sqlite://PATH` selects SQLite.
+    /// Reads `DATABASE_URL`: `postgres://…` (or `postgresql://…`) selects PostgreSQL; a
+    /// file path or `sqlite://PATH` selects SQLite. The scheme is read here, not left to
+    /// trial connections, so that a PostgreSQL URL can never become a SQLite file name.
     pub fn parse(url: &str) -> Result<Backend, UrlError> {
         let url = url.trim();
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            return Err(UrlError(
-                "names PostgreSQL, which this build does not include; use a SQLite file path",
-            ));
+            return Ok(Backend::Postgres(url.to_string()));
         }
         let path = url
             .strip_prefix("sqlite://")
@@ -100,21 +113,55 @@ fn connection_pragmas() -> String {
     )
 }
 
+/// Opens connections of the configured backend (never by trial and error).
 #[derive(Debug)]
-struct SqlitePragmas;
+pub struct Manager {
+    backend: Backend,
+}
 
-impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragmas {
-    fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
-        conn.batch_execute(&connection_pragmas())
+impl ManageConnection for Manager {
+    type Connection = Conn;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<Conn, Self::Error> {
+        use diesel::r2d2::Error;
+        match &self.backend {
+            Backend::Sqlite(path) => {
+                let mut conn = SqliteConnection::establish(path).map_err(Error::ConnectionError)?;
+                conn.batch_execute(&connection_pragmas())
+                    .map_err(Error::QueryError)?;
+                Ok(Conn::Sqlite(conn))
+            }
+            Backend::Postgres(url) => Ok(Conn::Pg(
+                PgConnection::establish(url).map_err(Error::ConnectionError)?,
+            )),
+        }
+    }
+
+    fn is_valid(&self, conn: &mut Conn) -> Result<(), Self::Error> {
+        conn.batch_execute("SELECT 1")
             .map_err(diesel::r2d2::Error::QueryError)
     }
+
+    fn has_broken(&self, _: &mut Conn) -> bool {
+        false
+    }
+}
+
+/// Runs the pending migrations of the connection's backend.
+fn migrate(conn: &mut Conn) -> Result<(), StoreError> {
+    let done = match conn {
+        Conn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(drop),
+        Conn::Pg(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(drop),
+    };
+    done.map_err(|e| StoreError::Unavailable(format!("migrations failed: {e}")))
 }
 
 /// A cheap, cloneable handle on the connection pool.
 #[derive(Clone)]
 pub struct Db {
-    pool: Pool<ConnectionManager<Conn>>,
-    path: String,
+    pool: Pool<Manager>,
+    backend: Backend,
 }
 
 impl std::fmt::Debug for Db {
@@ -127,33 +174,30 @@ impl Db {
     /// Opens the pool and runs the pending migrations. Fails when the database cannot be
     /// opened at all; a database that goes away later makes single requests fail instead.
     pub fn open(backend: &Backend) -> Result<Db, StoreError> {
-        let Backend::Sqlite(path) = backend;
-        // The journal mode is a property of the file: set it, and migrate, on one
-        // connection before the pool opens several at once.
-        let mut setup = SqliteConnection::establish(path)
-            .map_err(|e| StoreError::Unavailable(format!("cannot open {path}: {e}")))?;
-        setup
-            .batch_execute(&format!(
-                "{} PRAGMA journal_mode = WAL;",
-                connection_pragmas()
-            ))
-            .map_err(StoreError::from)?;
-        setup
-            .run_pending_migrations(SQLITE_MIGRATIONS)
-            .map_err(|e| StoreError::Unavailable(format!("migrations failed: {e}")))?;
+        let manager = Manager {
+            backend: backend.clone(),
+        };
+        // Migrate (and, for SQLite, set the file's journal mode) on one connection before
+        // the pool opens several at once.
+        let mut setup = manager
+            .connect()
+            .map_err(|e| StoreError::Unavailable(format!("cannot open the database: {e}")))?;
+        if let Conn::Sqlite(c) = &mut setup {
+            c.batch_execute("PRAGMA journal_mode = WAL;")?;
+        }
+        migrate(&mut setup)?;
         drop(setup);
         let pool = Pool::builder()
             .max_size(POOL_SIZE)
             .connection_timeout(POOL_WAIT)
-            .connection_customizer(Box::new(SqlitePragmas))
-            .build(ConnectionManager::<Conn>::new(path))?;
+            .build(manager)?;
         Ok(Db {
             pool,
-            path: path.clone(),
+            backend: backend.clone(),
         })
     }
 
-    fn conn(&self) -> Result<PooledConnection<ConnectionManager<Conn>>, StoreError> {
+    fn conn(&self) -> Result<PooledConnection<Manager>, StoreError> {
         Ok(self.pool.get()?)
     }
 
@@ -166,11 +210,15 @@ impl Db {
         work(&mut *self.conn()?)
     }
 
-    /// Whether the database answers: a fresh connection that may not create the file opens
-    /// and reads the `rooms` table. Pooled connections keep a file open even after it was
-    /// removed or its disk went away, so they cannot tell.
+    /// Whether the database answers. For SQLite, a fresh connection that may not create the
+    /// file opens and reads the `rooms` table (pooled connections keep a file open even after
+    /// it was removed or its disk went away, so they cannot tell); for PostgreSQL, a pooled
+    /// connection, checked on checkout, reads it.
     pub async fn ready(&self) -> Result<(), StoreError> {
-        let path = self.path.clone();
+        let path = match &self.backend {
+            Backend::Postgres(_) => return self.run(rooms::ping).await,
+            Backend::Sqlite(path) => path.clone(),
+        };
         actix_web::rt::task::spawn_blocking(move || {
             let url = if path == ":memory:" {
                 path
@@ -181,9 +229,8 @@ impl Db {
                     .replace('#', "%23");
                 format!("file:{escaped}?mode=rw")
             };
-            let mut conn = SqliteConnection::establish(&url)
-                .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-            rooms::ping(&mut conn)
+            let conn = SqliteConnection::establish(&url)?;
+            rooms::ping(&mut Conn::Sqlite(conn))
         })
         .await
         .map_err(|e| StoreError::Unavailable(format!("readiness task failed: {e}")))?
@@ -213,6 +260,13 @@ mod tests {
         assert_eq!(p("sqlite:///tmp/x.db"), Backend::Sqlite("/tmp/x.db".into()));
         assert_eq!(p("sqlite://rel.db"), Backend::Sqlite("rel.db".into()));
         assert!(Backend::parse("").is_err());
-        assert!(Backend::parse("postgres://u@h/db").is_err());
+        assert_eq!(
+            p("postgres://u@h/db"),
+            Backend::Postgres("postgres://u@h/db".into())
+        );
+        assert_eq!(
+            p("postgresql://h/db"),
+            Backend::Postgres("postgresql://h/db".into())
+        );
     }
 }

@@ -12,6 +12,10 @@ use futures_util::{Stream, StreamExt};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
+/// Set to an admin URL of a PostgreSQL server (its `postgres` database) to run the suite
+/// on PostgreSQL: every test then gets a database of its own there.
+const POSTGRES_ENV: &str = "PAIRSYNC_TEST_POSTGRES";
+
 /// Longest wait for the server to print its address.
 const START_TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -29,8 +33,12 @@ pub struct TestServer {
     pub base: String,
     /// A client without connection pooling surprises.
     pub client: reqwest::Client,
-    /// The database file's folder (kept for restarts).
+    /// A scratch folder (the SQLite file lives here).
     pub dir: tempfile::TempDir,
+    /// The server's `DATABASE_URL` (kept for restarts and siblings).
+    pub database_url: String,
+    /// The PostgreSQL database this server created and drops at the end, if any.
+    owned_postgres: Option<String>,
     env: Vec<(String, String)>,
     child: Child,
     logs: Arc<Mutex<Vec<String>>>,
@@ -83,8 +91,18 @@ impl TestServer {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        let db = dir.path().join("pairsync.db");
-        let (child, base, logs) = launch(db.to_str().expect("utf-8 path"), &env);
+        let (database_url, owned_postgres) = match std::env::var(POSTGRES_ENV) {
+            Ok(admin) => {
+                let name = format!("pairsync_test_{}", uuid::Uuid::new_v4().simple());
+                postgres_admin(&admin, &format!("CREATE DATABASE {name}"));
+                (postgres_url(&admin, &name), Some(name))
+            }
+            Err(_) => {
+                let db = dir.path().join("pairsync.db");
+                (db.to_str().expect("utf-8 path").to_string(), None)
+            }
+        };
+        let (child, base, logs) = launch(&database_url, &env);
         TestServer {
             base,
             client: reqwest::Client::builder()
@@ -92,9 +110,44 @@ impl TestServer {
                 .build()
                 .expect("client"),
             dir,
+            database_url,
+            owned_postgres,
             env,
             child,
             logs,
+        }
+    }
+
+    /// Makes the database unreachable for the server (without stopping the server).
+    pub fn cut_off_database(&self) {
+        match (&self.owned_postgres, std::env::var(POSTGRES_ENV)) {
+            (Some(name), Ok(admin)) => {
+                postgres_admin(
+                    &admin,
+                    &format!("ALTER DATABASE {name} ALLOW_CONNECTIONS false"),
+                );
+                postgres_admin(
+                    &admin,
+                    &format!(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                         WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+                    ),
+                );
+            }
+            _ => std::fs::rename(&self.database_url, format!("{}.away", self.database_url))
+                .expect("move the database file away"),
+        }
+    }
+
+    /// Undoes [`TestServer::cut_off_database`].
+    pub fn restore_database(&self) {
+        match (&self.owned_postgres, std::env::var(POSTGRES_ENV)) {
+            (Some(name), Ok(admin)) => postgres_admin(
+                &admin,
+                &format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true"),
+            ),
+            _ => std::fs::rename(format!("{}.away", self.database_url), &self.database_url)
+                .expect("put the database file back"),
         }
     }
 
@@ -112,8 +165,7 @@ impl TestServer {
 
     /// Starts a new process on the same database file (after [`TestServer::crash`]).
     pub fn restart(&mut self) {
-        let db = self.dir.path().join("pairsync.db");
-        let (child, base, logs) = launch(db.to_str().expect("utf-8 path"), &self.env);
+        let (child, base, logs) = launch(&self.database_url, &self.env);
         self.child = child;
         self.base = base;
         self.logs = logs;
@@ -122,12 +174,13 @@ impl TestServer {
     /// A second process on the same database file, as a sibling behind a load balancer.
     pub fn sibling(&self) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
-        let db = self.dir.path().join("pairsync.db");
-        let (child, base, logs) = launch(db.to_str().expect("utf-8 path"), &self.env);
+        let (child, base, logs) = launch(&self.database_url, &self.env);
         TestServer {
             base,
             client: self.client.clone(),
             dir,
+            database_url: self.database_url.clone(),
+            owned_postgres: None,
             env: self.env.clone(),
             child,
             logs,
@@ -279,7 +332,28 @@ impl Drop for TestServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if let (Some(name), Ok(admin)) = (&self.owned_postgres, std::env::var(POSTGRES_ENV)) {
+            postgres_admin(
+                &admin,
+                &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+            );
+        }
     }
+}
+
+/// Runs one statement on the PostgreSQL admin URL.
+fn postgres_admin(admin: &str, sql: &str) {
+    use diesel::{Connection, RunQueryDsl};
+    let mut conn = diesel::PgConnection::establish(admin).expect("the test PostgreSQL answers");
+    diesel::sql_query(sql).execute(&mut conn).expect(sql);
+}
+
+/// The admin URL with its database name replaced by `name`.
+fn postgres_url(admin: &str, name: &str) -> String {
+    let (server, _) = admin
+        .rsplit_once('/')
+        .expect("a postgres:// URL with a database");
+    format!("{server}/{name}")
 }
 
 /// Polls `probe` every 20 ms until it returns `Some`, for at most `within`.

@@ -152,9 +152,7 @@ async fn readiness_follows_the_database() {
     let app = TestServer::spawn().await;
     let (status, body) = app.get_json("/readyz").await;
     assert_eq!((status, body), (StatusCode::OK, json!({"status": "ok"})));
-    let db = app.dir.path().join("pairsync.db");
-    let moved = app.dir.path().join("elsewhere.db");
-    std::fs::rename(&db, &moved).expect("move the database away");
+    app.cut_off_database();
     let (status, body) = app.get_json("/readyz").await;
     assert_eq!(
         (status, body["error"].as_str()),
@@ -165,7 +163,7 @@ async fn readiness_follows_the_database() {
         StatusCode::OK,
         "the process still serves"
     );
-    std::fs::rename(&moved, &db).expect("put it back");
+    app.restore_database();
     assert_eq!(app.get_json("/readyz").await.0, StatusCode::OK);
 }
 
