@@ -33,8 +33,8 @@ pub struct TestServer {
     pub base: String,
     /// A client without connection pooling surprises.
     pub client: reqwest::Client,
-    /// A scratch folder (the SQLite file lives here).
-    pub dir: tempfile::TempDir,
+    /// The scratch folder the SQLite file lives in, removed with the server.
+    _scratch: tempfile::TempDir,
     /// The server's `DATABASE_URL` (kept for restarts and siblings).
     pub database_url: String,
     /// The PostgreSQL database this server created and drops at the end, if any.
@@ -109,7 +109,7 @@ impl TestServer {
                 .timeout(Duration::from_secs(30))
                 .build()
                 .expect("client"),
-            dir,
+            _scratch: dir,
             database_url,
             owned_postgres,
             env,
@@ -173,12 +173,11 @@ impl TestServer {
 
     /// A second process on the same database file, as a sibling behind a load balancer.
     pub fn sibling(&self) -> TestServer {
-        let dir = tempfile::tempdir().expect("temp dir");
         let (child, base, logs) = launch(&self.database_url, &self.env);
         TestServer {
             base,
             client: self.client.clone(),
-            dir,
+            _scratch: tempfile::tempdir().expect("temp dir"),
             database_url: self.database_url.clone(),
             owned_postgres: None,
             env: self.env.clone(),
