@@ -113,14 +113,6 @@ impl Settings {
                 .max(1)
         })
     }
-
-    /// The defaults with another bind address and database, as tests and tools start servers.
-    pub fn with_database(bind: &str, database_url: &str) -> Settings {
-        let mut s = Settings::parse_from(["pairsync"]);
-        s.bind = bind.to_string();
-        s.database_url = database_url.to_string();
-        s
-    }
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! listener and the HTTP server.
 
 use std::any::Any;
-use std::net::{SocketAddr, TcpListener};
+use std::net::TcpListener;
 
 use actix::prelude::*;
 use actix_web::dev::{Extensions, Server};
@@ -57,10 +57,6 @@ fn limit_send_buffer(conn: &dyn Any, _: &mut Extensions) {
 
 /// A started server.
 pub struct Running {
-    /// The address it listens on (the real port when 0 was asked for).
-    pub addr: SocketAddr,
-    /// The admin bearer token (generated when none was configured).
-    pub admin_token: String,
     /// The server; await it to serve until stopped.
     pub server: Server,
     /// The arbiters room actors run on.
@@ -105,7 +101,7 @@ pub fn start(settings: Settings) -> Result<Running, StartError> {
         registry,
         db,
         metrics,
-        admin_token: AdminToken::new(admin_token.clone()),
+        admin_token: AdminToken::new(admin_token),
         creation_limiter: Arc::new(CreationLimiter::new(settings.create_per_minute)),
         trusted_proxies: Arc::new(settings.trusted_proxies.clone()),
         stream_cap,
@@ -136,8 +132,6 @@ pub fn start(settings: Settings) -> Result<Running, StartError> {
     .run();
     log::info!("listening on http://{addr}");
     Ok(Running {
-        addr,
-        admin_token,
         server,
         arbiters,
         shutdown,
