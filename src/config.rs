@@ -91,6 +91,11 @@ pub struct Settings {
     /// env_logger filter.
     #[arg(long, env = "RUST_LOG", default_value = "info")]
     pub rust_log: String,
+
+    /// Threads room actors run on; one per core when unset. Not a flag: embedders and the
+    /// in-process tests set it (`Some(0)` runs every room on the registry's own thread).
+    #[arg(skip)]
+    pub room_threads: Option<usize>,
 }
 
 /// Open files kept back from the stream cap for the database, listeners and logs.

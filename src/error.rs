@@ -6,6 +6,7 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
 use crate::pairing::CommandError;
+use crate::rooms::RoomError;
 use crate::store::StoreError;
 
 /// Every way a request can fail, each with its status and `error` code.
@@ -130,6 +131,17 @@ impl From<CommandError> for ApiError {
     fn from(e: CommandError) -> Self {
         match e {
             CommandError::TimerRunning(_) => ApiError::TimerRunning,
+        }
+    }
+}
+
+impl From<RoomError> for ApiError {
+    fn from(e: RoomError) -> Self {
+        match e {
+            RoomError::NotFound => ApiError::RoomNotFound,
+            RoomError::Rejected(e) => e.into(),
+            RoomError::Full => ApiError::TooManySubscribers,
+            RoomError::Unavailable | RoomError::Stopped => ApiError::Unavailable,
         }
     }
 }

@@ -32,7 +32,7 @@ async fn main() -> std::process::ExitCode {
     env_logger::Builder::new()
         .parse_filters(&settings.rust_log)
         .init();
-    let running = match pairsync::startup::start(settings) {
+    let running = match pairsync::startup::start(settings, pairsync::clock::Clock::system()) {
         Ok(running) => running,
         Err(e) => {
             log::error!("cannot start: {e}");

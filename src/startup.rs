@@ -11,14 +11,14 @@ use actix_web::{web, App, HttpServer};
 use std::sync::Arc;
 use tokio::sync::watch;
 
-use crate::clock::now_ms;
+use crate::clock::Clock;
 use crate::config::Settings;
 use crate::http::admin::AdminToken;
 use crate::http::limits::{refuse_large_bodies, CreationLimiter};
 use crate::http::observe::observe;
 use crate::http::{self, AppState};
 use crate::metrics::Metrics;
-use crate::rooms::{RoomConfig, RoomRegistry};
+use crate::rooms::{RoomConfig, RoomContext, RoomRegistry};
 use crate::store::{rooms, Backend, Db};
 
 /// Bytes the HTTP layer buffers for one connection before it stops pulling events from
@@ -57,6 +57,8 @@ fn limit_send_buffer(conn: &dyn Any, _: &mut Extensions) {
 
 /// A started server.
 pub struct Running {
+    /// The address the server listens on (the real port when the setting asked for 0).
+    pub local_addr: std::net::SocketAddr,
     /// The server; await it to serve until stopped.
     pub server: Server,
     /// The arbiters room actors run on.
@@ -66,8 +68,9 @@ pub struct Running {
 }
 
 /// Starts everything inside the current actix system and binds the listener. The server
-/// serves once `Running::server` is awaited (or spawned).
-pub fn start(settings: Settings) -> Result<Running, StartError> {
+/// serves once `Running::server` is awaited (or spawned). Every timed decision reads
+/// `clock`: [`Clock::system`] in production.
+pub fn start(settings: Settings, clock: Clock) -> Result<Running, StartError> {
     let backend = Backend::parse(&settings.database_url)?;
     let db = Db::open(&backend)?;
     let metrics = Metrics::new()?;
@@ -80,7 +83,9 @@ pub fn start(settings: Settings) -> Result<Running, StartError> {
         }
     };
 
-    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let threads = settings
+        .room_threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
     let arbiters: Vec<Arbiter> = (0..threads).map(|_| Arbiter::new()).collect();
     let handles = arbiters.iter().map(Arbiter::handle).collect();
     let config = RoomConfig {
@@ -91,15 +96,22 @@ pub fn start(settings: Settings) -> Result<Running, StartError> {
     };
     // Running timers must reach their time-up (or pause-when-empty) on time after a
     // restart, whether or not anybody asks for their room: load them before serving.
-    let running = db.blocking(|conn| rooms::running(conn, now_ms()))?;
+    let running = db.blocking(|conn| rooms::running(conn, clock.now_ms()))?;
     log::info!("loading {} room(s) with a running timer", running.len());
-    let registry = RoomRegistry::new(db.clone(), config, metrics.clone(), handles, running).start();
+    let env = RoomContext {
+        db: db.clone(),
+        clock: clock.clone(),
+        config: Arc::new(config),
+        metrics: metrics.clone(),
+    };
+    let registry = RoomRegistry::new(env, handles, running).start();
     let (shutdown, stopping) = watch::channel(false);
     let stream_cap = settings.stream_cap();
     log::info!("at most {stream_cap} streams at once");
     let state = AppState {
         registry,
         db,
+        clock,
         metrics,
         admin_token: AdminToken::new(admin_token),
         creation_limiter: Arc::new(CreationLimiter::new(settings.create_per_minute)),
@@ -132,6 +144,7 @@ pub fn start(settings: Settings) -> Result<Running, StartError> {
     .run();
     log::info!("listening on http://{addr}");
     Ok(Running {
+        local_addr: addr,
         server,
         arbiters,
         shutdown,

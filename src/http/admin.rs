@@ -11,7 +11,6 @@ use subtle::ConstantTimeEq;
 use utoipa::ToSchema;
 
 use super::AppState;
-use crate::clock::now_ms;
 use crate::error::{ApiError, ErrorBody};
 use crate::http::openapi::RoomCode;
 use crate::pairing::TimerView;
@@ -132,12 +131,12 @@ pub async fn list(
         .skip(offset)
         .take(limit)
         .map(|(_, addr)| addr.send(Describe));
-    let now = now_ms();
+    let now = state.clock.now_ms();
     // A room that stopped between the listing and the question is left out.
     let rooms = join_all(asks)
         .await
         .into_iter()
-        .filter_map(Result::ok)
+        .filter_map(|answer| answer.ok()?.ok())
         .map(|view| Entry::new(view, now))
         .collect();
     Ok(HttpResponse::Ok().json(Listing { rooms, total }))
@@ -162,8 +161,9 @@ pub async fn read(
     let view = addr
         .send(Describe)
         .await
+        .map_err(|_| ApiError::RoomNotFound)?
         .map_err(|_| ApiError::RoomNotFound)?;
-    Ok(HttpResponse::Ok().json(Entry::new(view, now_ms())))
+    Ok(HttpResponse::Ok().json(Entry::new(view, state.clock.now_ms())))
 }
 
 #[cfg(test)]

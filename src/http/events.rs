@@ -100,7 +100,7 @@ pub async fn connect(
         );
         return Err(ApiError::TooManyStreams);
     }
-    let mut frames = ask(&state.registry, &code, Subscribe).await??;
+    let mut frames = ask(&state.registry, &code, Subscribe).await?;
     let events = futures_util::stream::poll_fn(move |cx| {
         frames
             .poll_recv(cx)

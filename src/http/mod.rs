@@ -36,6 +36,7 @@ use actix_web::{guard, web, HttpResponse, Route};
 use tokio::sync::watch;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::clock::Clock;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::rooms::RoomRegistry;
@@ -51,6 +52,8 @@ pub struct AppState {
     pub registry: Addr<RoomRegistry>,
     /// The database, for readiness checks.
     pub db: Db,
+    /// The clock every answer is timed by.
+    pub clock: Clock,
     /// The process's metrics.
     pub metrics: Metrics,
     /// The admin bearer token.

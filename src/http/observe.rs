@@ -8,7 +8,7 @@ use actix_web::middleware::Next;
 use actix_web::{web, Error};
 
 use super::AppState;
-use crate::rooms::room::short;
+use crate::access_code::short;
 
 /// The path with its access code shortened, so that logs do not hand out rooms.
 fn loggable_path(path: &str, code: Option<&str>) -> String {

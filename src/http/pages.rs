@@ -9,6 +9,7 @@ use crate::error::{ApiError, ErrorBody};
 use crate::http::openapi::RoomCode;
 use crate::rooms::client::ask;
 use crate::rooms::messages::Describe;
+use crate::rooms::RoomError;
 use crate::web as assets;
 
 fn html(mut response: actix_web::HttpResponseBuilder, body: &'static str) -> HttpResponse {
@@ -35,8 +36,8 @@ pub async fn room(
 ) -> Result<HttpResponse, ApiError> {
     match ask(&state.registry, &code, Describe).await {
         Ok(_) => Ok(html(HttpResponse::Ok(), assets::ROOM_HTML)),
-        Err(ApiError::RoomNotFound) => Ok(html(HttpResponse::NotFound(), assets::MISSING_HTML)),
-        Err(e) => Err(e),
+        Err(RoomError::NotFound) => Ok(html(HttpResponse::NotFound(), assets::MISSING_HTML)),
+        Err(e) => Err(e.into()),
     }
 }
 

@@ -9,7 +9,6 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::{input, limits, AppState};
-use crate::clock::now_ms;
 use crate::error::{ApiError, ErrorBody};
 use crate::http::openapi::{CreateRoomBody, RoomCode, RoomErrors};
 use crate::pairing::{Command, TimerView};
@@ -90,7 +89,7 @@ pub async fn read(
     code: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let view = ask(&state.registry, &code, Describe).await?;
-    Ok(HttpResponse::Ok().json(RoomBody::new(view, now_ms())))
+    Ok(HttpResponse::Ok().json(RoomBody::new(view, state.clock.now_ms())))
 }
 
 /// `PATCH /api/pair-room/{code}/pair-swap`
@@ -100,7 +99,7 @@ pub async fn swap(
     state: web::Data<AppState>,
     code: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    ask(&state.registry, &code, Execute(Command::Swap)).await??;
+    ask(&state.registry, &code, Execute(Command::Swap)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -111,6 +110,6 @@ pub async fn delete(
     state: web::Data<AppState>,
     code: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    ask(&state.registry, &code, Delete).await??;
+    ask(&state.registry, &code, Delete).await?;
     Ok(HttpResponse::NoContent().finish())
 }

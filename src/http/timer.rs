@@ -4,7 +4,6 @@ use actix_web::{web, HttpResponse};
 use serde_json::Value;
 
 use super::{input, AppState};
-use crate::clock::now_ms;
 use crate::error::{ApiError, ErrorBody};
 use crate::http::openapi::{RoomCode, RoomErrors, SetDurationBody};
 use crate::pairing::Command;
@@ -13,7 +12,7 @@ use crate::rooms::client::ask;
 use crate::rooms::messages::{Describe, Execute};
 
 async fn command(state: &AppState, code: &str, command: Command) -> Result<HttpResponse, ApiError> {
-    ask(&state.registry, code, Execute(command)).await??;
+    ask(&state.registry, code, Execute(command)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -25,7 +24,7 @@ pub async fn read(
     code: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let view = ask(&state.registry, &code, Describe).await?;
-    Ok(HttpResponse::Ok().json(view.room.timer_view(now_ms())))
+    Ok(HttpResponse::Ok().json(view.room.timer_view(state.clock.now_ms())))
 }
 
 /// `PATCH /api/{code}/timer/start`

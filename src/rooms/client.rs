@@ -3,24 +3,24 @@
 
 use actix::prelude::*;
 
+use super::machine::RoomError;
 use super::messages::Lookup;
 use super::{Room, RoomRegistry};
 use crate::access_code;
-use crate::error::ApiError;
 
 /// Attempts before a room that keeps stopping under us counts as unavailable.
 const ATTEMPTS: usize = 3;
 
 /// Sends `msg` to the live room `code` and answers its reply. A code that cannot name a
-/// room is `RoomNotFound` without a database look-up.
-pub async fn ask<M, R>(registry: &Addr<RoomRegistry>, code: &str, msg: M) -> Result<R, ApiError>
+/// room is `NotFound` without a database look-up.
+pub async fn ask<M, R>(registry: &Addr<RoomRegistry>, code: &str, msg: M) -> Result<R, RoomError>
 where
-    M: Message<Result = R> + Clone + Send + 'static,
+    M: Message<Result = Result<R, RoomError>> + Clone + Send + 'static,
     R: Send + 'static,
     Room: Handler<M>,
 {
     if !access_code::is_well_formed(code) {
-        return Err(ApiError::RoomNotFound);
+        return Err(RoomError::NotFound);
     }
     let mut stale = None;
     for _ in 0..ATTEMPTS {
@@ -29,11 +29,13 @@ where
                 code: code.to_string(),
                 stale: stale.take(),
             })
-            .await??;
+            .await
+            .map_err(|_| RoomError::Unavailable)??;
         match room.send(msg.clone()).await {
-            Ok(reply) => return Ok(reply),
-            Err(_) => stale = Some(room),
+            // The actor stopped (idle, or the process is stopping) before it answered.
+            Ok(Err(RoomError::Stopped)) | Err(_) => stale = Some(room),
+            Ok(reply) => return reply,
         }
     }
-    Err(ApiError::Unavailable)
+    Err(RoomError::Unavailable)
 }

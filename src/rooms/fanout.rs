@@ -6,7 +6,6 @@
 //! once so that it never delays the others.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use actix_web_lab::sse;
 use tokio::sync::mpsc;
@@ -25,39 +24,21 @@ pub type Frame = Arc<sse::Event>;
 /// A stream's receiving end, handed to the HTTP layer.
 pub type StreamReceiver = mpsc::Receiver<Frame>;
 
-/// What became of a stream after a write.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Delivery {
-    Sent,
-    Stalled,
-    Closed,
-}
-
 struct Subscriber {
     id: u64,
     tx: mpsc::Sender<Frame>,
-    last_write: Instant,
-}
-
-impl Subscriber {
-    fn deliver(&mut self, frame: &Frame, now: Instant) -> Delivery {
-        match self.tx.try_send(frame.clone()) {
-            Ok(()) => {
-                self.last_write = now;
-                Delivery::Sent
-            }
-            Err(mpsc::error::TrySendError::Full(_)) => Delivery::Stalled,
-            Err(mpsc::error::TrySendError::Closed(_)) => Delivery::Closed,
-        }
-    }
 }
 
 /// The streams of one room.
 pub struct Fanout {
+    /// The open streams, each with its bounded queue.
     subscribers: Vec<Subscriber>,
+    /// The id the next stream gets, which matches a client's hang-up to its stream.
     next_subscriber: u64,
+    /// The `id:` of the last event built; ids strictly increase on every stream of the room.
     next_event_id: u64,
     metrics: Metrics,
+    /// The shortened access code, for log lines.
     room: String,
 }
 
@@ -90,11 +71,6 @@ impl Fanout {
         }
     }
 
-    fn ended(&self, id: u64, reason: StreamEnd) {
-        self.metrics.stream_ended(reason);
-        log::info!("room {}…: stream {id} ended: {}", self.room, reason.label());
-    }
-
     /// Open streams.
     pub fn len(&self) -> usize {
         self.subscribers.len()
@@ -115,34 +91,34 @@ impl Fanout {
         )
     }
 
+    /// Lets go of the stream at `index` and records why; answers its id.
+    fn end(&mut self, index: usize, reason: StreamEnd) -> u64 {
+        let id = self.subscribers.swap_remove(index).id;
+        self.metrics.sse_streams.dec();
+        self.metrics.stream_ended(reason);
+        log::info!("room {}…: stream {id} ended: {}", self.room, reason.label());
+        id
+    }
+
     /// Opens a stream that first gets `event: connect` / `data: OK` and then `greeting`.
     /// Returns its id (to [`Fanout::remove`] it later), a sender clone that tells when the
     /// client has gone (`closed()`), and the receiving end.
     pub fn subscribe(&mut self, greeting: &[Notice]) -> (u64, mpsc::Sender<Frame>, StreamReceiver) {
         let (tx, rx) = mpsc::channel(STREAM_QUEUE);
-        let mut frames = vec![self.frame("connect", "OK".to_string())];
-        for notice in greeting {
-            let name = event_name(notice);
-            frames.push(self.frame(name, notice_data(notice)));
-        }
-        let now = Instant::now();
-        let mut subscriber = Subscriber {
-            id: self.next_subscriber,
-            tx: tx.clone(),
-            last_write: now,
-        };
-        self.next_subscriber += 1;
-        for frame in &frames {
-            // A fresh queue holds the whole greeting.
-            subscriber.deliver(frame, now);
-        }
+        let connect = self.frame("connect", "OK".to_string());
+        // A fresh queue holds the whole greeting.
+        let _ = tx.try_send(connect);
         self.metrics.sent("connect", 1);
         for notice in greeting {
-            self.metrics.sent(event_name(notice), 1);
+            let name = event_name(notice);
+            let frame = self.frame(name, notice_data(notice));
+            let _ = tx.try_send(frame);
+            self.metrics.sent(name, 1);
         }
         self.metrics.sse_streams.inc();
-        let id = subscriber.id;
-        self.subscribers.push(subscriber);
+        let id = self.next_subscriber;
+        self.next_subscriber += 1;
+        self.subscribers.push(Subscriber { id, tx: tx.clone() });
         log::info!(
             "room {}…: stream {id} opened ({} open)",
             self.room,
@@ -153,11 +129,13 @@ impl Fanout {
 
     /// Forgets the stream `id`, whose client closed it. Whether it was open.
     pub fn remove(&mut self, id: u64) -> bool {
-        let removed = self.detach(id);
-        if removed {
-            self.ended(id, StreamEnd::ClientClosed);
+        match self.subscribers.iter().position(|s| s.id == id) {
+            Some(index) => {
+                self.end(index, StreamEnd::ClientClosed);
+                true
+            }
+            None => false,
         }
-        removed
     }
 
     /// Lets go of every stream without a word (they end; their clients reconnect).
@@ -169,96 +147,60 @@ impl Fanout {
             .sub(i64::try_from(open).unwrap_or(0));
     }
 
-    fn detach(&mut self, id: u64) -> bool {
-        let before = self.subscribers.len();
-        self.subscribers.retain(|s| s.id != id);
-        let removed = before - self.subscribers.len();
-        self.metrics
-            .sse_streams
-            .sub(i64::try_from(removed).unwrap_or(0));
-        removed > 0
-    }
-
-    /// Sends `notices` to every stream, in order. Returns the ids of the streams that were
-    /// dropped or found closed.
-    pub fn broadcast(&mut self, notices: &[Notice]) -> Vec<u64> {
-        let frames: Vec<(&'static str, Frame)> = notices
-            .iter()
-            .map(|n| {
-                let name = event_name(n);
-                (name, self.frame(name, notice_data(n)))
-            })
-            .collect();
-        let mut gone = Vec::new();
-        for (name, frame) in &frames {
-            let sent = self.send_all(frame, &mut gone);
-            self.metrics.sent(name, sent);
-        }
-        gone
-    }
-
-    /// Sends an SSE comment to every stream that has had no write for `quiet`.
-    pub fn heartbeat(&mut self, quiet: Duration) -> Vec<u64> {
-        let now = Instant::now();
-        let comment = Arc::new(sse::Event::Comment("heartbeat".into()));
-        let mut gone: Vec<(u64, StreamEnd)> = Vec::new();
-        for s in &mut self.subscribers {
-            if now.duration_since(s.last_write) >= quiet {
-                match s.deliver(&comment, now) {
-                    Delivery::Sent => {}
-                    Delivery::Stalled => gone.push((s.id, StreamEnd::Stalled)),
-                    Delivery::Closed => gone.push((s.id, StreamEnd::ClientClosed)),
-                }
-            }
-        }
-        for (id, reason) in &gone {
-            self.detach(*id);
-            self.ended(*id, *reason);
-        }
-        gone.into_iter().map(|(id, _)| id).collect()
-    }
-
+    /// Queues `frame` on every stream; a stream whose queue is full (a client that stopped
+    /// reading) or closed is let go. Answers how many got it, and the ids let go.
     fn send_all(&mut self, frame: &Frame, gone: &mut Vec<u64>) -> usize {
-        let now = Instant::now();
         let mut sent = 0;
         let mut i = 0;
         while i < self.subscribers.len() {
-            match self.subscribers[i].deliver(frame, now) {
-                Delivery::Sent => {
+            match self.subscribers[i].tx.try_send(frame.clone()) {
+                Ok(()) => {
                     sent += 1;
                     i += 1;
                 }
-                outcome => {
-                    let s = self.subscribers.swap_remove(i);
-                    self.metrics.sse_streams.dec();
-                    self.ended(
-                        s.id,
-                        if outcome == Delivery::Stalled {
-                            StreamEnd::Stalled
-                        } else {
-                            StreamEnd::ClientClosed
-                        },
-                    );
-                    gone.push(s.id);
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    gone.push(self.end(i, StreamEnd::Stalled))
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => {
+                    gone.push(self.end(i, StreamEnd::ClientClosed))
                 }
             }
         }
         sent
     }
 
+    /// Sends `notices` to every stream, in order. Returns the ids of the streams that were
+    /// dropped or found closed.
+    pub fn broadcast(&mut self, notices: &[Notice]) -> Vec<u64> {
+        let mut gone = Vec::new();
+        for notice in notices {
+            let name = event_name(notice);
+            let frame = self.frame(name, notice_data(notice));
+            let sent = self.send_all(&frame, &mut gone);
+            self.metrics.sent(name, sent);
+        }
+        gone
+    }
+
+    /// Sends an SSE comment to every stream. Returns the ids of the streams let go.
+    pub fn heartbeat(&mut self) -> Vec<u64> {
+        let comment = Arc::new(sse::Event::Comment("heartbeat".into()));
+        let mut gone = Vec::new();
+        self.send_all(&comment, &mut gone);
+        gone
+    }
+
     /// Sends `event: close` / `data: OK` to every stream and lets go of them all, which
-    /// ends each stream once its queue is written.
-    pub fn close_all(&mut self) -> Vec<u64> {
+    /// ends each stream once its queue is written. Each stream is counted once: as
+    /// stalled or closed when it could not take the frame, else as ended by the delete.
+    pub fn close_all(&mut self) {
         let frame = self.frame("close", "OK".to_string());
         let mut gone = Vec::new();
         let sent = self.send_all(&frame, &mut gone);
         self.metrics.sent("close", sent);
-        gone.extend(self.subscribers.iter().map(|s| s.id));
-        for id in &gone {
-            self.ended(*id, StreamEnd::RoomDeleted);
+        while !self.subscribers.is_empty() {
+            self.end(self.subscribers.len() - 1, StreamEnd::RoomDeleted);
         }
-        self.detach_all();
-        gone
     }
 }
 

@@ -4,15 +4,15 @@
 use actix::prelude::*;
 
 use super::fanout::StreamReceiver;
+use super::machine::RoomError;
 use super::room::Room;
-use crate::error::ApiError;
 use crate::pairing::{Command, NewRoom, PairRoom};
 
 /// To the registry: the live room for this access code, loading it from the database
 /// when no actor runs for it. `stale` names an address that failed to answer (its actor
 /// stopped), which the registry then replaces.
 #[derive(Debug, Message)]
-#[rtype(result = "Result<Addr<Room>, ApiError>")]
+#[rtype(result = "Result<Addr<Room>, RoomError>")]
 pub struct Lookup {
     /// The room's access code.
     pub code: String,
@@ -22,7 +22,7 @@ pub struct Lookup {
 
 /// To the registry: commit a new room and start its actor; answers the access code.
 #[derive(Debug, Message)]
-#[rtype(result = "Result<String, ApiError>")]
+#[rtype(result = "Result<String, RoomError>")]
 pub struct Create(pub NewRoom);
 
 /// To the registry, from a stopping room: forget this actor.
@@ -47,12 +47,12 @@ pub struct LiveRoom(pub String);
 
 /// To a room: apply a command (committed before the answer).
 #[derive(Debug, Clone, Copy, Message)]
-#[rtype(result = "Result<(), ApiError>")]
+#[rtype(result = "Result<(), RoomError>")]
 pub struct Execute(pub Command);
 
 /// To a room: its current value and how many streams it holds.
 #[derive(Debug, Clone, Copy, Message)]
-#[rtype(result = "RoomView")]
+#[rtype(result = "Result<RoomView, RoomError>")]
 pub struct Describe;
 
 /// A room as [`Describe`] answers it.
@@ -66,10 +66,10 @@ pub struct RoomView {
 
 /// To a room: open a stream; answers its receiving end, already holding the connect sequence.
 #[derive(Debug, Clone, Copy, Message)]
-#[rtype(result = "Result<StreamReceiver, ApiError>")]
+#[rtype(result = "Result<StreamReceiver, RoomError>")]
 pub struct Subscribe;
 
 /// To a room: delete it, close its streams and stop.
 #[derive(Debug, Clone, Copy, Message)]
-#[rtype(result = "Result<(), ApiError>")]
+#[rtype(result = "Result<(), RoomError>")]
 pub struct Delete;

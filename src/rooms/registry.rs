@@ -4,37 +4,39 @@
 //! arbiters, loads every running room at start, and forgets rooms that stopped.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use actix::fut::WrapFuture;
 use actix::prelude::*;
 use tokio::sync::oneshot;
 
+use super::machine::RoomError;
 use super::messages::{Create, Forget, LiveRoom, LiveRooms, Lookup};
-use super::room::{Room, RoomConfig};
+use super::room::{Room, RoomContext};
 use crate::access_code;
-use crate::clock::now_ms;
-use crate::error::ApiError;
-use crate::metrics::Metrics;
 use crate::pairing::PairRoom;
-use crate::store::{rooms, Db, StoreError};
+use crate::store::{rooms, StoreError};
 
 /// Tries at drawing an unused access code before giving up (a clash is already
 /// vanishingly unlikely with 122 random bits).
 const CODE_ATTEMPTS: usize = 5;
 
-type Waiter = oneshot::Sender<Result<Addr<Room>, ApiError>>;
+type Waiter = oneshot::Sender<Result<Addr<Room>, RoomError>>;
 
 /// The supervisor of every room actor in this process.
 pub struct RoomRegistry {
-    db: Db,
-    config: Arc<RoomConfig>,
-    metrics: Metrics,
+    /// What every room is started with: database, clock, settings, metrics.
+    env: RoomContext,
+    /// The threads room actors are spread over (empty: this actor's own thread).
     arbiters: Vec<ArbiterHandle>,
+    /// Which arbiter gets the next room.
     next_arbiter: usize,
+    /// The generation the next room actor gets.
     next_generation: u64,
+    /// The live room actors by access code, each with its generation.
     live: HashMap<String, (Addr<Room>, u64)>,
+    /// Requests waiting for a room being loaded, so that it is loaded once.
     loading: HashMap<String, Vec<Waiter>>,
+    /// Rooms with a running timer, started as soon as the registry starts.
     running_at_start: Vec<PairRoom>,
 }
 
@@ -42,16 +44,12 @@ impl RoomRegistry {
     /// A registry that starts room actors round-robin on `arbiters` (on its own thread when
     /// the list is empty), beginning with the rooms in `running_at_start`.
     pub fn new(
-        db: Db,
-        config: RoomConfig,
-        metrics: Metrics,
+        env: RoomContext,
         arbiters: Vec<ArbiterHandle>,
         running_at_start: Vec<PairRoom>,
     ) -> RoomRegistry {
         RoomRegistry {
-            db,
-            config: Arc::new(config),
-            metrics,
+            env,
             arbiters,
             next_arbiter: 0,
             next_generation: 0,
@@ -65,14 +63,8 @@ impl RoomRegistry {
         self.next_generation += 1;
         let generation = self.next_generation;
         let code = room.access_code.clone();
-        let (db, config, metrics, me) = (
-            self.db.clone(),
-            self.config.clone(),
-            self.metrics.clone(),
-            ctx.address(),
-        );
-        let make =
-            move |_: &mut Context<Room>| Room::new(room, db, config, metrics, me, generation);
+        let (env, me) = (self.env.clone(), ctx.address());
+        let make = move |_: &mut Context<Room>| Room::new(room, env, me, generation);
         let addr = if self.arbiters.is_empty() {
             Room::create(make)
         } else {
@@ -92,14 +84,20 @@ impl RoomRegistry {
     ) {
         let answer = match loaded {
             Ok(Some(room)) => Ok(self.start_room(room, ctx)),
-            Ok(None) => Err(ApiError::RoomNotFound),
-            Err(e) => Err(ApiError::from(e)),
+            Ok(None) => Err(RoomError::NotFound),
+            Err(e) => Err(unavailable(e)),
         };
         for waiter in self.loading.remove(&code).unwrap_or_default() {
             // A requester that gave up has dropped its receiver; nothing to tell it.
             let _ = waiter.send(answer.clone());
         }
     }
+}
+
+/// A database failure, logged, in room terms.
+fn unavailable(e: StoreError) -> RoomError {
+    log::warn!("{e}");
+    RoomError::Unavailable
 }
 
 impl Actor for RoomRegistry {
@@ -113,7 +111,7 @@ impl Actor for RoomRegistry {
 }
 
 impl Handler<Lookup> for RoomRegistry {
-    type Result = ResponseFuture<Result<Addr<Room>, ApiError>>;
+    type Result = ResponseFuture<Result<Addr<Room>, RoomError>>;
 
     fn handle(&mut self, msg: Lookup, ctx: &mut Self::Context) -> Self::Result {
         let Lookup { code, stale } = msg;
@@ -126,15 +124,18 @@ impl Handler<Lookup> for RoomRegistry {
             self.live.remove(&code);
         }
         let (tx, rx) = oneshot::channel();
-        let answer = async move { rx.await.unwrap_or(Err(ApiError::Unavailable)) };
+        let answer = async move { rx.await.unwrap_or(Err(RoomError::Unavailable)) };
         if let Some(waiters) = self.loading.get_mut(&code) {
             waiters.push(tx);
             return Box::pin(answer);
         }
         self.loading.insert(code.clone(), vec![tx]);
-        let db = self.db.clone();
+        let (db, clock) = (self.env.db.clone(), self.env.clock.clone());
         let key = code.clone();
-        let load = async move { db.run(move |conn| rooms::find(conn, &key, now_ms())).await };
+        let load = async move {
+            db.run(move |conn| rooms::find(conn, &key, clock.now_ms()))
+                .await
+        };
         ctx.spawn(
             load.into_actor(self)
                 .map(move |loaded, act, ctx| act.finish_load(code, loaded, ctx)),
@@ -144,14 +145,14 @@ impl Handler<Lookup> for RoomRegistry {
 }
 
 impl Handler<Create> for RoomRegistry {
-    type Result = ResponseActFuture<Self, Result<String, ApiError>>;
+    type Result = ResponseActFuture<Self, Result<String, RoomError>>;
 
     fn handle(&mut self, msg: Create, _: &mut Self::Context) -> Self::Result {
-        let db = self.db.clone();
+        let (db, clock) = (self.env.db.clone(), self.env.clock.clone());
         let insert = async move {
             db.run(move |conn| {
                 for _ in 0..CODE_ATTEMPTS {
-                    let now = now_ms();
+                    let now = clock.now_ms();
                     let room = msg.0.clone().into_room(access_code::generate(), now);
                     match rooms::insert(conn, &room, now) {
                         Ok(()) => return Ok(room),
@@ -166,7 +167,7 @@ impl Handler<Create> for RoomRegistry {
             .await
         };
         Box::pin(insert.into_actor(self).map(|inserted, act, ctx| {
-            let room = inserted?;
+            let room = inserted.map_err(unavailable)?;
             let code = room.access_code.clone();
             act.start_room(room, ctx);
             Ok(code)

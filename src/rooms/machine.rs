@@ -1,0 +1,479 @@
+//! A live pair room as a plain state machine: no actix, no I/O, no clock of its own.
+//!
+//! [`RoomMachine::step`] takes the clock's reading and one [`Input`] (a command, a
+//! wake-up, a stream opened or closed, the outcome of a write, a row read back from the
+//! database) and answers the [`Effect`]s its shell must carry out, in order: write this
+//! row, broadcast these notices, wake me at this instant, close the streams, stop. The
+//! shell (the `Room` actor) reports each write's outcome back as another input, and
+//! feeds nothing else in while a write is in flight.
+//!
+//! The rules it owns, each counted on the injected clock:
+//! - a tick `v` goes out at `deadlineAt − v`, never before; the time-up once the deadline
+//!   has passed, committed before it is broadcast, and tried again a while after a failed
+//!   write;
+//! - a running room with no stream pauses after the grace, counted from the latest of the
+//!   last stream's close, the latest start, and the room's load;
+//! - a quiet stream gets a heartbeat; a room with no stream and no running timer is
+//!   forgotten after its idle time;
+//! - a command whose write finds a newer row adopts that row and is planned again.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::clock::Now;
+use crate::config::Grace;
+use crate::pairing::{Command, CommandError, Notice, PairRoom};
+
+/// How long a failed automatic write (a time-up, a pause of an empty room) waits before it
+/// is tried again.
+pub const RETRY_FAILED_WRITE: Duration = Duration::from_secs(1);
+/// How many times a command is planned again when another writer changed the row first.
+pub const MAX_STALE_RETRIES: u8 = 3;
+
+/// The settings every room shares.
+#[derive(Debug, Clone)]
+pub struct RoomConfig {
+    /// Most time between two writes on a stream.
+    pub heartbeat: Duration,
+    /// How long a running timer runs on with no stream.
+    pub pause_when_empty: Grace,
+    /// Streams one room holds at once.
+    pub max_subscribers: usize,
+    /// How long a room with no stream and no running timer stays live.
+    pub idle_ttl: Duration,
+}
+
+impl RoomConfig {
+    /// How long a room's streams may go without a write before a heartbeat is due: a
+    /// quarter of the heartbeat period is left for a late wake-up.
+    fn quiet_limit(&self) -> Duration {
+        self.heartbeat.mul_f64(0.75)
+    }
+}
+
+/// Why a room refuses a request, in room terms; the HTTP layer maps each to a status.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RoomError {
+    /// No room has this access code (never created, or deleted).
+    #[error("no such room")]
+    NotFound,
+    /// The command does not apply to the room as it stands.
+    #[error(transparent)]
+    Rejected(#[from] CommandError),
+    /// The room holds as many streams as it may.
+    #[error("the room holds as many streams as it may")]
+    Full,
+    /// The database did not take the change; nothing changed.
+    #[error("the database is unavailable")]
+    Unavailable,
+    /// This live copy of the room has stopped; ask the registry for a fresh one.
+    #[error("the room stopped")]
+    Stopped,
+}
+
+/// One thing that happens to a room.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// A client's command; answered by one [`Effect::Reply`].
+    Command(Command),
+    /// A client deletes the room; answered by one [`Effect::Reply`].
+    Delete,
+    /// The instant of the last [`Effect::WakeAt`] has come.
+    Wake,
+    /// A client opens a stream: [`Effect::Greet`], or a refusal in [`Effect::Reply`].
+    StreamOpened,
+    /// This many streams ended (their clients left, stalled, or were dropped).
+    StreamsClosed(usize),
+    /// The outcome of the write in flight.
+    Written(WriteOutcome),
+    /// The room's row as the database holds it now (`None`: the row is gone).
+    RowRead(Option<PairRoom>),
+}
+
+/// What became of a write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WriteOutcome {
+    /// The row had the expected version; the write is committed (for a delete: the row
+    /// existed and is gone).
+    Committed,
+    /// Another writer changed the row first; this is the row as it stands.
+    Stale(PairRoom),
+    /// The row does not exist.
+    Gone,
+    /// The database did not answer or refused; nothing was written.
+    Failed,
+}
+
+/// What the shell must do, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// Write this row over the one holding `version − 1`, then report [`Input::Written`].
+    Save(PairRoom),
+    /// Delete the row, then report [`Input::Written`].
+    DeleteRow,
+    /// Send these notices to every stream, in order.
+    Broadcast(Vec<Notice>),
+    /// Send these notices to the stream just opened (after `connect`), and keep it.
+    Greet(Vec<Notice>),
+    /// Send every stream an SSE comment.
+    Heartbeat,
+    /// Report [`Input::Wake`] at this monotonic instant; replaces any earlier wake-up.
+    WakeAt(Duration),
+    /// Send `close` to every stream and end them.
+    CloseStreams,
+    /// Stop this live copy of the room and forget it.
+    Stop,
+    /// The answer to the command, delete or stream being handled.
+    Reply(Result<(), RoomError>),
+    /// A tick went out this many ms after its due instant.
+    TickLate(i64),
+    /// This many time-ups were committed.
+    TimeUps(u64),
+}
+
+/// What a write in flight was for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cause {
+    Command(Command),
+    Delete,
+    TimeUp,
+    EmptyPause,
+}
+
+#[derive(Debug, Clone)]
+struct InFlight {
+    cause: Cause,
+    /// The value committed when the write succeeds (`None` for a delete).
+    next: Option<PairRoom>,
+    notices: Vec<Notice>,
+    attempt: u8,
+}
+
+/// One live room: its committed value, its schedule and its stream count.
+#[derive(Debug, Clone)]
+pub struct RoomMachine {
+    /// The committed value this live copy mirrors.
+    room: PairRoom,
+    config: Arc<RoomConfig>,
+    /// Streams open on this room in this process.
+    subscribers: usize,
+    /// Where the pause-when-empty grace counts from: the latest of the last stream's
+    /// close, the latest start, and the room's load.
+    empty_since: Duration,
+    /// The last command or stream change, for forgetting idle rooms.
+    last_activity: Duration,
+    /// The last write every stream got, for heartbeats.
+    last_write: Duration,
+    /// A failed automatic write is not tried again before this instant.
+    retry_at: Option<Duration>,
+    /// The write the shell is carrying out, if any.
+    in_flight: Option<InFlight>,
+    /// Set once the room told its shell to stop; whether it was deleted.
+    ended: Option<bool>,
+}
+
+impl RoomMachine {
+    /// A room loaded (or created) at `now`, with no stream yet.
+    pub fn new(room: PairRoom, config: Arc<RoomConfig>, now: Now) -> RoomMachine {
+        RoomMachine {
+            room,
+            config,
+            subscribers: 0,
+            empty_since: now.mono,
+            last_activity: now.mono,
+            last_write: now.mono,
+            retry_at: None,
+            in_flight: None,
+            ended: None,
+        }
+    }
+
+    /// The committed value.
+    pub fn room(&self) -> &PairRoom {
+        &self.room
+    }
+
+    /// Streams open on this room.
+    pub fn subscribers(&self) -> usize {
+        self.subscribers
+    }
+
+    /// Whether this live copy still speaks for the room: `Err` once the room was deleted
+    /// (`NotFound`) or this copy stopped (`Stopped`).
+    pub fn live(&self) -> Result<(), RoomError> {
+        match self.ended {
+            None => Ok(()),
+            Some(true) => Err(RoomError::NotFound),
+            Some(false) => Err(RoomError::Stopped),
+        }
+    }
+
+    /// The first effects of a room just loaded: a time-up that fell due while nobody
+    /// watched happens now, and the first wake-up is set.
+    pub fn start(&mut self, now: Now) -> Vec<Effect> {
+        self.step(now, Input::Wake)
+    }
+
+    /// Handles one input at `now`.
+    pub fn step(&mut self, now: Now, input: Input) -> Vec<Effect> {
+        let mut fx = Vec::new();
+        if let Err(refusal) = self.live() {
+            if !matches!(input, Input::Wake | Input::StreamsClosed(_)) {
+                fx.push(Effect::Reply(Err(refusal)));
+            }
+            return fx;
+        }
+        match input {
+            Input::Command(command) => {
+                self.last_activity = now.mono;
+                self.announce_due_ticks(now, &mut fx);
+                self.plan(now, Cause::Command(command), 0, &mut fx);
+            }
+            Input::Delete => {
+                self.in_flight = Some(InFlight {
+                    cause: Cause::Delete,
+                    next: None,
+                    notices: Vec::new(),
+                    attempt: 0,
+                });
+                fx.push(Effect::DeleteRow);
+            }
+            Input::Wake => self.wake(now, &mut fx),
+            Input::StreamOpened => self.open_stream(now, &mut fx),
+            Input::StreamsClosed(n) => self.close_streams(now, n),
+            Input::Written(outcome) => self.written(now, outcome, &mut fx),
+            Input::RowRead(row) => self.row_read(now, row, &mut fx),
+        }
+        if self.in_flight.is_none() && self.ended.is_none() {
+            fx.push(Effect::WakeAt(self.next_wake(now)));
+        }
+        fx
+    }
+
+    /// Broadcasts every tick due at `now`; they change nothing that is stored.
+    fn announce_due_ticks(&mut self, now: Now, fx: &mut Vec<Effect>) {
+        let Some(deadline) = self.room.timer.deadline_at() else {
+            return;
+        };
+        let ticks = self.room.timer.take_due_ticks(now.wall_ms);
+        if ticks.is_empty() {
+            return;
+        }
+        fx.extend(
+            ticks
+                .iter()
+                .map(|value| Effect::TickLate(now.wall_ms - (deadline - value))),
+        );
+        self.broadcast(now, ticks.into_iter().map(Notice::Remaining).collect(), fx);
+    }
+
+    fn broadcast(&mut self, now: Now, notices: Vec<Notice>, fx: &mut Vec<Effect>) {
+        if notices.is_empty() {
+            return;
+        }
+        self.last_write = now.mono;
+        fx.push(Effect::Broadcast(notices));
+    }
+
+    /// Plans `cause` on the room as it stands and starts its write, or answers at once
+    /// when nothing is to be written.
+    fn plan(&mut self, now: Now, cause: Cause, attempt: u8, fx: &mut Vec<Effect>) {
+        let planned = match cause {
+            Cause::Command(command) => self.room.apply(command, now.wall_ms),
+            Cause::EmptyPause => self.room.apply(Command::Stop, now.wall_ms),
+            Cause::TimeUp => Ok(self.room.expire(now.wall_ms)),
+            Cause::Delete => Ok(None),
+        };
+        match planned {
+            Err(e) => fx.push(Effect::Reply(Err(e.into()))),
+            Ok(None) => {
+                if let Cause::Command(_) = cause {
+                    fx.push(Effect::Reply(Ok(())));
+                }
+            }
+            Ok(Some(transition)) => {
+                let mut next = transition.room;
+                next.version = self.room.version + 1;
+                fx.push(Effect::Save(next.clone()));
+                self.in_flight = Some(InFlight {
+                    cause,
+                    next: Some(next),
+                    notices: transition.notices,
+                    attempt,
+                });
+            }
+        }
+    }
+
+    fn retry_allowed(&self, now: Now) -> bool {
+        self.retry_at.is_none_or(|at| now.mono >= at)
+    }
+
+    fn grace_over(&self, now: Now) -> bool {
+        let Grace::After(grace) = self.config.pause_when_empty else {
+            return false;
+        };
+        self.subscribers == 0
+            && self.room.timer.is_running()
+            && now.mono >= self.empty_since + grace
+    }
+
+    fn wake(&mut self, now: Now, fx: &mut Vec<Effect>) {
+        self.announce_due_ticks(now, fx);
+        if self.retry_allowed(now) {
+            if self.room.timer.is_due(now.wall_ms) {
+                return self.plan(now, Cause::TimeUp, 0, fx);
+            }
+            if self.grace_over(now) {
+                return self.plan(now, Cause::EmptyPause, 0, fx);
+            }
+        }
+        if self.subscribers > 0 && now.mono >= self.last_write + self.config.quiet_limit() {
+            self.last_write = now.mono;
+            fx.push(Effect::Heartbeat);
+        }
+        if self.subscribers == 0
+            && !self.room.timer.is_running()
+            && now.mono >= self.last_activity + self.config.idle_ttl
+        {
+            self.ended = Some(false);
+            fx.push(Effect::Stop);
+        }
+    }
+
+    fn open_stream(&mut self, now: Now, fx: &mut Vec<Effect>) {
+        if self.subscribers >= self.config.max_subscribers {
+            fx.push(Effect::Reply(Err(RoomError::Full)));
+            return;
+        }
+        // Ticks already due go to the other streams first, so that the newcomer's
+        // greeting is never followed by an older tick.
+        self.announce_due_ticks(now, fx);
+        self.subscribers += 1;
+        self.last_activity = now.mono;
+        fx.push(Effect::Greet(self.room.greeting(now.wall_ms)));
+    }
+
+    fn close_streams(&mut self, now: Now, n: usize) {
+        if n == 0 {
+            return;
+        }
+        self.subscribers = self.subscribers.saturating_sub(n);
+        self.last_activity = now.mono;
+        if self.subscribers == 0 {
+            self.empty_since = now.mono;
+        }
+    }
+
+    fn end(&mut self, deleted: bool, fx: &mut Vec<Effect>) {
+        self.ended = Some(deleted);
+        self.subscribers = 0;
+        fx.push(Effect::CloseStreams);
+        fx.push(Effect::Stop);
+    }
+
+    fn written(&mut self, now: Now, outcome: WriteOutcome, fx: &mut Vec<Effect>) {
+        let Some(flight) = self.in_flight.take() else {
+            // The shell reports only the writes it was asked for; nothing to match.
+            return;
+        };
+        let answers = matches!(flight.cause, Cause::Command(_) | Cause::Delete);
+        match (outcome, flight.next) {
+            (WriteOutcome::Committed, None) => {
+                self.end(true, fx);
+                fx.push(Effect::Reply(Ok(())));
+            }
+            (WriteOutcome::Committed, Some(next)) => {
+                let rounds = next.timer.round - self.room.timer.round;
+                if rounds > 0 {
+                    fx.push(Effect::TimeUps(u64::try_from(rounds).unwrap_or(0)));
+                }
+                if next.timer.is_running() && !self.room.timer.is_running() {
+                    self.empty_since = now.mono;
+                }
+                self.room = next;
+                self.retry_at = None;
+                self.broadcast(now, flight.notices, fx);
+                if answers {
+                    fx.push(Effect::Reply(Ok(())));
+                }
+            }
+            (WriteOutcome::Gone, _) => {
+                self.end(true, fx);
+                if answers {
+                    fx.push(Effect::Reply(Err(RoomError::NotFound)));
+                }
+            }
+            (WriteOutcome::Stale(current), _) => {
+                self.adopt(now, current, fx);
+                match flight.cause {
+                    Cause::Command(_) if flight.attempt < MAX_STALE_RETRIES => {
+                        self.plan(now, flight.cause, flight.attempt + 1, fx);
+                    }
+                    Cause::Command(_) | Cause::Delete => {
+                        fx.push(Effect::Reply(Err(RoomError::Unavailable)));
+                    }
+                    // Looked at again at the next wake-up, on the adopted row.
+                    Cause::TimeUp | Cause::EmptyPause => {}
+                }
+            }
+            (WriteOutcome::Failed, _) => {
+                if answers {
+                    fx.push(Effect::Reply(Err(RoomError::Unavailable)));
+                } else {
+                    self.retry_at = Some(now.mono + RETRY_FAILED_WRITE);
+                }
+            }
+        }
+    }
+
+    /// Takes a newer committed row as the truth and tells the streams where it stands.
+    fn adopt(&mut self, now: Now, mut current: PairRoom, fx: &mut Vec<Effect>) {
+        if current.version <= self.room.version {
+            return;
+        }
+        // The same run toward the same deadline keeps its tick cursor: no tick twice.
+        if current.timer.deadline_at() == self.room.timer.deadline_at() {
+            current.timer.phase = self.room.timer.phase;
+        }
+        if current.timer.is_running() && !self.room.timer.is_running() {
+            self.empty_since = now.mono;
+        }
+        self.room = current;
+        self.retry_at = None;
+        let snapshot = self.room.snapshot(now.wall_ms);
+        self.broadcast(now, vec![Notice::State(snapshot)], fx);
+    }
+
+    fn row_read(&mut self, now: Now, row: Option<PairRoom>, fx: &mut Vec<Effect>) {
+        match row {
+            Some(current) => self.adopt(now, current, fx),
+            None => self.end(true, fx),
+        }
+    }
+
+    /// The earliest instant at which something may be due. A failed automatic write holds
+    /// back only the writes (time-up, pause), never the ticks.
+    fn next_wake(&self, now: Now) -> Duration {
+        let timer = &self.room.timer;
+        let after_retry = |at: Duration| self.retry_at.map_or(at, |retry| at.max(retry));
+        let mut at = Vec::with_capacity(4);
+        if let Some(deadline) = timer.deadline_at() {
+            if let Some(tick) = timer.next_tick_at() {
+                at.push(now.mono_at_wall(tick));
+            }
+            at.push(after_retry(now.mono_at_wall(deadline)));
+        }
+        if let Grace::After(grace) = self.config.pause_when_empty {
+            if timer.is_running() && self.subscribers == 0 {
+                at.push(after_retry(self.empty_since + grace));
+            }
+        }
+        if self.subscribers > 0 {
+            at.push(self.last_write + self.config.quiet_limit());
+        } else if !timer.is_running() {
+            at.push(self.last_activity + self.config.idle_ttl);
+        }
+        at.into_iter().min().unwrap_or(now.mono)
+    }
+}
