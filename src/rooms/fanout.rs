@@ -213,24 +213,49 @@ mod tests {
         Metrics::new().expect("metrics")
     }
 
-    fn text(event: &Frame) -> String {
-        match event.as_ref() {
-            sse::Event::Data(_) => format!("{event:?}"),
-            sse::Event::Comment(c) => format!("comment:{c}"),
+    /// `(event, id)` of every frame queued on `rx`; comments as `(":", "")`.
+    fn drain(rx: &mut StreamReceiver) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        while let Ok(frame) = rx.try_recv() {
+            let text = format!("{:?}", frame.as_ref());
+            let field = |name: &str| {
+                let start = text.find(&format!("{name}: Some(\""))? + name.len() + 8;
+                let len = text[start..].find('"')?;
+                Some(text[start..start + len].to_string())
+            };
+            match frame.as_ref() {
+                sse::Event::Comment(_) => out.push((":".into(), String::new())),
+                sse::Event::Data(_) => out.push((
+                    field("event").unwrap_or_default(),
+                    field("id").unwrap_or_default(),
+                )),
+            }
         }
+        out
+    }
+
+    fn series(m: &Metrics, line_start: &str) -> String {
+        m.render()
+            .lines()
+            .find(|l| l.starts_with(line_start))
+            .unwrap_or_default()
+            .to_string()
     }
 
     #[test]
-    fn a_new_stream_gets_connect_then_the_greeting() {
+    fn event_ids_strictly_increase_on_every_stream_across_greetings_and_broadcasts() {
         let mut f = Fanout::new(metrics(), "room");
-        let (_, _tx, mut rx) = f.subscribe(&[Notice::Remaining(5000)]);
-        let first = text(&rx.try_recv().expect("connect"));
-        assert!(first.contains("connect") && first.contains("OK"), "{first}");
-        let second = text(&rx.try_recv().expect("remaining"));
-        assert!(
-            second.contains("remaining-time") && second.contains("5000"),
-            "{second}"
-        );
+        let (_, _tx1, mut early) = f.subscribe(&[Notice::Remaining(5000)]);
+        f.broadcast(&[Notice::Timer(TimerEvent::Start)]);
+        let (_, _tx2, mut late) = f.subscribe(&[Notice::Remaining(4000)]);
+        f.broadcast(&[Notice::Remaining(3000), Notice::Timer(TimerEvent::Pause)]);
+        for rx in [&mut early, &mut late] {
+            let ids: Vec<u64> = drain(rx)
+                .iter()
+                .map(|(_, id)| id.parse().expect("numeric id"))
+                .collect();
+            assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+        }
     }
 
     #[test]
@@ -240,28 +265,56 @@ mod tests {
         let (stalled, _tx1, _rx_kept_unread) = f.subscribe(&[]);
         let (_, _tx2, mut reader) = f.subscribe(&[]);
         let mut dropped = Vec::new();
+        let mut read = 0;
         for i in 0..(STREAM_QUEUE as i64 + 5) {
             dropped.extend(f.broadcast(&[Notice::Remaining(i)]));
-            while reader.try_recv().is_ok() {}
+            read += drain(&mut reader).len();
         }
         assert_eq!(dropped, vec![stalled]);
+        assert_eq!(read, 1 + STREAM_QUEUE + 5);
         assert_eq!(f.len(), 1);
-        assert!(m.render().contains("pairsync_streams_dropped_total 1"));
+        assert_eq!(
+            series(&m, "pairsync_streams_dropped_total "),
+            "pairsync_streams_dropped_total 1"
+        );
     }
 
     #[test]
-    fn close_all_sends_close_and_ends_every_stream() {
-        let mut f = Fanout::new(metrics(), "room");
-        let (_, tx, mut rx) = f.subscribe(&[]);
+    fn close_all_sends_close_and_counts_each_stream_once() {
+        let m = metrics();
+        let mut f = Fanout::new(m.clone(), "room");
+        let (_, tx, mut open) = f.subscribe(&[]);
         drop(tx);
-        f.broadcast(&[Notice::Timer(TimerEvent::Start)]);
+        let (_, gone_tx, gone_rx) = f.subscribe(&[]);
+        drop(gone_rx);
+        drop(gone_tx);
         f.close_all();
-        let mut last = String::new();
-        while let Ok(e) = rx.try_recv() {
-            last = text(&e);
-        }
-        assert!(last.contains("close"), "{last}");
-        assert!(rx.is_closed());
+        assert_eq!(
+            drain(&mut open).last().map(|(e, _)| e.as_str()),
+            Some("close")
+        );
+        assert!(open.is_closed());
         assert!(f.is_empty());
+        let ended = |reason: &str| {
+            series(
+                &m,
+                &format!("pairsync_streams_ended_total{{reason=\"{reason}\"}}"),
+            )
+        };
+        assert!(ended("room_deleted").ends_with(" 1"), "{}", m.render());
+        assert!(ended("client_closed").ends_with(" 1"), "{}", m.render());
+        assert_eq!(
+            series(&m, "pairsync_sse_streams "),
+            "pairsync_sse_streams 0"
+        );
+    }
+
+    #[test]
+    fn a_heartbeat_is_a_comment_to_every_stream() {
+        let mut f = Fanout::new(metrics(), "room");
+        let (_, _tx, mut rx) = f.subscribe(&[]);
+        drain(&mut rx);
+        assert!(f.heartbeat().is_empty());
+        assert_eq!(drain(&mut rx), [(":".to_string(), String::new())]);
     }
 }

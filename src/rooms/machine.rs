@@ -406,8 +406,15 @@ impl RoomMachine {
             }
             (WriteOutcome::Stale(current), _) => {
                 self.adopt(now, current, fx);
+                let again = flight.attempt < MAX_STALE_RETRIES;
                 match flight.cause {
-                    Cause::Command(_) if flight.attempt < MAX_STALE_RETRIES => {
+                    Cause::Command(_) if again => {
+                        self.plan(now, flight.cause, flight.attempt + 1, fx);
+                    }
+                    Cause::TimeUp if again && self.room.timer.is_due(now.wall_ms) => {
+                        self.plan(now, flight.cause, flight.attempt + 1, fx);
+                    }
+                    Cause::EmptyPause if again && self.grace_over(now) => {
                         self.plan(now, flight.cause, flight.attempt + 1, fx);
                     }
                     Cause::Command(_) | Cause::Delete => {
@@ -477,3 +484,7 @@ impl RoomMachine {
         at.into_iter().min().unwrap_or(now.mono)
     }
 }
+
+#[cfg(test)]
+#[path = "machine_tests.rs"]
+mod tests;
