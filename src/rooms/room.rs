@@ -104,9 +104,8 @@ impl Room {
                     let ids = self.fanout.heartbeat();
                     gone += self.let_go(ids, ctx);
                 }
-                Effect::Greet(_) => {
-                    log::warn!("a greeting outside a subscribe; ignored");
-                }
+                // Answered only to `StreamOpened`, which the `Subscribe` handler carries out.
+                Effect::Greet(_) => {}
                 Effect::WakeAt(at) => self.sleep_until(at, ctx),
                 Effect::CloseStreams => {
                     self.fanout.close_all();
