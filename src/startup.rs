@@ -18,14 +18,18 @@ use crate::http::limits::{refuse_large_bodies, CreationLimiter};
 use crate::http::observe::observe;
 use crate::http::{self, AppState};
 use crate::metrics::Metrics;
+use crate::rooms::messages::Feed;
 use crate::rooms::{RoomConfig, RoomContext, RoomRegistry};
-use crate::store::{rooms, Backend, Db};
+use crate::store::{feed, rooms, Backend, Db};
 
 /// Bytes the HTTP layer buffers for one connection before it stops pulling events from
 /// the stream's queue; part of the bound on a stalled stream's backlog.
 pub const WRITE_BUFFER_BYTES: usize = 16 * 1024;
 /// The kernel send buffer asked for each connection (Linux doubles it for bookkeeping).
 pub const SOCKET_SEND_BUFFER_BYTES: usize = 32 * 1024;
+
+/// How long start-up waits for the change feed before it serves anyway.
+const FEED_START_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -105,12 +109,23 @@ pub fn start(settings: Settings, clock: Clock) -> Result<Running, StartError> {
         metrics: metrics.clone(),
     };
     let registry = RoomRegistry::new(env, handles, running).start();
+    // Several processes may share a PostgreSQL database: hear of each other's changes.
+    let feed = db.shared_url().map(|url| {
+        let to = registry.clone();
+        let health = feed::listen(url.to_string(), move |event| to.do_send(Feed(event)));
+        // Serve once other processes' changes reach this one (readiness says so meanwhile).
+        if !health.wait_up(FEED_START_WAIT) {
+            log::warn!("the change feed is not connected yet; /readyz answers 503 until it is");
+        }
+        health
+    });
     let (shutdown, stopping) = watch::channel(false);
     let stream_cap = settings.stream_cap();
     log::info!("at most {stream_cap} streams at once");
     let state = AppState {
         registry,
         db,
+        feed,
         clock,
         metrics,
         admin_token: AdminToken::new(admin_token),

@@ -18,6 +18,9 @@ pub async fn healthz() -> HttpResponse {
     responses((status = 200, body = Status), (status = 503, description = "Database unavailable", body = ErrorBody)))]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     state.db.ready().await?;
+    if state.feed.as_ref().is_some_and(|feed| !feed.is_up()) {
+        return Err(ApiError::Unavailable);
+    }
     Ok(HttpResponse::Ok().json(json!({"status": "ok"})))
 }
 

@@ -52,6 +52,8 @@ pub struct AppState {
     pub registry: Addr<RoomRegistry>,
     /// The database, for readiness checks.
     pub db: Db,
+    /// The change feed from other processes, when the database is shared.
+    pub feed: Option<crate::store::feed::FeedHealth>,
     /// The clock every answer is timed by.
     pub clock: Clock,
     /// The process's metrics.

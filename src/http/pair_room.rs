@@ -12,8 +12,8 @@ use super::{input, limits, AppState};
 use crate::error::{ApiError, ErrorBody};
 use crate::http::openapi::{CreateRoomBody, RoomCode, RoomErrors};
 use crate::pairing::{Command, TimerView};
-use crate::rooms::client::ask;
-use crate::rooms::messages::{Create, Delete, Describe, Execute, RoomView};
+use crate::rooms::client::{ask, current};
+use crate::rooms::messages::{Create, Delete, Execute, RoomView};
 
 /// The answer to a room creation.
 #[derive(Serialize, ToSchema)]
@@ -88,7 +88,7 @@ pub async fn read(
     state: web::Data<AppState>,
     code: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let view = ask(&state.registry, &code, Describe).await?;
+    let view = current(&state.registry, &state.db, &state.clock, &code).await?;
     Ok(HttpResponse::Ok().json(RoomBody::new(view, state.clock.now_ms())))
 }
 

@@ -8,8 +8,8 @@ use crate::error::{ApiError, ErrorBody};
 use crate::http::openapi::{RoomCode, RoomErrors, SetDurationBody};
 use crate::pairing::Command;
 use crate::pairing::TimerView;
-use crate::rooms::client::ask;
-use crate::rooms::messages::{Describe, Execute};
+use crate::rooms::client::{ask, current};
+use crate::rooms::messages::Execute;
 
 async fn command(state: &AppState, code: &str, command: Command) -> Result<HttpResponse, ApiError> {
     ask(&state.registry, code, Execute(command)).await?;
@@ -23,7 +23,7 @@ pub async fn read(
     state: web::Data<AppState>,
     code: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let view = ask(&state.registry, &code, Describe).await?;
+    let view = current(&state.registry, &state.db, &state.clock, &code).await?;
     Ok(HttpResponse::Ok().json(view.room.timer_view(state.clock.now_ms())))
 }
 

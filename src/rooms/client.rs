@@ -4,9 +4,11 @@
 use actix::prelude::*;
 
 use super::machine::RoomError;
-use super::messages::Lookup;
+use super::messages::{Describe, Lookup, RoomView};
 use super::{Room, RoomRegistry};
 use crate::access_code;
+use crate::clock::Clock;
+use crate::store::{rooms, Db};
 
 /// Attempts before a room that keeps stopping under us counts as unavailable.
 const ATTEMPTS: usize = 3;
@@ -38,4 +40,34 @@ where
         }
     }
     Err(RoomError::Unavailable)
+}
+
+/// The room as committed now. When several processes may share the database, the row is
+/// read through, so that a change committed by another process a moment ago is never
+/// missed; otherwise the live room answers (loading it when needed).
+pub async fn current(
+    registry: &Addr<RoomRegistry>,
+    db: &Db,
+    clock: &Clock,
+    code: &str,
+) -> Result<RoomView, RoomError> {
+    if db.shared_url().is_none() {
+        return ask(registry, code, Describe).await;
+    }
+    if !access_code::is_well_formed(code) {
+        return Err(RoomError::NotFound);
+    }
+    let (key, clock) = (code.to_string(), clock.clone());
+    let row = db
+        .run(move |conn| rooms::find(conn, &key, clock.now_ms()))
+        .await
+        .map_err(|e| {
+            log::warn!("{e}");
+            RoomError::Unavailable
+        })?;
+    let room = row.ok_or(RoomError::NotFound)?;
+    Ok(RoomView {
+        room,
+        subscribers: 0,
+    })
 }

@@ -22,7 +22,8 @@ use std::time::Duration;
 
 use crate::clock::Now;
 use crate::config::Grace;
-use crate::pairing::{Command, CommandError, Notice, PairRoom};
+use crate::pairing::{Command, CommandError, Notice, PairRoom, TimerEvent};
+use crate::timer::Phase;
 
 /// How long a failed automatic write (a time-up, a pause of an empty room) waits before it
 /// is tried again.
@@ -452,10 +453,29 @@ impl RoomMachine {
         self.broadcast(now, vec![Notice::State(snapshot)], fx);
     }
 
+    /// Another process changed the row. One change on top of what this copy holds is told
+    /// as the events that change makes; anything else as the new `state`.
     fn row_read(&mut self, now: Now, row: Option<PairRoom>, fx: &mut Vec<Effect>) {
-        match row {
-            Some(current) => self.adopt(now, current, fx),
-            None => self.end(true, fx),
+        let Some(current) = row else {
+            return self.end(true, fx);
+        };
+        if current.version <= self.room.version {
+            return;
+        }
+        self.announce_due_ticks(now, fx);
+        let events = if current.version == self.room.version + 1 {
+            change_events(&self.room, &current, now.wall_ms)
+        } else {
+            Vec::new()
+        };
+        let rounds = current.timer.round - self.room.timer.round;
+        self.adopt(now, current, fx);
+        if let Some(Effect::Broadcast(notices)) = fx.last_mut() {
+            notices.splice(0..0, events);
+        }
+        if rounds > 0 {
+            // Counted where it was committed.
+            fx.retain(|e| !matches!(e, Effect::TimeUps(_)));
         }
     }
 
@@ -483,6 +503,32 @@ impl RoomMachine {
         }
         at.into_iter().min().unwrap_or(now.mono)
     }
+}
+
+/// The events (before `state`) that one committed change from `old` to `new` makes, as
+/// the process that made it broadcast them.
+fn change_events(old: &PairRoom, new: &PairRoom, now: i64) -> Vec<Notice> {
+    let remaining = new.timer.remaining(now);
+    let (was, is) = (&old.timer, &new.timer);
+    if is.round > was.round {
+        return vec![
+            Notice::Timer(TimerEvent::Stop),
+            Notice::Remaining(is.duration),
+        ];
+    }
+    let event = match (was.phase, is.phase) {
+        (_, _) if was.duration != is.duration => TimerEvent::Update,
+        (Phase::Running { .. }, Phase::Running { .. }) => return Vec::new(),
+        (_, Phase::Running { .. }) => return vec![Notice::Timer(TimerEvent::Start)],
+        (Phase::Running { .. }, Phase::Paused { .. }) => TimerEvent::Pause,
+        (Phase::Idle, Phase::Idle) => return Vec::new(),
+        (_, Phase::Idle) => TimerEvent::Reset,
+        (Phase::Paused { remaining: a }, Phase::Paused { remaining: b }) if a == b => {
+            return Vec::new()
+        }
+        (_, Phase::Paused { .. }) => TimerEvent::Update,
+    };
+    vec![Notice::Timer(event), Notice::Remaining(remaining)]
 }
 
 #[cfg(test)]

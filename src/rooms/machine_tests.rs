@@ -673,3 +673,55 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn a_change_read_back_from_another_process_is_told_with_the_events_it_made_there() {
+    let mut sim = Sim::new(5000, Grace::Never);
+    let mut started = sim.machine.room().clone();
+    started.timer.start(T0 + 100);
+    started.version += 1;
+    let fx = sim.feed(at(120), Input::RowRead(Some(started.clone())));
+    assert_eq!(broadcasts(&fx), ["timer:start", "state"]);
+    // Ticks follow the shared deadline: 4000 is due at 1100.
+    assert_eq!(sim.wake_at(), Duration::from_millis(1100));
+    let mut paused = started;
+    paused.timer.stop(T0 + 1500);
+    paused.version += 1;
+    let fx = sim.feed(at(1510), Input::RowRead(Some(paused)));
+    assert_eq!(
+        broadcasts(&fx),
+        [
+            "remaining-time:4000",
+            "timer:pause",
+            "remaining-time:3600",
+            "state"
+        ]
+    );
+    let fx = sim.feed(at(1600), Input::RowRead(None));
+    assert!(fx.contains(&Effect::CloseStreams) && fx.contains(&Effect::Stop));
+}
+
+#[test]
+fn a_time_up_committed_elsewhere_is_told_once_and_not_counted_here() {
+    let mut sim = Sim::new(1000, Grace::Never);
+    sim.command(at(0), Command::Start);
+    let mut theirs = sim.machine.room().clone();
+    let done = theirs.expire(T0 + 1000).expect("due");
+    theirs = done.room;
+    theirs.version += 1;
+    sim.row = Some(theirs.clone());
+    let fx = sim.feed(at(1001), Input::RowRead(Some(theirs)));
+    assert_eq!(
+        broadcasts(&fx),
+        [
+            "remaining-time:0",
+            "timer:stop",
+            "remaining-time:1000",
+            "state"
+        ]
+    );
+    assert!(!fx
+        .iter()
+        .any(|e| matches!(e, Effect::TimeUps(_) | Effect::Save(_))));
+    assert_eq!(sim.machine.room().timer.round, 1);
+}

@@ -69,6 +69,18 @@ pub struct RoomView {
 #[rtype(result = "Result<StreamReceiver, RoomError>")]
 pub struct Subscribe;
 
+/// To the registry: what the change feed reported.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct Feed(pub crate::store::feed::FeedEvent);
+
+/// To a room: another process committed version `version` of its row (`0`: deleted, `None`:
+/// changes may have been missed). The room reads its row again unless it already has that
+/// version.
+#[derive(Debug, Clone, Copy, Message)]
+#[rtype(result = "()")]
+pub struct Refresh(pub Option<i64>);
+
 /// To a room: delete it, close its streams and stop.
 #[derive(Debug, Clone, Copy, Message)]
 #[rtype(result = "Result<(), RoomError>")]

@@ -10,10 +10,11 @@ use actix::prelude::*;
 use tokio::sync::oneshot;
 
 use super::machine::RoomError;
-use super::messages::{Create, Forget, LiveRoom, LiveRooms, Lookup};
+use super::messages::{Create, Feed, Forget, LiveRoom, LiveRooms, Lookup, Refresh};
 use super::room::{Room, RoomContext};
 use crate::access_code;
 use crate::pairing::PairRoom;
+use crate::store::feed::FeedEvent;
 use crate::store::{rooms, StoreError};
 
 /// Tries at drawing an unused access code before giving up (a clash is already
@@ -181,6 +182,27 @@ impl Handler<Forget> for RoomRegistry {
     fn handle(&mut self, msg: Forget, _: &mut Self::Context) {
         if matches!(self.live.get(&msg.code), Some((_, g)) if *g == msg.generation) {
             self.live.remove(&msg.code);
+        }
+    }
+}
+
+impl Handler<Feed> for RoomRegistry {
+    type Result = ();
+
+    /// Passes a change to the room it names, if it is live here; after a reconnect of the
+    /// feed, every live room reads its row again.
+    fn handle(&mut self, msg: Feed, _: &mut Self::Context) {
+        match msg.0 {
+            FeedEvent::Changed(change) => {
+                if let Some((addr, _)) = self.live.get(&change.code) {
+                    addr.do_send(Refresh(Some(change.version)));
+                }
+            }
+            FeedEvent::Resync => {
+                for (addr, _) in self.live.values() {
+                    addr.do_send(Refresh(None));
+                }
+            }
         }
     }
 }

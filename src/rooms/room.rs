@@ -13,7 +13,7 @@ use actix::prelude::*;
 
 use super::fanout::{Fanout, StreamReceiver};
 use super::machine::{Effect, Input, RoomConfig, RoomError, RoomMachine, WriteOutcome};
-use super::messages::{Delete, Describe, Execute, Forget, RoomView, Subscribe};
+use super::messages::{Delete, Describe, Execute, Forget, Refresh, RoomView, Subscribe};
 use super::registry::RoomRegistry;
 use crate::access_code::short;
 use crate::clock::{Clock, WakeToken};
@@ -242,6 +242,35 @@ impl Handler<Delete> for Room {
     fn handle(&mut self, _: Delete, ctx: &mut Self::Context) -> Self::Result {
         let work = self.feed(Input::Delete, ctx);
         AtomicResponse::new(Box::pin(work.map(|outcome, _, _| answered(outcome))))
+    }
+}
+
+impl Handler<Refresh> for Room {
+    type Result = ();
+
+    fn handle(&mut self, msg: Refresh, ctx: &mut Self::Context) {
+        let known = self.machine.room().version;
+        if matches!(msg.0, Some(version) if version != 0 && version <= known) {
+            // This process's own write, or older news.
+            return;
+        }
+        let (db, clock) = (self.env.db.clone(), self.env.clock.clone());
+        let code = self.machine.room().access_code.clone();
+        let read = async move {
+            db.run(move |conn| rooms::find(conn, &code, clock.now_ms()))
+                .await
+        };
+        let work = read.into_actor(self).then(|row, act, ctx| match row {
+            Ok(row) => act.feed(Input::RowRead(row), ctx),
+            Err(e) => {
+                log::warn!(
+                    "room {}…: cannot read its row again: {e}",
+                    short(&act.machine.room().access_code)
+                );
+                Box::pin(ready(None))
+            }
+        });
+        ctx.wait(work.map(|_, _, _| ()));
     }
 }
 

@@ -8,8 +8,10 @@
 //! - `schema`: the diesel table definitions.
 //! - `models`: the row type and its conversion to the domain.
 //! - `rooms`: the queries.
+//! - `feed`: the change feed between processes on PostgreSQL (`NOTIFY` / `LISTEN`).
 
 mod conn;
+pub mod feed;
 pub mod models;
 pub mod rooms;
 pub mod schema;
@@ -199,6 +201,14 @@ impl Db {
 
     fn conn(&self) -> Result<PooledConnection<Manager>, StoreError> {
         Ok(self.pool.get()?)
+    }
+
+    /// The PostgreSQL URL when the database may be shared by several processes.
+    pub fn shared_url(&self) -> Option<&str> {
+        match &self.backend {
+            Backend::Postgres(url) => Some(url),
+            Backend::Sqlite(_) => None,
+        }
     }
 
     /// Runs `work` on a pooled connection on the calling thread; only for start-up, before

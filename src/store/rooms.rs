@@ -4,6 +4,7 @@
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
+use super::feed::{self, Change};
 use super::models::RoomRow;
 use super::schema::rooms::dsl;
 use super::{Conn, StoreError};
@@ -21,18 +22,31 @@ pub enum Saved {
     Gone,
 }
 
+/// Announces the change of `room` to `version` in the current transaction.
+fn announce(conn: &mut Conn, code: &str, version: i64) -> Result<(), StoreError> {
+    feed::notify(
+        conn,
+        &Change {
+            code: code.to_string(),
+            version,
+        },
+    )
+}
+
 /// Inserts a new room. A taken access code is [`StoreError::Duplicate`].
 pub fn insert(conn: &mut Conn, room: &PairRoom, now: i64) -> Result<(), StoreError> {
-    diesel::insert_into(dsl::rooms)
-        .values(RoomRow::from_room(room, now))
-        .execute(conn)
-        .map_err(|e| match e {
-            DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
-                StoreError::Duplicate
-            }
-            other => other.into(),
-        })?;
-    Ok(())
+    conn.transaction(|conn| {
+        diesel::insert_into(dsl::rooms)
+            .values(RoomRow::from_room(room, now))
+            .execute(conn)
+            .map_err(|e| match e {
+                DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
+                    StoreError::Duplicate
+                }
+                other => other.into(),
+            })?;
+        announce(conn, &room.access_code, room.version)
+    })
 }
 
 /// The room with this access code, if any; a running timer's ticks placed at `now`.
@@ -60,13 +74,19 @@ pub fn running(conn: &mut Conn, now: i64) -> Result<Vec<PairRoom>, StoreError> {
 /// Writes `room` (whose `version` is the new one) over the row holding `room.version − 1`.
 pub fn save(conn: &mut Conn, room: &PairRoom, now: i64) -> Result<Saved, StoreError> {
     let expected = room.version - 1;
-    let changed = diesel::update(
-        dsl::rooms
-            .filter(dsl::access_code.eq(&room.access_code))
-            .filter(dsl::version.eq(expected)),
-    )
-    .set(RoomRow::from_room(room, now))
-    .execute(conn)?;
+    let changed = conn.transaction(|conn| {
+        let changed = diesel::update(
+            dsl::rooms
+                .filter(dsl::access_code.eq(&room.access_code))
+                .filter(dsl::version.eq(expected)),
+        )
+        .set(RoomRow::from_room(room, now))
+        .execute(conn)?;
+        if changed == 1 {
+            announce(conn, &room.access_code, room.version)?;
+        }
+        Ok::<_, StoreError>(changed)
+    })?;
     if changed == 1 {
         return Ok(Saved::Committed);
     }
@@ -78,7 +98,13 @@ pub fn save(conn: &mut Conn, room: &PairRoom, now: i64) -> Result<Saved, StoreEr
 
 /// Deletes the room; whether it existed.
 pub fn delete(conn: &mut Conn, code: &str) -> Result<bool, StoreError> {
-    Ok(diesel::delete(dsl::rooms.find(code)).execute(conn)? == 1)
+    conn.transaction(|conn| {
+        let existed = diesel::delete(dsl::rooms.find(code)).execute(conn)? == 1;
+        if existed {
+            announce(conn, code, 0)?;
+        }
+        Ok(existed)
+    })
 }
 
 /// A cheap query that succeeds when the database answers and holds the `rooms` table.

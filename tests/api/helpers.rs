@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 
 /// Set to an admin URL of a PostgreSQL server (its `postgres` database) to run the suite
 /// on PostgreSQL: every test then gets a database of its own there.
-const POSTGRES_ENV: &str = "PAIRSYNC_TEST_POSTGRES";
+pub const POSTGRES_ENV: &str = "PAIRSYNC_TEST_POSTGRES";
 
 /// Longest wait for the server to print its address.
 const START_TIMEOUT: Duration = Duration::from_secs(20);

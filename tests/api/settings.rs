@@ -33,6 +33,7 @@ async fn an_idle_room_is_unloaded_and_loads_again_on_use() {
     let (status, room) = app.get_json(&format!("/api/pair-room/{code}")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(room["navigator"], "Bob");
+    app.patch(&format!("/api/pair-room/{code}/pair-swap")).await;
     assert_eq!(app.metric("pairsync_rooms_live").await, 1.0);
 }
 

@@ -1,0 +1,178 @@
+//! The change feed on PostgreSQL: every committed change to a room is announced with
+//! `NOTIFY` in the same transaction (`code:version`, version `0` for a delete), and each
+//! process keeps one dedicated `LISTEN` connection on a thread of its own. With SQLite there
+//! is one process per database and no feed.
+//!
+//! PostgreSQL delivers a notification only when its transaction commits, in commit order,
+//! and never to a listener that was disconnected at the time: after every (re)connect the
+//! listener reports [`FeedEvent::Resync`], so that every live room is read again.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::pg::PgConnection;
+use diesel::sql_types::Text;
+use diesel::{Connection, RunQueryDsl};
+
+use super::{Conn, StoreError};
+
+/// The channel every process listens on.
+pub const CHANNEL: &str = "pairsync_rooms";
+/// The wait between two polls of the listener connection that found nothing.
+const POLL: Duration = Duration::from_millis(2);
+/// The first wait before connecting again after the listener connection was lost.
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+/// The longest wait between two connection attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(1);
+
+/// One committed change to a room, as another process announced it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    /// The room's access code.
+    pub code: String,
+    /// The row's version after the change; `0` when the room was deleted.
+    pub version: i64,
+}
+
+impl Change {
+    /// The notification payload: `code:version`.
+    pub fn payload(&self) -> String {
+        format!("{}:{}", self.code, self.version)
+    }
+
+    /// Reads a payload; `None` for one this version of the server does not understand.
+    pub fn parse(payload: &str) -> Option<Change> {
+        let (code, version) = payload.rsplit_once(':')?;
+        Some(Change {
+            code: code.to_string(),
+            version: version.parse().ok()?,
+        })
+    }
+}
+
+/// What the listener reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FeedEvent {
+    /// Another (or this) process committed a change.
+    Changed(Change),
+    /// The listener (re)connected: changes may have been missed; read every live room again.
+    Resync,
+}
+
+/// Announces `change` in the current transaction (nothing on SQLite).
+pub fn notify(conn: &mut Conn, change: &Change) -> Result<(), StoreError> {
+    if let Conn::Pg(pg) = conn {
+        diesel::sql_query("SELECT pg_notify($1, $2)")
+            .bind::<Text, _>(CHANNEL)
+            .bind::<Text, _>(change.payload())
+            .execute(pg)?;
+    }
+    Ok(())
+}
+
+/// Whether the listener holds a live `LISTEN` connection; readiness depends on it.
+#[derive(Debug, Clone, Default)]
+pub struct FeedHealth(Arc<AtomicBool>);
+
+impl FeedHealth {
+    /// Whether changes from other processes are reaching this one.
+    pub fn is_up(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+
+    /// Waits up to `within` for the feed to connect; whether it did.
+    pub fn wait_up(&self, within: Duration) -> bool {
+        let until = std::time::Instant::now() + within;
+        while !self.is_up() && std::time::Instant::now() < until {
+            std::thread::sleep(POLL);
+        }
+        self.is_up()
+    }
+
+    fn set(&self, up: bool) {
+        if self.0.swap(up, Ordering::AcqRel) != up {
+            if up {
+                log::info!("change feed connected");
+            } else {
+                log::warn!("change feed lost; reconnecting");
+            }
+        }
+    }
+}
+
+/// Starts the listener thread for the PostgreSQL database at `url`; `deliver` gets every
+/// event, in order, on that thread. The thread runs until the process ends.
+pub fn listen(url: String, deliver: impl Fn(FeedEvent) + Send + 'static) -> FeedHealth {
+    let health = FeedHealth::default();
+    let reported = health.clone();
+    let spawned = std::thread::Builder::new()
+        .name("pairsync-feed".into())
+        .spawn(move || {
+            let mut backoff = FIRST_BACKOFF;
+            loop {
+                match PgConnection::establish(&url) {
+                    Ok(mut conn) => match conn.batch_execute(&format!("LISTEN {CHANNEL}")) {
+                        Ok(()) => {
+                            reported.set(true);
+                            backoff = FIRST_BACKOFF;
+                            deliver(FeedEvent::Resync);
+                            if let Err(e) = pump(&mut conn, &deliver) {
+                                log::warn!("change feed: {e}");
+                            }
+                        }
+                        Err(e) => log::warn!("change feed: cannot LISTEN: {e}"),
+                    },
+                    Err(e) => log::debug!("change feed: cannot connect: {e}"),
+                }
+                reported.set(false);
+                std::thread::sleep(backoff);
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+            }
+        });
+    if let Err(e) = spawned {
+        log::error!("cannot start the change feed thread: {e}");
+    }
+    health
+}
+
+/// Hands every notification that arrives on `conn` to `deliver`, until the connection fails.
+fn pump(
+    conn: &mut PgConnection,
+    deliver: &impl Fn(FeedEvent),
+) -> Result<(), diesel::result::Error> {
+    loop {
+        let mut any = false;
+        for note in conn.notifications_iter() {
+            let note = note?;
+            any = true;
+            match Change::parse(&note.payload) {
+                Some(change) => deliver(FeedEvent::Changed(change)),
+                None => log::warn!("change feed: unreadable payload {:?}", note.payload),
+            }
+        }
+        if !any {
+            // `notifications_iter` only reads what has arrived; a dead connection shows up
+            // as an error here or at the next poll.
+            std::thread::sleep(POLL);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_payload_names_the_room_and_its_version() {
+        let change = Change {
+            code: "ab-cd_EF12".into(),
+            version: 42,
+        };
+        assert_eq!(change.payload(), "ab-cd_EF12:42");
+        assert_eq!(Change::parse(&change.payload()), Some(change));
+        assert_eq!(Change::parse("nocolon"), None);
+        assert_eq!(Change::parse("code:notanumber"), None);
+    }
+}
