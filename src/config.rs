@@ -36,6 +36,77 @@ fn positive_ms(s: &str) -> Result<Duration, String> {
     }
 }
 
+/// The origins whose pages may call the API from another origin: a comma-separated list,
+/// blank entries skipped (so an empty setting means none).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Origins(pub Vec<String>);
+
+impl std::str::FromStr for Origins {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.split(',')
+            .filter(|o| !o.trim().is_empty())
+            .map(origin)
+            .collect::<Result<_, _>>()
+            .map(Origins)
+    }
+}
+
+/// An origin as browsers send it in `Origin`: `http://` or `https://`, a host and an
+/// optional port, nothing after. It is lowercased and a default port is dropped, as
+/// browsers do, so that it compares equal to what they send.
+fn origin(s: &str) -> Result<String, String> {
+    let refuse = || {
+        format!(
+            "expected an origin such as https://app.example.com \
+             (scheme, host and optional port, nothing after), got `{s}`"
+        )
+    };
+    let lower = s.trim().to_ascii_lowercase();
+    let (scheme, rest) = lower.split_once("://").ok_or_else(refuse)?;
+    let default_port = match scheme {
+        "http" => ":80",
+        "https" => ":443",
+        _ => return Err(refuse()),
+    };
+    if !is_authority(rest) {
+        return Err(refuse());
+    }
+    Ok(lower
+        .strip_suffix(default_port)
+        .unwrap_or(&lower)
+        .to_string())
+}
+
+/// Whether `s` is a host (a name, a v4 address or a `[v6 address]`) with an optional
+/// `:port`, and nothing else.
+fn is_authority(s: &str) -> bool {
+    let (host_ok, port) = match s.strip_prefix('[') {
+        Some(v6) => {
+            let Some((address, after)) = v6.split_once(']') else {
+                return false;
+            };
+            let ok =
+                !address.is_empty() && address.chars().all(|c| c.is_ascii_hexdigit() || c == ':');
+            (ok, after)
+        }
+        None => {
+            let (host, after) = s.find(':').map_or((s, ""), |i| s.split_at(i));
+            let ok = !host.is_empty()
+                && host
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
+            (ok, after)
+        }
+    };
+    let port_ok = port.is_empty()
+        || port
+            .strip_prefix(':')
+            .is_some_and(|p| (1..=5).contains(&p.len()) && p.chars().all(|c| c.is_ascii_digit()));
+    host_ok && port_ok
+}
+
 /// Everything the server can be told at start.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "pairsync", version, about)]
@@ -78,6 +149,11 @@ pub struct Settings {
     /// Comma-separated proxy addresses whose `X-Forwarded-For` names the real client.
     #[arg(long, env = "PAIRSYNC_TRUSTED_PROXIES", value_delimiter = ',', num_args = 0..)]
     pub trusted_proxies: Vec<std::net::IpAddr>,
+
+    /// Comma-separated origins (`https://host[:port]`) whose pages may call the API from
+    /// another origin, with credentials; none by default.
+    #[arg(long, env = "PAIRSYNC_ALLOWED_ORIGINS", default_value = "")]
+    pub allowed_origins: Origins,
 
     /// Streams this process holds at once, over all rooms; one more gets 503. Defaults to
     /// the open-files limit less a margin for the database and listeners.
@@ -147,6 +223,48 @@ mod tests {
         assert_eq!(s.heartbeat_ms, Duration::from_millis(200));
         assert_eq!(s.pause_when_empty, Grace::Never);
         assert!(Settings::try_parse_from(["pairsync", "--heartbeat-ms", "0"]).is_err());
+    }
+
+    #[test]
+    fn allowed_origins_are_a_comma_separated_list_of_origins_as_browsers_send_them() {
+        let s = Settings::try_parse_from([
+            "pairsync",
+            "--allowed-origins",
+            "https://App.Example.com, http://localhost:3000,https://x.test:443,http://[::1]:8080",
+        ])
+        .expect("parses");
+        assert_eq!(
+            s.allowed_origins.0,
+            [
+                "https://app.example.com",
+                "http://localhost:3000",
+                "https://x.test",
+                "http://[::1]:8080"
+            ]
+        );
+        for bad in [
+            "app.example.com",
+            "https://app.example.com/",
+            "https://app.example.com/path",
+            "ftp://app.example.com",
+            "*",
+            "https://",
+            "https://a.test:",
+            "https://a.test:80x",
+            "https://user@a.test",
+            "http://[::1",
+            "http://[::1]x",
+        ] {
+            let parsed = Settings::try_parse_from(["pairsync", "--allowed-origins", bad]);
+            assert!(parsed.is_err(), "{bad} was accepted");
+        }
+        for none in [
+            vec!["pairsync"],
+            vec!["pairsync", "--allowed-origins", " , "],
+        ] {
+            let s = Settings::try_parse_from(none).expect("parses");
+            assert_eq!(s.allowed_origins, Origins::default());
+        }
     }
 
     #[test]

@@ -30,6 +30,9 @@ pub enum ApiError {
     /// 409: the duration cannot change while the timer runs.
     #[error("the timer is running; stop it before changing its duration")]
     TimerRunning,
+    /// 409: a swap named another round than the room's (which this holds); nothing was swapped.
+    #[error("the room is in round {0}, not in the round this swap names; nothing was swapped")]
+    RoundChanged(i64),
     /// 413: a request body over the limit.
     #[error("the request body is larger than 16 KiB")]
     PayloadTooLarge,
@@ -51,8 +54,8 @@ pub enum ApiError {
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     /// A snake_case code: `invalid_request`, `unauthorized`, `room_not_found`, `not_found`,
-    /// `method_not_allowed`, `timer_running`, `payload_too_large`, `too_many_subscribers`,
-    /// `rate_limited`, `too_many_streams` or `unavailable`.
+    /// `method_not_allowed`, `timer_running`, `round_changed`, `payload_too_large`,
+    /// `too_many_subscribers`, `rate_limited`, `too_many_streams` or `unavailable`.
     #[schema(example = "room_not_found")]
     pub error: &'static str,
     /// One sentence for a person.
@@ -69,6 +72,7 @@ impl ApiError {
             ApiError::NotFound => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::TimerRunning => "timer_running",
+            ApiError::RoundChanged(_) => "round_changed",
             ApiError::PayloadTooLarge => "payload_too_large",
             ApiError::TooManySubscribers => "too_many_subscribers",
             ApiError::RateLimited(_) => "rate_limited",
@@ -90,7 +94,7 @@ impl ResponseError for ApiError {
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::RoomNotFound | ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::TimerRunning => StatusCode::CONFLICT,
+            ApiError::TimerRunning | ApiError::RoundChanged(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::TooManySubscribers | ApiError::RateLimited(_) => {
                 StatusCode::TOO_MANY_REQUESTS
@@ -131,6 +135,7 @@ impl From<CommandError> for ApiError {
     fn from(e: CommandError) -> Self {
         match e {
             CommandError::TimerRunning(_) => ApiError::TimerRunning,
+            CommandError::RoundChanged(e) => ApiError::RoundChanged(e.current),
         }
     }
 }

@@ -5,11 +5,50 @@
 //! as a list of [`Notice`]s, what every stream of the room must be told. Nothing
 //! here does I/O: the room actor commits the new value first and broadcasts the
 //! notices after.
+//!
+//! A room also remembers its latest time-up for a while ([`PairRoom::time_up_at`]): a
+//! swap that names no round and arrives within [`TIME_UP_SWAP_WINDOW_MS`] of a time-up,
+//! with nothing else changed in between, is the time-up's own swap as a page that swaps
+//! roles itself sends it, and changes nothing (the time-up already swapped). A swap that
+//! names its round swaps only in that round. The mark is part of the stored row, so the
+//! rule holds across restarts and across processes that share one database.
 
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::timer::{PhaseName, Timer, TimerRunning};
+
+/// How long after a time-up a swap without a round counts as that time-up's own swap.
+pub const TIME_UP_SWAP_WINDOW_MS: i64 = 10_000;
+
+/// Where the pair stands with its work, as the Room shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RoomStatus {
+    /// The pair works (every room starts so).
+    InProgress,
+    /// The pair said it is done.
+    Completed,
+}
+
+impl RoomStatus {
+    /// The name used in JSON and in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RoomStatus::InProgress => "IN_PROGRESS",
+            RoomStatus::Completed => "COMPLETED",
+        }
+    }
+
+    /// The status stored under `name`, if any.
+    pub fn parse(name: &str) -> Option<RoomStatus> {
+        match name {
+            "IN_PROGRESS" => Some(RoomStatus::InProgress),
+            "COMPLETED" => Some(RoomStatus::Completed),
+            _ => None,
+        }
+    }
+}
 
 /// One pair room, as committed in the database.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,6 +65,11 @@ pub struct PairRoom {
     pub created_at: i64,
     /// The countdown.
     pub timer: Timer,
+    /// In progress, or completed.
+    pub status: RoomStatus,
+    /// When the latest time-up happened (epoch ms), as long as no request has changed the
+    /// room since; `None` otherwise. What a time-up sets off by itself keeps it.
+    pub time_up_at: Option<i64>,
     /// Bumped on every committed change; a write that expects an older version loses.
     pub version: i64,
 }
@@ -55,6 +99,8 @@ impl NewRoom {
             mission_url: self.mission_url,
             created_at: now,
             timer: Timer::new(self.duration, self.remaining, 0),
+            status: RoomStatus::InProgress,
+            time_up_at: None,
             version: 1,
         }
     }
@@ -76,8 +122,14 @@ pub enum Command {
         /// New remaining time, ms (`1..=duration`).
         remaining: i64,
     },
-    /// Navigator and driver trade places.
-    Swap,
+    /// Navigator and driver trade places. With `round`, only while the room is in that
+    /// round; without, unless it is the swap of a time-up that just happened.
+    Swap {
+        /// The round the swap was asked in, if the client named it.
+        round: Option<i64>,
+    },
+    /// The pair is done: the status becomes completed and a running timer stops.
+    Complete,
 }
 
 /// The value of an `event: timer` line.
@@ -95,6 +147,8 @@ pub enum TimerEvent {
     Reset,
     /// Sent on connect while the timer runs.
     Running,
+    /// The room was marked completed.
+    Complete,
 }
 
 impl TimerEvent {
@@ -107,6 +161,7 @@ impl TimerEvent {
             TimerEvent::Update => "update",
             TimerEvent::Reset => "reset",
             TimerEvent::Running => "running",
+            TimerEvent::Complete => "complete",
         }
     }
 }
@@ -159,6 +214,17 @@ pub enum CommandError {
     /// `SetDuration` while the timer runs.
     #[error(transparent)]
     TimerRunning(#[from] TimerRunning),
+    /// A swap named a round the room is no longer (or not yet) in.
+    #[error(transparent)]
+    RoundChanged(#[from] RoundChanged),
+}
+
+/// The answer to a swap asked in another round than the room's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the room is in round {current}, not in the round the swap names")]
+pub struct RoundChanged {
+    /// The room's round now.
+    pub current: i64,
 }
 
 /// A room's next value and what to tell its streams.
@@ -193,8 +259,9 @@ impl PairRoom {
     }
 
     /// The time-up, if the deadline has passed at `now`: the timer stops, the roles swap,
-    /// the round counts up and the timer rests idle at full duration. The final tick is not
-    /// among the notices; it comes from [`Timer::take_due_ticks`].
+    /// the round counts up and the timer rests idle at full duration; the room remembers when
+    /// (see [`PairRoom::time_up_at`]). The final tick is not among the notices; it comes from
+    /// [`Timer::take_due_ticks`].
     pub fn expire(&self, now: i64) -> Option<Transition> {
         if !self.timer.is_due(now) {
             return None;
@@ -202,6 +269,7 @@ impl PairRoom {
         let mut room = self.clone();
         room.timer.time_up();
         std::mem::swap(&mut room.navigator, &mut room.driver);
+        room.time_up_at = Some(now);
         let notices = vec![
             Notice::Timer(TimerEvent::Stop),
             Notice::Remaining(room.timer.duration),
@@ -211,7 +279,8 @@ impl PairRoom {
     }
 
     /// Applies `command` at `now` after any due time-up. `Ok(None)` means nothing changed
-    /// and nothing is to be sent.
+    /// and nothing is to be sent. A command that changes the room ends the time-up's window
+    /// for swaps without a round.
     pub fn apply(&self, command: Command, now: i64) -> Result<Option<Transition>, CommandError> {
         let (mut room, mut notices) = match self.expire(now) {
             Some(t) => (t.room, t.notices),
@@ -228,15 +297,18 @@ impl PairRoom {
                 room.timer.set_duration(duration, remaining)?;
                 (true, Some(TimerEvent::Update))
             }
-            Command::Swap => {
-                std::mem::swap(&mut room.navigator, &mut room.driver);
-                (true, None)
+            Command::Swap { round } => (room.swap(round, now)?, None),
+            Command::Complete => {
+                room.timer.stop(now);
+                room.status = RoomStatus::Completed;
+                (true, Some(TimerEvent::Complete))
             }
         };
         if changed {
+            room.time_up_at = None;
             if let Some(event) = event {
                 notices.push(Notice::Timer(event));
-                if event != TimerEvent::Start {
+                if !matches!(event, TimerEvent::Start | TimerEvent::Complete) {
                     notices.push(Notice::Remaining(room.timer.remaining(now)));
                 }
             }
@@ -246,6 +318,28 @@ impl PairRoom {
             return Ok(None);
         }
         Ok(Some(Transition { room, notices }))
+    }
+
+    /// Trades the roles, unless `round` names another round (an error) or the swap names no
+    /// round and is the latest time-up's own (nothing to do). Returns whether it swapped.
+    fn swap(&mut self, round: Option<i64>, now: i64) -> Result<bool, RoundChanged> {
+        match round {
+            Some(asked) if asked != self.timer.round => Err(RoundChanged {
+                current: self.timer.round,
+            }),
+            None if self.swap_echoes_time_up(now) => Ok(false),
+            _ => {
+                std::mem::swap(&mut self.navigator, &mut self.driver);
+                Ok(true)
+            }
+        }
+    }
+
+    /// Whether a swap without a round at `now` is the latest time-up's own: the time-up was
+    /// at most [`TIME_UP_SWAP_WINDOW_MS`] ago and no request has changed the room since.
+    pub fn swap_echoes_time_up(&self, now: i64) -> bool {
+        self.time_up_at
+            .is_some_and(|at| now - at <= TIME_UP_SWAP_WINDOW_MS)
     }
 
     /// What a new stream is told first, after `connect`: the live remaining time, `running`
@@ -275,8 +369,27 @@ mod tests {
             mission_url: String::new(),
             created_at: T0,
             timer: Timer::new(duration, duration, 0),
+            status: RoomStatus::InProgress,
+            time_up_at: None,
             version: 1,
         }
+    }
+
+    const LEGACY_SWAP: Command = Command::Swap { round: None };
+
+    fn swap_in(round: i64) -> Command {
+        Command::Swap { round: Some(round) }
+    }
+
+    /// A room of `duration` ms started at `T0` whose time-up happened at its deadline:
+    /// roles swapped once (Dri navigates, Nav drives), round 1.
+    fn just_timed_up(duration: i64) -> PairRoom {
+        let running = applied(&room(duration), Command::Start, T0).room;
+        running.expire(T0 + duration).expect("due").room
+    }
+
+    fn roles(r: &PairRoom) -> (&str, &str) {
+        (r.navigator.as_str(), r.driver.as_str())
     }
 
     fn events(t: &Transition) -> Vec<String> {
@@ -353,7 +466,7 @@ mod tests {
 
     #[test]
     fn swap_trades_the_roles_and_announces_the_state() {
-        let t = applied(&room(5000), Command::Swap, T0);
+        let t = applied(&room(5000), LEGACY_SWAP, T0);
         assert_eq!(
             (t.room.navigator.as_str(), t.room.driver.as_str()),
             ("Dri", "Nav")
@@ -382,15 +495,108 @@ mod tests {
     }
 
     #[test]
-    fn a_swap_after_the_deadline_follows_the_time_up() {
+    fn one_page_swapping_at_time_up_changes_nothing() {
+        let timed_up = just_timed_up(3000);
+        assert_eq!(roles(&timed_up), ("Dri", "Nav"));
+        assert_eq!(timed_up.apply(LEGACY_SWAP, T0 + 3000 + 150), Ok(None));
+    }
+
+    #[test]
+    fn two_pages_swapping_at_time_up_change_nothing() {
+        let timed_up = just_timed_up(3000);
+        // Nothing changes, so the second page's swap meets the same room.
+        assert_eq!(timed_up.apply(LEGACY_SWAP, T0 + 3000 + 120), Ok(None));
+        assert_eq!(timed_up.apply(LEGACY_SWAP, T0 + 3000 + 480), Ok(None));
+    }
+
+    #[test]
+    fn a_page_that_swaps_after_the_window_swaps() {
+        let timed_up = just_timed_up(3000);
+        let at = T0 + 3000 + TIME_UP_SWAP_WINDOW_MS;
+        assert_eq!(timed_up.apply(LEGACY_SWAP, at), Ok(None));
+        let t = applied(&timed_up, LEGACY_SWAP, at + 1);
+        assert_eq!(events(&t), ["state"]);
+        assert_eq!(roles(&t.room), ("Nav", "Dri"));
+    }
+
+    #[test]
+    fn a_person_who_names_the_round_swaps_right_after_a_time_up() {
+        let timed_up = just_timed_up(3000);
+        let t = applied(&timed_up, swap_in(1), T0 + 3000 + 100);
+        assert_eq!(events(&t), ["state"]);
+        assert_eq!(roles(&t.room), ("Nav", "Dri"));
+        assert_eq!(t.room.time_up_at, None);
+    }
+
+    #[test]
+    fn a_swap_named_for_another_round_is_refused() {
+        let timed_up = just_timed_up(3000);
+        assert_eq!(
+            timed_up.apply(swap_in(0), T0 + 3000 + 100),
+            Err(CommandError::RoundChanged(RoundChanged { current: 1 }))
+        );
+        assert_eq!(
+            room(3000).apply(swap_in(1), T0),
+            Err(CommandError::RoundChanged(RoundChanged { current: 0 }))
+        );
+        assert_eq!(
+            roles(&applied(&room(3000), swap_in(0), T0).room),
+            ("Dri", "Nav")
+        );
+    }
+
+    #[test]
+    fn a_swap_without_round_after_another_change_swaps() {
+        let timed_up = just_timed_up(3000);
+        let started = applied(&timed_up, Command::Start, T0 + 3000 + 200).room;
+        let t = applied(&started, LEGACY_SWAP, T0 + 3000 + 400);
+        assert_eq!(roles(&t.room), ("Nav", "Dri"));
+
+        // A deliberate swap is a change too: a later swap without round swaps again.
+        let swapped = applied(&timed_up, swap_in(1), T0 + 3000 + 100).room;
+        let t = applied(&swapped, LEGACY_SWAP, T0 + 3000 + 300);
+        assert_eq!(roles(&t.room), ("Dri", "Nav"));
+    }
+
+    #[test]
+    fn a_request_that_changes_nothing_keeps_the_time_up_window() {
+        let timed_up = just_timed_up(3000);
+        assert_eq!(timed_up.apply(Command::Stop, T0 + 3000 + 50), Ok(None));
+        assert_eq!(timed_up.apply(Command::Reset, T0 + 3000 + 60), Ok(None));
+        assert_eq!(timed_up.apply(LEGACY_SWAP, T0 + 3000 + 70), Ok(None));
+    }
+
+    #[test]
+    fn a_swap_that_overtakes_the_time_up_is_its_own_swap() {
+        // The page saw the final tick and asked before the time-up was committed.
         let running = applied(&room(3000), Command::Start, T0).room;
-        let t = applied(&running, Command::Swap, T0 + 4000);
+        let t = applied(&running, LEGACY_SWAP, T0 + 3000 + 5);
+        assert_eq!(events(&t), ["timer:stop", "remaining-time:3000", "state"]);
+        assert_eq!(roles(&t.room), ("Dri", "Nav"));
+        assert_eq!(t.room.time_up_at, Some(T0 + 3000 + 5));
+    }
+
+    #[test]
+    fn a_swap_with_the_round_after_the_deadline_follows_the_time_up() {
+        let running = applied(&room(3000), Command::Start, T0).room;
+        let t = applied(&running, swap_in(1), T0 + 4000);
         assert_eq!(
             events(&t),
             ["timer:stop", "remaining-time:3000", "state", "state"]
         );
         // Swapped by the time-up, then swapped back by the request.
         assert_eq!(t.room.navigator, "Nav");
+    }
+
+    #[test]
+    fn complete_stops_a_running_timer_and_announces_complete_then_state() {
+        let running = applied(&room(5000), Command::Start, T0).room;
+        let t = applied(&running, Command::Complete, T0 + 1200);
+        assert_eq!(events(&t), ["timer:complete", "state"]);
+        assert_eq!(t.room.status, RoomStatus::Completed);
+        assert_eq!(t.room.timer.phase, Phase::Paused { remaining: 3800 });
+        let again = applied(&t.room, Command::Complete, T0 + 2000);
+        assert_eq!(events(&again), ["timer:complete", "state"]);
     }
 
     #[test]

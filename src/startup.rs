@@ -14,6 +14,7 @@ use tokio::sync::watch;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::http::admin::AdminToken;
+use crate::http::cors::CrossOrigin;
 use crate::http::limits::{refuse_large_bodies, CreationLimiter};
 use crate::http::observe::observe;
 use crate::http::{self, AppState};
@@ -135,6 +136,14 @@ pub fn start(settings: Settings, clock: Clock) -> Result<Running, StartError> {
         shutdown: stopping,
     };
 
+    let allowed_origins = settings.allowed_origins.0.clone();
+    if !allowed_origins.is_empty() {
+        log::info!(
+            "cross-origin API calls allowed from {}",
+            allowed_origins.join(", ")
+        );
+    }
+
     let listener = TcpListener::bind(&settings.bind)
         .map_err(|e| StartError::Bind(settings.bind.clone(), e))?;
     let addr = listener
@@ -144,6 +153,8 @@ pub fn start(settings: Settings, clock: Clock) -> Result<Running, StartError> {
         App::new()
             .app_data(web::Data::new(state.clone()))
             .wrap(from_fn(refuse_large_bodies))
+            // Outside the body limit, so that its 413 reaches a cross-origin page readable.
+            .wrap(CrossOrigin::new(&allowed_origins))
             .wrap(from_fn(observe))
             .configure(http::configure)
     })

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use super::MAX_BODY_BYTES;
 use crate::error::ApiError;
-use crate::pairing::{Command, NewRoom};
+use crate::pairing::{Command, NewRoom, RoomStatus};
 use crate::timer::{MAX_DURATION_MS, MIN_DURATION_MS};
 
 /// The longest name a navigator or driver may have, in characters.
@@ -149,6 +149,25 @@ pub fn set_duration(body: &Value) -> Result<Command, ApiError> {
     })
 }
 
+/// The `round` of `PATCH /api/pair-room/{code}/pair-swap?round=N`, when given.
+pub fn round(raw: Option<&str>) -> Result<Option<i64>, ApiError> {
+    raw.map(|n| {
+        n.parse()
+            .map_err(|_| ApiError::invalid("round must be an integer"))
+    })
+    .transpose()
+}
+
+/// `PATCH /api/pair-room/{code}/status`: `{"status": "COMPLETED"}`, the one status a
+/// client may set.
+pub fn status(body: &Value) -> Result<Command, ApiError> {
+    let completed = RoomStatus::Completed.as_str();
+    match field(object(body)?, "status") {
+        Some(Value::String(s)) if s == completed => Ok(Command::Complete),
+        _ => Err(ApiError::invalid(format!("status must be \"{completed}\""))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,5 +239,38 @@ mod tests {
         );
         assert!(set_duration(&json!({"duration": 5000, "remainingTime": 6000})).is_err());
         assert!(set_duration(&json!({})).is_err());
+    }
+
+    #[test]
+    fn a_swap_round_is_an_integer_when_given() {
+        assert_eq!(round(None), Ok(None));
+        assert_eq!(round(Some("3")), Ok(Some(3)));
+        for bad in ["", "x", "1.5", "99999999999999999999"] {
+            match round(Some(bad)) {
+                Err(ApiError::InvalidRequest(m)) => assert!(m.contains("round"), "{bad}: {m}"),
+                other => panic!("{bad}: expected a 400, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn only_the_completed_status_may_be_set() {
+        assert_eq!(
+            status(&json!({"status": "COMPLETED"})),
+            Ok(Command::Complete)
+        );
+        for body in [
+            json!({"status": "IN_PROGRESS"}),
+            json!({"status": "completed"}),
+            json!({"status": null}),
+            json!({"status": 1}),
+            json!({}),
+        ] {
+            match status(&body) {
+                Err(ApiError::InvalidRequest(m)) => assert!(m.contains("status"), "{body}: {m}"),
+                other => panic!("{body}: expected a 400, got {other:?}"),
+            }
+        }
+        assert!(status(&json!("COMPLETED")).is_err());
     }
 }

@@ -3,18 +3,20 @@
 //! routes, wrong methods).
 //!
 //! # Layout
-//! - `pair_room`: create, read, swap and delete rooms.
+//! - `pair_room`: create, look up, read, swap, complete and delete rooms.
 //! - `timer`: read and command a room's timer.
 //! - `events`: the SSE stream of a room.
 //! - `health`: liveness, readiness and metrics.
 //! - `admin`: the operators' room listing behind the bearer token.
 //! - `limits`: client addresses and the room-creation rate limit.
 //! - `observe`: the access log and HTTP metrics.
+//! - `cors`: cross-origin calls from the configured origins.
 //! - `openapi`: the OpenAPI document and the API browser.
 //! - `pages`: the web pages and their assets.
 //! - `input`: request bodies and their validation.
 
 pub mod admin;
+pub mod cors;
 mod events;
 mod health;
 pub mod input;
@@ -98,6 +100,8 @@ fn table() -> Vec<(&'static str, Method, Route)> {
     let get = || web::route().guard(guard::Any(guard::Get()).or(guard::Head()));
     vec![
         ("/api/pair-room", M::POST, web::post().to(pair_room::create)),
+        // Before `/api/pair-room/{code}`, which would take `exists` for a code.
+        ("/api/pair-room/exists", M::GET, get().to(pair_room::exists)),
         ("/api/pair-room/{code}", M::GET, get().to(pair_room::read)),
         (
             "/api/pair-room/{code}",
@@ -108,6 +112,11 @@ fn table() -> Vec<(&'static str, Method, Route)> {
             "/api/pair-room/{code}/pair-swap",
             M::PATCH,
             web::patch().to(pair_room::swap),
+        ),
+        (
+            "/api/pair-room/{code}/status",
+            M::PATCH,
+            web::patch().to(pair_room::status),
         ),
         ("/api/{code}/timer", M::GET, get().to(timer::read)),
         (

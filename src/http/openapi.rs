@@ -8,7 +8,7 @@ use utoipa::{IntoParams, IntoResponses, Modify, OpenApi, ToSchema};
 
 use super::{admin, events, health, pages, pair_room, timer};
 use crate::error::ErrorBody;
-use crate::pairing::{Snapshot, TimerView};
+use crate::pairing::{RoomStatus, Snapshot, TimerView};
 use crate::timer::PhaseName;
 
 /// The `code` path parameter shared by every room endpoint.
@@ -54,6 +54,15 @@ pub struct SetDurationBody {
     remaining_time: Option<i64>,
 }
 
+/// `PATCH /api/pair-room/{code}/status` (read by hand in `input`, described here).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct StatusBody {
+    /// Only `COMPLETED` may be set.
+    #[schema(example = "COMPLETED")]
+    status: String,
+}
+
 /// The errors every room endpoint may answer.
 #[derive(IntoResponses)]
 #[allow(dead_code)]
@@ -95,7 +104,8 @@ impl Modify for AdminToken {
         description = "A pair-programming timer kept in sync across every screen of a pair room."
     ),
     paths(
-        pair_room::create, pair_room::read, pair_room::swap, pair_room::delete,
+        pair_room::create, pair_room::exists, pair_room::read, pair_room::swap,
+        pair_room::status, pair_room::delete,
         timer::read, timer::update, timer::start, timer::stop, timer::reset,
         events::connect,
         health::healthz, health::readyz, health::metrics,
@@ -104,8 +114,8 @@ impl Modify for AdminToken {
         document,
     ),
     components(schemas(
-        pair_room::Created, pair_room::RoomBody, TimerView, Snapshot, PhaseName, ErrorBody,
-        CreateRoomBody, SetDurationBody, Status, admin::Entry, admin::Listing
+        pair_room::Created, pair_room::Exists, pair_room::RoomBody, RoomStatus, TimerView, Snapshot, PhaseName, ErrorBody,
+        CreateRoomBody, SetDurationBody, StatusBody, Status, admin::Entry, admin::Listing
     )),
     modifiers(&AdminToken)
 )]

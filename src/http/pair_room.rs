@@ -1,19 +1,22 @@
-//! `/api/pair-room`: create a room, read it, swap its roles, delete it.
+//! `/api/pair-room`: create a room, ask whether one exists, read it, swap its roles, mark
+//! it completed, delete it.
 
 use actix_web::http::header;
 use std::time::Instant;
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use super::{input, limits, AppState};
+use crate::access_code;
 use crate::error::{ApiError, ErrorBody};
-use crate::http::openapi::{CreateRoomBody, RoomCode, RoomErrors};
-use crate::pairing::{Command, TimerView};
+use crate::http::openapi::{CreateRoomBody, RoomCode, RoomErrors, StatusBody};
+use crate::pairing::{Command, RoomStatus, TimerView};
 use crate::rooms::client::{ask, current};
 use crate::rooms::messages::{Create, Delete, Execute, RoomView};
+use crate::store::rooms;
 
 /// The answer to a room creation.
 #[derive(Serialize, ToSchema)]
@@ -29,8 +32,7 @@ pub struct RoomBody {
     access_code: String,
     navigator: String,
     driver: String,
-    #[schema(example = "IN_PROGRESS")]
-    status: &'static str,
+    status: RoomStatus,
     mission_url: String,
     duration: i64,
     remaining_time: i64,
@@ -47,7 +49,7 @@ impl RoomBody {
             access_code: room.access_code,
             navigator: room.navigator,
             driver: room.driver,
-            status: "IN_PROGRESS",
+            status: room.status,
             mission_url: room.mission_url,
             duration: timer.duration,
             remaining_time: timer.remaining_time,
@@ -81,6 +83,41 @@ pub async fn create(
         .json(Created { access_code: code }))
 }
 
+/// The query of `GET /api/pair-room/exists`.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ExistsQuery {
+    /// The access code to look for.
+    #[param(required = true)]
+    access_code: Option<String>,
+}
+
+/// The answer to `GET /api/pair-room/exists`.
+#[derive(Serialize, ToSchema)]
+pub struct Exists {
+    /// Whether a room has this access code.
+    exists: bool,
+}
+
+/// `GET /api/pair-room/exists?access_code={code}`
+#[utoipa::path(get, path = "/api/pair-room/exists", tag = "pair rooms", params(ExistsQuery),
+    responses(
+        (status = 200, description = "Whether the room exists; `false` for an unknown or malformed code", body = Exists),
+        (status = 400, description = "No `access_code`", body = ErrorBody),
+        (status = 503, description = "Database unavailable", body = ErrorBody)))]
+pub async fn exists(
+    state: web::Data<AppState>,
+    query: web::Query<ExistsQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let code = query
+        .into_inner()
+        .access_code
+        .ok_or_else(|| ApiError::invalid("access_code is required"))?;
+    let exists = access_code::is_well_formed(&code)
+        && state.db.run(move |conn| rooms::exists(conn, &code)).await?;
+    Ok(HttpResponse::Ok().json(Exists { exists }))
+}
+
 /// `GET /api/pair-room/{code}`
 #[utoipa::path(get, path = "/api/pair-room/{code}", tag = "pair rooms", params(RoomCode),
     responses((status = 200, body = RoomBody), RoomErrors))]
@@ -92,14 +129,52 @@ pub async fn read(
     Ok(HttpResponse::Ok().json(RoomBody::new(view, state.clock.now_ms())))
 }
 
-/// `PATCH /api/pair-room/{code}/pair-swap`
-#[utoipa::path(patch, path = "/api/pair-room/{code}/pair-swap", tag = "pair rooms", params(RoomCode),
-    responses((status = 204, description = "Navigator and driver traded places; streams get `state`"), RoomErrors))]
+/// The query of `PATCH /api/pair-room/{code}/pair-swap`.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SwapQuery {
+    /// The round the swap is meant for: it swaps only while the room's `round` is this.
+    /// Without it, a swap within 10 s of a time-up, with nothing else changed since, is
+    /// that time-up's own swap and changes nothing.
+    #[param(value_type = Option<i64>)]
+    round: Option<String>,
+}
+
+/// `PATCH /api/pair-room/{code}/pair-swap[?round=N]`
+#[utoipa::path(patch, path = "/api/pair-room/{code}/pair-swap", tag = "pair rooms",
+    params(RoomCode, SwapQuery),
+    responses(
+        (status = 204, description = "Navigator and driver traded places (streams get `state`), \
+            or the swap was the latest time-up's own (nothing changed)"),
+        (status = 400, description = "`round` is not an integer", body = ErrorBody),
+        (status = 409, description = "The room is in another round than `round`; nothing changed", body = ErrorBody),
+        RoomErrors))]
 pub async fn swap(
     state: web::Data<AppState>,
     code: web::Path<String>,
+    query: web::Query<SwapQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    ask(&state.registry, &code, Execute(Command::Swap)).await?;
+    let round = input::round(query.into_inner().round.as_deref())?;
+    ask(&state.registry, &code, Execute(Command::Swap { round })).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `PATCH /api/pair-room/{code}/status` with `{"status": "COMPLETED"}`
+#[utoipa::path(patch, path = "/api/pair-room/{code}/status", tag = "pair rooms", params(RoomCode),
+    request_body = StatusBody,
+    responses(
+        (status = 204, description = "The room is completed and a running timer stopped; \
+            streams get `timer: complete`, then `state`"),
+        (status = 400, description = "Malformed JSON, or a status other than `COMPLETED`", body = ErrorBody),
+        (status = 413, description = "Body over 16 KiB", body = ErrorBody),
+        RoomErrors))]
+pub async fn status(
+    state: web::Data<AppState>,
+    code: web::Path<String>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    let complete = input::status(&body)?;
+    ask(&state.registry, &code, Execute(complete)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

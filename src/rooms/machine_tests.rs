@@ -359,7 +359,7 @@ fn never_keeps_an_empty_room_running() {
 #[test]
 fn a_room_with_no_stream_and_no_running_timer_is_forgotten_after_its_idle_time() {
     let mut sim = Sim::new(5000, Grace::Never);
-    sim.command(at(1_000), Command::Swap);
+    sim.command(at(1_000), Command::Swap { round: None });
     assert_eq!(sim.wake_at(), Duration::from_millis(301_000));
     assert!(!stops(&sim.feed(at(300_999), Input::Wake)));
     assert!(stops(&sim.feed(at(301_000), Input::Wake)));
@@ -387,7 +387,7 @@ fn quiet_streams_get_a_heartbeat_before_the_heartbeat_period_passes() {
     let (_, fx) = sim.wake();
     assert!(fx.contains(&Effect::Heartbeat));
     // A broadcast counts as a write: the next heartbeat is counted from it.
-    sim.command(at(20_000), Command::Swap);
+    sim.command(at(20_000), Command::Swap { round: None });
     assert_eq!(
         sim.wake_at(),
         Duration::from_millis(20_000) + HEARTBEAT.mul_f64(0.75)
@@ -434,7 +434,7 @@ fn a_command_that_finds_a_newer_row_adopts_it_and_is_planned_again() {
     theirs.timer.start(T0 + 100);
     theirs.version += 1;
     sim.row = Some(theirs);
-    let fx = sim.command(at(200), Command::Swap);
+    let fx = sim.command(at(200), Command::Swap { round: None });
     assert_eq!(reply(&fx), Some(Ok(())));
     // The streams hear of the other change, then of the swap planned on top of it.
     assert_eq!(broadcasts(&fx), ["state", "state"]);
@@ -550,7 +550,7 @@ mod properties {
                 Just(Command::Start),
                 Just(Command::Stop),
                 Just(Command::Reset),
-                Just(Command::Swap),
+                Just(Command::Swap { round: None }),
                 (1000..=6000i64).prop_map(|d| Command::SetDuration { duration: d, remaining: d }),
             ]
             .prop_map(Step::Command),

@@ -3,7 +3,7 @@
 use diesel::prelude::*;
 
 use super::schema::rooms;
-use crate::pairing::PairRoom;
+use crate::pairing::{PairRoom, RoomStatus};
 use crate::timer::{Phase, Timer};
 
 /// A `rooms` row as stored.
@@ -35,6 +35,10 @@ pub struct RoomRow {
     pub version: i64,
     /// See the schema.
     pub updated_at: i64,
+    /// See the schema.
+    pub status: String,
+    /// See the schema.
+    pub time_up_at: Option<i64>,
 }
 
 /// A row whose content no version of this server writes.
@@ -63,6 +67,8 @@ impl RoomRow {
             round: room.timer.round,
             version: room.version,
             updated_at: now,
+            status: room.status.as_str().to_string(),
+            time_up_at: room.time_up_at,
         }
     }
 
@@ -90,6 +96,7 @@ impl RoomRow {
             },
             _ => return Err(corrupt("unknown phase")),
         };
+        let status = RoomStatus::parse(&self.status).ok_or_else(|| corrupt("unknown status"))?;
         Ok(PairRoom {
             access_code: self.access_code,
             navigator: self.navigator,
@@ -97,6 +104,8 @@ impl RoomRow {
             mission_url: self.mission_url,
             created_at: self.created_at,
             timer,
+            status,
+            time_up_at: self.time_up_at,
             version: self.version,
         })
     }
@@ -116,15 +125,21 @@ mod tests {
             mission_url: "https://example.test/m".into(),
             created_at: now - 5,
             timer: Timer::new(60_000, 60_000, 4),
+            status: RoomStatus::InProgress,
+            time_up_at: Some(now - 3000),
             version: 7,
         };
-        for step in 0..3 {
+        for step in 0..4 {
             match step {
                 1 => {
                     room.timer.start(now);
                 }
                 2 => {
                     room.timer.stop(now + 1234);
+                }
+                3 => {
+                    room.status = RoomStatus::Completed;
+                    room.time_up_at = None;
                 }
                 _ => {}
             }

@@ -60,6 +60,16 @@ pub fn find(conn: &mut Conn, code: &str, now: i64) -> Result<Option<PairRoom>, S
         .transpose()
 }
 
+/// Whether a room has this access code.
+pub fn exists(conn: &mut Conn, code: &str) -> Result<bool, StoreError> {
+    let found = dsl::rooms
+        .find(code)
+        .select(dsl::access_code)
+        .first::<String>(conn)
+        .optional()?;
+    Ok(found.is_some())
+}
+
 /// Every room whose timer runs.
 pub fn running(conn: &mut Conn, now: i64) -> Result<Vec<PairRoom>, StoreError> {
     let rows = dsl::rooms

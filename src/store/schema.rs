@@ -28,5 +28,9 @@ diesel::table! {
         version -> BigInt,
         /// Last write instant, epoch ms.
         updated_at -> BigInt,
+        /// `IN_PROGRESS` or `COMPLETED`.
+        status -> Text,
+        /// The latest time-up, epoch ms, while no request has changed the room since.
+        time_up_at -> Nullable<BigInt>,
     }
 }

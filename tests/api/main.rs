@@ -6,6 +6,7 @@ mod durability;
 mod errors;
 mod events;
 mod helpers;
+mod legacy;
 mod operators;
 mod pair_rooms;
 mod settings;

@@ -314,8 +314,10 @@
   el.start.addEventListener('click', start);
   el.pause.addEventListener('click', pause);
   el.reset.addEventListener('click', function () { command('PATCH', base + '/timer/reset'); });
+  // The swap names the round it was made in, so that it never undoes a time-up's swap.
   el.swap.addEventListener('click', function () {
-    command('PATCH', '/api/pair-room/' + encodeURIComponent(code) + '/pair-swap');
+    if (!snapshot) return;
+    command('PATCH', '/api/pair-room/' + encodeURIComponent(code) + '/pair-swap?round=' + snapshot.round);
   });
 
   function showDurationError(message) {
