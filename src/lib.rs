@@ -12,10 +12,12 @@
 //! - [`store`]: diesel over r2d2; the `rooms` table; blocking work off the actor threads.
 //! - [`http`]: the route table and thin handlers.
 //! - [`web`]: the embedded web pages.
+//! - [`cli`]: the terminal client (`pairsync new`, `pairsync watch`) and the command line.
 //! - [`error`]: the one JSON error type.
 //! - [`config`], [`startup`], [`metrics`], [`clock`], [`access_code`]: the rest.
 
 pub mod access_code;
+pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod error;

@@ -1,6 +1,7 @@
-//! The `pairsync` binary: settings, logging, then the server until SIGTERM or Ctrl-C.
+//! The `pairsync` binary: with no subcommand (or `serve`), settings, logging, then the
+//! server until SIGTERM or Ctrl-C; `new` and `watch` are the terminal client.
 
-use clap::Parser;
+use pairsync::cli::args::{self, Client, Invocation};
 use pairsync::config::Settings;
 
 /// Resolves on SIGTERM or SIGINT (Ctrl-C).
@@ -26,9 +27,8 @@ async fn stop_signal() {
     let _ = ctrl_c.await;
 }
 
-#[actix_web::main]
-async fn main() -> std::process::ExitCode {
-    let settings = Settings::parse();
+/// Runs the server until it is told to stop.
+async fn serve(settings: Settings) -> std::process::ExitCode {
     env_logger::Builder::new()
         .parse_filters(&settings.rust_log)
         .init();
@@ -59,4 +59,16 @@ async fn main() -> std::process::ExitCode {
         }
     }
     std::process::ExitCode::SUCCESS
+}
+
+fn main() -> std::process::ExitCode {
+    let invocation = match args::parse(std::env::args_os()) {
+        Ok(invocation) => invocation,
+        Err(e) => e.exit(),
+    };
+    match invocation {
+        Invocation::Serve(settings) => actix_web::rt::System::new().block_on(serve(settings)),
+        Invocation::Client(Client::New(args)) => pairsync::cli::run_new(args),
+        Invocation::Client(Client::Watch(args)) => pairsync::cli::run_watch(args),
+    }
 }

@@ -1,0 +1,9 @@
+//! The terminal client against the real server: `pairsync new` as a script runs it, and
+//! `pairsync watch` in a pseudo-terminal as a person would.
+
+#[allow(dead_code)]
+#[path = "../api/helpers.rs"]
+mod helpers;
+mod new;
+mod pty;
+mod watch;
