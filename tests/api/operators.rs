@@ -9,10 +9,10 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::expect::{eventually, expect_error};
-use crate::helpers::TestServer;
+use crate::helpers::{TestServer, ADMIN_TOKEN};
 use crate::sse::EventStream;
 
-const TOKEN: &str = "test-admin-token";
+const TOKEN: &str = ADMIN_TOKEN;
 
 async fn admin(
     app: &TestServer,
