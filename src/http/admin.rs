@@ -31,13 +31,17 @@ impl AdminToken {
         AdminToken(token)
     }
 
-    /// `Ok` when the request carries `Authorization: Bearer <token>`.
+    /// `Ok` when the request carries `Authorization: Bearer <token>` (the scheme in any case).
     pub fn check(&self, req: &HttpRequest) -> Result<(), ApiError> {
         let presented = req
             .headers()
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
+            .and_then(|v| {
+                v.split_once(' ')
+                    .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            })
+            .map(|(_, token)| token)
             .unwrap_or("");
         if bool::from(presented.as_bytes().ct_eq(self.0.as_bytes())) {
             Ok(())
@@ -172,18 +176,20 @@ mod tests {
     use actix_web::test::TestRequest;
 
     #[test]
-    fn only_the_exact_bearer_token_passes() {
+    fn only_the_exact_token_passes_under_the_bearer_scheme_in_any_case() {
         let token = AdminToken::new("s3cret".into());
         let with = |v: &str| {
             TestRequest::default()
                 .insert_header((header::AUTHORIZATION, v))
                 .to_http_request()
         };
-        assert!(token.check(&with("Bearer s3cret")).is_ok());
+        for good in ["Bearer s3cret", "bearer s3cret", "BEARER s3cret"] {
+            assert!(token.check(&with(good)).is_ok(), "{good}");
+        }
         for bad in [
             "Bearer s3cre",
             "Bearer s3cret2",
-            "bearer s3cret",
+            "Basic s3cret",
             "s3cret",
             "Bearer ",
         ] {

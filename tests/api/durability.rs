@@ -5,7 +5,8 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{eventually, now_ms, TestServer};
+use crate::expect::{assert_on_time, eventually, LATE_TOLERANCE};
+use crate::helpers::{now_ms, TestServer};
 
 #[tokio::test]
 async fn a_paused_room_comes_back_exactly_after_a_crash() {
@@ -57,8 +58,11 @@ async fn a_running_room_keeps_its_deadline_across_a_crash_and_reaches_time_up() 
     stream.skip_greeting().await;
     loop {
         let f = stream.next_event(Duration::from_secs(6)).await;
+        if f.pair() == ("remaining-time".into(), "0".into()) {
+            assert_on_time("the last tick after a restart", f.received_ms, deadline);
+        }
         if f.pair() == ("timer".into(), "stop".into()) {
-            assert!(f.received_ms >= deadline);
+            assert_on_time("the time-up after a restart", f.received_ms, deadline);
             break;
         }
     }
@@ -96,34 +100,55 @@ async fn a_time_up_that_fell_due_while_down_has_happened_after_restart() {
 #[tokio::test]
 async fn running_rooms_are_loaded_at_start_and_time_up_without_any_request() {
     let mut app = TestServer::spawn().await;
-    let code = app.room(1500).await;
+    let code = app.room(4000).await;
     app.patch(&format!("/api/{code}/timer/start")).await;
+    let deadline = app.timer(&code).await["deadlineAt"]
+        .as_i64()
+        .expect("deadline");
     app.crash_and_restart();
-    assert_eq!(app.metric("pairsync_rooms_live").await, 1.0);
-    eventually(Duration::from_secs(5), || async {
-        (app.metric("pairsync_time_ups_total").await == 1.0).then_some(())
+    // Only the operators' listing is asked (it loads nothing): the room is live, running.
+    let (_, listing) = app.admin_json("/rooms").await;
+    assert_eq!(
+        listing["rooms"][0]["accessCode"],
+        code.as_str(),
+        "{listing}"
+    );
+    assert_eq!(
+        listing["rooms"][0]["timer"]["state"], "running",
+        "the restart took longer than the countdown: {listing}"
+    );
+    let seen_ms = eventually(Duration::from_secs(10), || async {
+        let (_, listing) = app.admin_json("/rooms").await;
+        (listing["rooms"][0]["timer"]["round"] == 1).then(now_ms)
     })
     .await;
+    assert_on_time("the time-up after a restart", seen_ms, deadline);
+    assert_eq!(app.metric("pairsync_time_ups_total").await, 1.0);
     assert_eq!(app.timer(&code).await["round"], 1);
 }
 
 #[tokio::test]
 async fn pause_when_empty_counts_from_the_servers_start_after_a_restart() {
+    const GRACE: Duration = Duration::from_millis(600);
     let mut app = TestServer::spawn_with(&[("PAIRSYNC_PAUSE_WHEN_EMPTY", "600")]).await;
     let code = app.room(60000).await;
     let mut stream = app.connect(&code).await;
     stream.skip_greeting().await;
     app.patch(&format!("/api/{code}/timer/start")).await;
-    app.crash_and_restart();
+    app.crash();
     drop(stream);
-    let restarted = std::time::Instant::now();
+    // The new process starts between these two instants.
+    let restarting = std::time::Instant::now();
+    app.restart();
+    let restarted = restarting.elapsed();
     let paused_after = eventually(Duration::from_secs(5), || async {
-        (app.timer(&code).await["state"] == "paused").then(|| restarted.elapsed())
+        (app.timer(&code).await["state"] == "paused").then(|| restarting.elapsed())
     })
     .await;
+    assert!(paused_after >= GRACE, "paused early: {paused_after:?}");
     assert!(
-        paused_after >= Duration::from_millis(500),
-        "{paused_after:?}"
+        paused_after <= restarted + GRACE + LATE_TOLERANCE,
+        "paused late: {paused_after:?}, the process was up after {restarted:?}"
     );
 }
 
@@ -151,15 +176,16 @@ async fn every_acknowledged_change_survives_a_crash() {
 #[tokio::test]
 async fn two_processes_on_one_database_apply_a_time_up_once() {
     let app = TestServer::spawn().await;
-    let code = app.room(1500).await;
-    app.patch(&format!("/api/{code}/timer/start")).await;
-    // The sibling loads the running room at start, as the first process has it live.
     let other = app.sibling();
-    assert_eq!(other.metric("pairsync_rooms_live").await, 1.0);
+    let code = app.room(2000).await;
+    app.patch(&format!("/api/{code}/timer/start")).await;
+    // Each process has the running room live: one from the start, the other loads it for
+    // its stream.
     let mut a = app.connect(&code).await;
     let mut b = other.connect(&code).await;
-    a.skip_greeting().await;
-    b.skip_greeting().await;
+    for stream in [&mut a, &mut b] {
+        assert_eq!(stream.skip_greeting().await.json()["state"], "running");
+    }
     for stream in [&mut a, &mut b] {
         loop {
             let f = stream.next_event(Duration::from_secs(5)).await;

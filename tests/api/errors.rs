@@ -8,19 +8,8 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::json;
 
+use crate::expect::expect_error;
 use crate::helpers::TestServer;
-
-async fn assert_json_error(res: reqwest::Response, status: StatusCode, code: &str) {
-    assert_eq!(res.status(), status, "{}", res.url());
-    let ct = res.headers()["content-type"]
-        .to_str()
-        .unwrap_or("")
-        .to_string();
-    assert!(ct.starts_with("application/json"), "{ct}");
-    let body: serde_json::Value = res.json().await.expect("json body");
-    assert_eq!(body["error"], code);
-    assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()));
-}
 
 /// Sends raw bytes and returns the status line.
 fn raw_status(app: &TestServer, request: &[u8]) -> String {
@@ -48,7 +37,7 @@ async fn unknown_routes_are_404_not_found() {
         "/api/x/timer/explode",
     ] {
         let res = app.client.get(app.url(path)).send().await.expect("request");
-        assert_json_error(res, StatusCode::NOT_FOUND, "not_found").await;
+        expect_error(res, StatusCode::NOT_FOUND, "not_found").await;
     }
 }
 
@@ -66,7 +55,7 @@ async fn a_known_path_with_a_wrong_method_is_405() {
         ("POST", "/healthz".to_string()),
     ] {
         let res = app.send(method, &path).await;
-        assert_json_error(res, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed").await;
+        expect_error(res, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed").await;
     }
 }
 
@@ -123,7 +112,7 @@ async fn malformed_json_is_400_invalid_request() {
             .send()
             .await
             .expect("request");
-        assert_json_error(res, StatusCode::BAD_REQUEST, "invalid_request").await;
+        expect_error(res, StatusCode::BAD_REQUEST, "invalid_request").await;
     }
 }
 
@@ -154,7 +143,7 @@ async fn a_body_over_16_kib_is_413() {
             .send()
             .await
             .expect("request");
-        assert_json_error(res, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
+        expect_error(res, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
     }
     // A chunked body declares no length; it is refused once reading passes the limit.
     let chunks: Vec<Result<String, std::io::Error>> = vec![Ok(timer.clone())];
@@ -168,7 +157,7 @@ async fn a_body_over_16_kib_is_413() {
         .send()
         .await
         .expect("request");
-    assert_json_error(res, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
+    expect_error(res, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
     let t = app.timer(&code).await;
     assert_eq!(
         (t["state"].as_str(), t["duration"].as_i64()),
@@ -222,42 +211,104 @@ async fn odd_paths_get_a_json_404_and_never_a_5xx() {
 }
 
 #[tokio::test]
-async fn a_storm_of_junk_bodies_never_gets_a_5xx() {
+async fn a_storm_of_junk_bodies_gets_400_and_never_a_5xx() {
     let app = TestServer::spawn().await;
     let code = app.room(60000).await;
+    const NO: Option<&str> = None;
+    // Each body, and the field a refusal of it as a room must name (if it is about one).
     let bodies = [
-        json!(null),
-        json!(1),
-        json!(-1),
-        json!(true),
-        json!([]),
-        json!({}),
-        json!({"navigator": null, "driver": null, "timerDuration": null}),
-        json!({"navigator": "A", "driver": "B", "timerDuration": 1e300}),
-        json!({"navigator": "A", "driver": "B", "timerDuration": -9223372036854775807i64}),
-        json!({"navigator": "A", "driver": "B", "timerDuration": 18446744073709551615u64}),
-        json!({"navigator": {"x": 1}, "driver": ["B"], "timerDuration": 60000}),
-        json!({"duration": 9223372036854775807i64, "remainingTime": 9223372036854775807i64}),
-        json!({"navigator": "\u{202e}A", "driver": "\u{200b}", "timerDuration": 60000}),
+        (json!(null), NO),
+        (json!(1), NO),
+        (json!(-1), NO),
+        (json!(true), NO),
+        (json!([]), NO),
+        (json!({}), NO),
+        (
+            json!({"navigator": null, "driver": null, "timerDuration": null}),
+            Some("navigator"),
+        ),
+        (
+            json!({"navigator": "A", "driver": "B", "timerDuration": 1e300}),
+            Some("timerDuration"),
+        ),
+        (
+            json!({"navigator": "A", "driver": "B", "timerDuration": -9223372036854775807i64}),
+            Some("timerDuration"),
+        ),
+        (
+            json!({"navigator": "A", "driver": "B", "timerDuration": 18446744073709551615u64}),
+            Some("timerDuration"),
+        ),
+        (
+            json!({"navigator": {"x": 1}, "driver": ["B"], "timerDuration": 60000}),
+            Some("navigator"),
+        ),
+        (
+            json!({"duration": 9223372036854775807i64, "remainingTime": 9223372036854775807i64}),
+            Some("navigator"),
+        ),
     ];
-    for body in bodies {
-        for (method, path) in [
-            ("POST", "/api/pair-room".to_string()),
-            ("PATCH", format!("/api/{code}/timer")),
-        ] {
-            let res = app
-                .client
-                .request(method.parse().expect("method"), app.url(&path))
-                .json(&body)
-                .send()
-                .await
-                .expect("request");
-            assert!(
-                res.status().is_client_error() || res.status().is_success(),
-                "{body} → {}",
-                res.status()
-            );
+    for (body, field) in bodies {
+        let res = app
+            .client
+            .post(app.url("/api/pair-room"))
+            .json(&body)
+            .send()
+            .await
+            .expect("request");
+        let err = expect_error(res, StatusCode::BAD_REQUEST, "invalid_request").await;
+        if let Some(field) = field {
+            let message = err["message"].as_str().unwrap_or("");
+            assert!(message.contains(field), "{body} → {message}");
         }
+        // Not one of them is a duration change either.
+        let res = app
+            .client
+            .patch(app.url(&format!("/api/{code}/timer")))
+            .json(&body)
+            .send()
+            .await
+            .expect("request");
+        expect_error(res, StatusCode::BAD_REQUEST, "invalid_request").await;
     }
     assert_eq!(app.timer(&code).await["duration"], 60000);
+
+    // Format characters (Unicode category Cf) are not control characters (Cc): such names
+    // are valid, and kept as sent.
+    let code = app
+        .create_room(
+            json!({"navigator": "\u{202e}A", "driver": "\u{200b}", "timerDuration": 60000}),
+        )
+        .await;
+    let (_, room) = app.get_json(&format!("/api/pair-room/{code}")).await;
+    assert_eq!(
+        (room["navigator"].as_str(), room["driver"].as_str()),
+        (Some("\u{202e}A"), Some("\u{200b}"))
+    );
+}
+
+#[tokio::test]
+async fn commands_answer_503_unavailable_while_the_database_refuses_writes() {
+    let app = TestServer::spawn().await;
+    let code = app.room(60000).await;
+    {
+        let _refusing = app.refuse_writes();
+        let res = app
+            .client
+            .post(app.url("/api/pair-room"))
+            .json(&json!({"navigator": "A", "driver": "B", "timerDuration": 60000}))
+            .send()
+            .await
+            .expect("request");
+        expect_error(res, StatusCode::SERVICE_UNAVAILABLE, "unavailable").await;
+        let res = app.send("PATCH", &format!("/api/{code}/timer/start")).await;
+        expect_error(res, StatusCode::SERVICE_UNAVAILABLE, "unavailable").await;
+    }
+    // What was refused did not happen; once writes go through again, commands do too.
+    assert_eq!(app.timer(&code).await["state"], "idle");
+    assert_eq!(
+        app.patch(&format!("/api/{code}/timer/start")).await,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(app.timer(&code).await["state"], "running");
 }

@@ -1,16 +1,17 @@
-//! Test harness: runs the real `pairsync` binary on port 0 with its own SQLite file,
-//! talks HTTP to it, and reads its event streams frame by frame.
+//! Test harness: runs the real `pairsync` binary on port 0 with a database of its own,
+//! crashes and restarts it, and talks HTTP to it.
 
-use std::collections::VecDeque;
 use std::io::{BufRead, BufReader};
-use std::pin::Pin;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use futures_util::{Stream, StreamExt};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
+
+use crate::expect::eventually;
+use crate::sse::EventStream;
 
 /// Set to an admin URL of a PostgreSQL server (its `postgres` database) to run the suite
 /// on PostgreSQL: every test then gets a database of its own there.
@@ -18,6 +19,16 @@ pub const POSTGRES_ENV: &str = "PAIRSYNC_TEST_POSTGRES";
 
 /// Longest wait for the server to print its address.
 const START_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Longest life of a request the suite makes (streams opened by
+/// [`TestServer::connect`] excepted).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Longest life of an event stream the suite opens.
+const STREAM_LIFETIME: Duration = Duration::from_secs(600);
+
+/// The admin token every server of the suite is given (unless a test says otherwise).
+pub const ADMIN_TOKEN: &str = "test-admin-token";
 
 /// Milliseconds since the Unix epoch, as the server counts them.
 pub fn now_ms() -> i64 {
@@ -27,70 +38,91 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-/// A running server process on a temporary database.
+/// How one server process is started: its whole environment, its arguments and its
+/// working folder.
+#[derive(Clone)]
+struct Launch {
+    env: Vec<(String, String)>,
+    args: Vec<String>,
+    cwd: PathBuf,
+}
+
+impl Launch {
+    /// Starts the process and waits for its `listening on` line: the child, its base URL,
+    /// and the lines it logs.
+    fn start(&self) -> (Child, String, Arc<Mutex<Vec<String>>>) {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_pairsync"));
+        cmd.env_clear()
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .args(&self.args)
+            .current_dir(&self.cwd)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("the server binary starts");
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let sink = logs.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let address = line
+                    .find("listening on http://")
+                    .map(|i| line[i + "listening on ".len()..].trim().to_string());
+                sink.lock().expect("log lock").push(line);
+                if let Some(address) = address {
+                    let _ = tx.send(address);
+                }
+            }
+        });
+        let base = rx
+            .recv_timeout(START_TIMEOUT)
+            .unwrap_or_else(|_| panic!("server did not start: {:?}", logs.lock()));
+        (child, base, logs)
+    }
+}
+
+/// A running server process.
 pub struct TestServer {
     /// `http://127.0.0.1:PORT`
     pub base: String,
     /// A client without connection pooling surprises.
     pub client: reqwest::Client,
-    /// The scratch folder the SQLite file lives in, removed with the server.
-    _scratch: tempfile::TempDir,
+    /// The scratch folder: the process's working folder, and where its SQLite file lives;
+    /// removed with the server.
+    scratch: tempfile::TempDir,
     /// The server's `DATABASE_URL` (kept for restarts and siblings).
     pub database_url: String,
     /// The PostgreSQL database this server created and drops at the end, if any.
     owned_postgres: Option<String>,
-    env: Vec<(String, String)>,
+    launch: Launch,
     child: Child,
     logs: Arc<Mutex<Vec<String>>>,
 }
 
-fn launch(db: &str, env: &[(String, String)]) -> (Child, String, Arc<Mutex<Vec<String>>>) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pairsync"));
-    cmd.env_clear()
-        .env("PAIRSYNC_BIND", "127.0.0.1:0")
-        .env("DATABASE_URL", db)
-        .env("RUST_LOG", "info")
-        .env("PAIRSYNC_ADMIN_TOKEN", "test-admin-token")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().expect("the server binary starts");
-    let stderr = child.stderr.take().expect("stderr is piped");
-    let logs = Arc::new(Mutex::new(Vec::new()));
-    let (tx, rx) = std::sync::mpsc::channel();
-    let sink = logs.clone();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let address = line
-                .find("listening on http://")
-                .map(|i| line[i + "listening on ".len()..].trim().to_string());
-            sink.lock().expect("log lock").push(line);
-            if let Some(address) = address {
-                let _ = tx.send(address);
-            }
-        }
-    });
-    let base = rx
-        .recv_timeout(START_TIMEOUT)
-        .unwrap_or_else(|_| panic!("server did not start: {:?}", logs.lock()));
-    (child, base, logs)
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(REQUEST_TIMEOUT)
+        .build()
+        .expect("client")
+}
+
+fn owned(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 impl TestServer {
-    /// A server with the default settings.
+    /// A server with the suite's settings: port 0, its own database (SQLite, or PostgreSQL
+    /// when [`POSTGRES_ENV`] is set), `RUST_LOG=info` and [`ADMIN_TOKEN`].
     pub async fn spawn() -> TestServer {
         TestServer::spawn_with(&[]).await
     }
 
-    /// A server with extra environment settings.
+    /// A server with the suite's settings and extra environment settings.
     pub async fn spawn_with(env: &[(&str, &str)]) -> TestServer {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let env: Vec<(String, String)> = env
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let scratch = tempfile::tempdir().expect("temp dir");
         let (database_url, owned_postgres) = match std::env::var(POSTGRES_ENV) {
             Ok(admin) => {
                 let name = format!("pairsync_test_{}", uuid::Uuid::new_v4().simple());
@@ -98,27 +130,74 @@ impl TestServer {
                 (postgres_url(&admin, &name), Some(name))
             }
             Err(_) => {
-                let db = dir.path().join("pairsync.db");
+                let db = scratch.path().join("pairsync.db");
                 (db.to_str().expect("utf-8 path").to_string(), None)
             }
         };
-        let (child, base, logs) = launch(&database_url, &env);
+        let mut full = owned(&[
+            ("PAIRSYNC_BIND", "127.0.0.1:0"),
+            ("DATABASE_URL", &database_url),
+            ("RUST_LOG", "info"),
+            ("PAIRSYNC_ADMIN_TOKEN", ADMIN_TOKEN),
+        ]);
+        full.extend(owned(env));
+        let launch = Launch {
+            env: full,
+            args: Vec::new(),
+            cwd: scratch.path().to_path_buf(),
+        };
+        TestServer::start(launch, scratch, database_url, owned_postgres)
+    }
+
+    /// A server started with exactly this environment and these arguments, nothing else,
+    /// in a scratch folder of its own as its working folder. It must listen on a port the
+    /// suite can find (`listening on http://…` in its log).
+    pub async fn spawn_exactly(env: &[(&str, &str)], args: &[&str]) -> TestServer {
+        let scratch = tempfile::tempdir().expect("temp dir");
+        let launch = Launch {
+            env: owned(env),
+            args: args.iter().map(|a| a.to_string()).collect(),
+            cwd: scratch.path().to_path_buf(),
+        };
+        let database_url = env
+            .iter()
+            .find(|(k, _)| *k == "DATABASE_URL")
+            .map_or_else(|| "pairsync.db".to_string(), |(_, v)| v.to_string());
+        TestServer::start(launch, scratch, database_url, None)
+    }
+
+    fn start(
+        launch: Launch,
+        scratch: tempfile::TempDir,
+        database_url: String,
+        owned_postgres: Option<String>,
+    ) -> TestServer {
+        let (child, base, logs) = launch.start();
         TestServer {
             base,
-            client: reqwest::Client::builder()
-                .timeout(Duration::from_secs(30))
-                .build()
-                .expect("client"),
-            _scratch: dir,
+            client: client(),
+            scratch,
             database_url,
             owned_postgres,
-            env,
+            launch,
             child,
             logs,
         }
     }
 
-    /// Makes the database unreachable for the server (without stopping the server).
+    /// The scratch folder (the process's working folder).
+    pub fn scratch(&self) -> &Path {
+        self.scratch.path()
+    }
+
+    /// Whether this server runs on PostgreSQL.
+    pub fn on_postgres(&self) -> bool {
+        self.database_url.starts_with("postgres://")
+    }
+
+    /// Makes the database unreachable for the server (without stopping the server): the
+    /// PostgreSQL database refuses connections, or the SQLite file is moved away (which a
+    /// fresh connection notices; pooled ones keep the moved file open).
     pub fn cut_off_database(&self) {
         match (&self.owned_postgres, std::env::var(POSTGRES_ENV)) {
             (Some(name), Ok(admin)) => {
@@ -151,6 +230,30 @@ impl TestServer {
         }
     }
 
+    /// Makes every write the server tries fail until the guard is dropped: PostgreSQL is
+    /// cut off as by [`TestServer::cut_off_database`]; a SQLite file is held under an
+    /// exclusive lock by another connection (so writes wait out the server's busy timeout
+    /// and fail), since the server's open connections would not notice a moved file.
+    pub fn refuse_writes(&self) -> WritesRefused<'_> {
+        if self.owned_postgres.is_some() {
+            self.cut_off_database();
+            return WritesRefused {
+                server: self,
+                sqlite_lock: None,
+            };
+        }
+        use diesel::connection::SimpleConnection;
+        use diesel::Connection;
+        let mut lock = diesel::SqliteConnection::establish(&self.database_url)
+            .expect("a second connection to the SQLite file");
+        lock.batch_execute("PRAGMA busy_timeout = 5000; BEGIN EXCLUSIVE")
+            .expect("an exclusive lock on the SQLite file");
+        WritesRefused {
+            server: self,
+            sqlite_lock: Some(lock),
+        }
+    }
+
     /// `kill -9` the process, then start a new one on the same database file.
     pub fn crash_and_restart(&mut self) {
         self.crash();
@@ -163,24 +266,24 @@ impl TestServer {
         self.child.wait().expect("reaped");
     }
 
-    /// Starts a new process on the same database file (after [`TestServer::crash`]).
+    /// Starts a new process as the last one was started (after [`TestServer::crash`]).
     pub fn restart(&mut self) {
-        let (child, base, logs) = launch(&self.database_url, &self.env);
+        let (child, base, logs) = self.launch.start();
         self.child = child;
         self.base = base;
         self.logs = logs;
     }
 
-    /// A second process on the same database file, as a sibling behind a load balancer.
+    /// A second process on the same database, as a sibling behind a load balancer.
     pub fn sibling(&self) -> TestServer {
-        let (child, base, logs) = launch(&self.database_url, &self.env);
+        let (child, base, logs) = self.launch.start();
         TestServer {
             base,
             client: self.client.clone(),
-            _scratch: tempfile::tempdir().expect("temp dir"),
+            scratch: tempfile::tempdir().expect("temp dir"),
             database_url: self.database_url.clone(),
             owned_postgres: None,
-            env: self.env.clone(),
+            launch: self.launch.clone(),
             child,
             logs,
         }
@@ -290,6 +393,31 @@ impl TestServer {
         (status, res.json().await.unwrap_or(Value::Null))
     }
 
+    /// `GET path` with the admin token; the status and JSON body.
+    pub async fn admin_json(&self, path: &str) -> (StatusCode, Value) {
+        let res = self
+            .client
+            .get(self.url(path))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .expect("admin request");
+        let status = res.status();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    /// The access codes `GET /rooms` lists (the rooms live in this process), in its order.
+    pub async fn live_codes(&self) -> Vec<String> {
+        let (status, listing) = self.admin_json("/rooms?limit=1000").await;
+        assert_eq!(status, StatusCode::OK, "{listing}");
+        listing["rooms"]
+            .as_array()
+            .expect("rooms")
+            .iter()
+            .map(|r| r["accessCode"].as_str().expect("accessCode").to_string())
+            .collect()
+    }
+
     /// The room's timer.
     pub async fn timer(&self, code: &str) -> Value {
         let (status, body) = self.get_json(&format!("/api/{code}/timer")).await;
@@ -314,11 +442,20 @@ impl TestServer {
             .unwrap_or_else(|| panic!("no series {series} in {text}"))
     }
 
+    /// Waits until the metric series has this value.
+    pub async fn until_metric(&self, series: &str, value: f64) {
+        eventually(Duration::from_secs(5), || async {
+            (self.metric(series).await == value).then_some(())
+        })
+        .await;
+    }
+
     /// Opens the room's event stream.
     pub async fn connect(&self, code: &str) -> EventStream {
         let res = self
             .client
             .get(self.url(&format!("/api/{code}/connect")))
+            .timeout(STREAM_LIFETIME)
             .send()
             .await
             .expect("connect request");
@@ -340,6 +477,24 @@ impl Drop for TestServer {
     }
 }
 
+/// While it lives, the server's database refuses writes (see [`TestServer::refuse_writes`]).
+pub struct WritesRefused<'a> {
+    server: &'a TestServer,
+    sqlite_lock: Option<diesel::SqliteConnection>,
+}
+
+impl Drop for WritesRefused<'_> {
+    fn drop(&mut self) {
+        match self.sqlite_lock.take() {
+            Some(mut lock) => {
+                use diesel::connection::SimpleConnection;
+                let _ = lock.batch_execute("ROLLBACK");
+            }
+            None => self.server.restore_database(),
+        }
+    }
+}
+
 /// Runs one statement on the PostgreSQL admin URL.
 fn postgres_admin(admin: &str, sql: &str) {
     use diesel::{Connection, RunQueryDsl};
@@ -353,190 +508,4 @@ fn postgres_url(admin: &str, name: &str) -> String {
         .rsplit_once('/')
         .expect("a postgres:// URL with a database");
     format!("{server}/{name}")
-}
-
-/// Polls `probe` every 20 ms until it returns `Some`, for at most `within`.
-pub async fn eventually<T, F, Fut>(within: Duration, mut probe: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let start = Instant::now();
-    loop {
-        if let Some(v) = probe().await {
-            return v;
-        }
-        assert!(
-            start.elapsed() < within,
-            "condition not met within {within:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-/// One block of an event stream.
-#[derive(Debug, Clone, Default)]
-pub struct Frame {
-    /// `id:`
-    pub id: Option<String>,
-    /// `event:`
-    pub event: Option<String>,
-    /// `data:`
-    pub data: Option<String>,
-    /// `retry:`
-    pub retry: Option<u64>,
-    /// A `:` comment line.
-    pub comment: Option<String>,
-    /// When the client had it (epoch ms).
-    pub received_ms: i64,
-}
-
-impl Frame {
-    /// `event` and `data`, for comparing sequences.
-    pub fn pair(&self) -> (String, String) {
-        (
-            self.event.clone().unwrap_or_default(),
-            self.data.clone().unwrap_or_default(),
-        )
-    }
-
-    /// The data parsed as JSON.
-    pub fn json(&self) -> Value {
-        serde_json::from_str(self.data.as_deref().unwrap_or("null")).expect("json data")
-    }
-}
-
-type ByteStream = Pin<Box<dyn Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>;
-
-/// A client's view of one SSE stream.
-pub struct EventStream {
-    /// The response headers.
-    pub headers: reqwest::header::HeaderMap,
-    body: ByteStream,
-    buffer: String,
-    frames: VecDeque<Frame>,
-    ended: bool,
-}
-
-impl EventStream {
-    /// Reads the stream of an already answered request.
-    pub fn from_response(res: reqwest::Response) -> EventStream {
-        EventStream {
-            headers: res.headers().clone(),
-            body: Box::pin(res.bytes_stream()),
-            buffer: String::new(),
-            frames: VecDeque::new(),
-            ended: false,
-        }
-    }
-
-    fn parse_buffer(&mut self) {
-        while let Some(end) = self.buffer.find("\n\n") {
-            let block: String = self.buffer.drain(..end + 2).collect();
-            let mut frame = Frame {
-                received_ms: now_ms(),
-                ..Frame::default()
-            };
-            for line in block.lines() {
-                if let Some(c) = line.strip_prefix(':') {
-                    frame.comment = Some(c.trim().to_string());
-                } else if let Some((field, value)) = line.split_once(':') {
-                    let value = value.strip_prefix(' ').unwrap_or(value).to_string();
-                    match field {
-                        "id" => frame.id = Some(value),
-                        "event" => frame.event = Some(value),
-                        "data" => {
-                            assert!(frame.data.is_none(), "event data is one line: {block:?}");
-                            frame.data = Some(value)
-                        }
-                        "retry" => frame.retry = value.parse().ok(),
-                        other => panic!("unknown field {other} in {block:?}"),
-                    }
-                }
-            }
-            self.frames.push_back(frame);
-        }
-    }
-
-    /// The next frame of any kind (comments and `retry` included), or `None` when the stream
-    /// ended or nothing came within `within`.
-    pub async fn next_frame(&mut self, within: Duration) -> Option<Frame> {
-        let deadline = tokio::time::Instant::now() + within;
-        loop {
-            if let Some(f) = self.frames.pop_front() {
-                return Some(f);
-            }
-            if self.ended {
-                return None;
-            }
-            match tokio::time::timeout_at(deadline, self.body.next()).await {
-                Err(_) => return None,
-                Ok(None) | Ok(Some(Err(_))) => self.ended = true,
-                Ok(Some(Ok(bytes))) => {
-                    self.buffer.push_str(&String::from_utf8_lossy(&bytes));
-                    self.parse_buffer();
-                }
-            }
-        }
-    }
-
-    /// The next event (comments and `retry` skipped); panics when none comes within `within`.
-    pub async fn next_event(&mut self, within: Duration) -> Frame {
-        loop {
-            let frame = self
-                .next_frame(within)
-                .await
-                .unwrap_or_else(|| panic!("no event within {within:?}"));
-            if frame.event.is_some() {
-                return frame;
-            }
-        }
-    }
-
-    /// The next `n` events as `(event, data)` pairs.
-    pub async fn pairs(&mut self, n: usize, within: Duration) -> Vec<(String, String)> {
-        let mut out = Vec::new();
-        for _ in 0..n {
-            out.push(self.next_event(within).await.pair());
-        }
-        out
-    }
-
-    /// Skips the connect sequence of a fresh stream (through its `state` event).
-    pub async fn skip_greeting(&mut self) -> Frame {
-        loop {
-            let f = self.next_event(Duration::from_secs(5)).await;
-            if f.event.as_deref() == Some("state") {
-                return f;
-            }
-        }
-    }
-
-    /// Whether the stream ends (the server closed it) within `within`.
-    pub async fn ends_within(&mut self, within: Duration) -> bool {
-        let deadline = tokio::time::Instant::now() + within;
-        while tokio::time::Instant::now() < deadline {
-            let left = deadline - tokio::time::Instant::now();
-            if self.next_frame(left).await.is_none() {
-                return self.ended;
-            }
-        }
-        false
-    }
-
-    /// Whether no event arrives within `within` (comments are allowed).
-    pub async fn quiet_for(&mut self, within: Duration) -> bool {
-        let deadline = tokio::time::Instant::now() + within;
-        loop {
-            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            if left.is_zero() {
-                return true;
-            }
-            match self.next_frame(left).await {
-                None => return true,
-                Some(f) if f.event.is_some() => return false,
-                Some(_) => {}
-            }
-        }
-    }
 }

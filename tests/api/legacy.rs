@@ -12,7 +12,8 @@ use reqwest::header::HeaderMap;
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{EventStream, TestServer};
+use crate::helpers::TestServer;
+use crate::sse::EventStream;
 
 /// Where the frontend is served from.
 const FRONTEND: &str = "http://frontend.test:5173";

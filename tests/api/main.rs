@@ -1,13 +1,17 @@
 //! The integration suite: every test starts the real server binary on port 0 with its own
-//! SQLite file and talks HTTP and SSE to it, as a client would.
+//! database and talks HTTP and SSE to it, as a client would.
 
+mod backend;
 mod cluster;
+mod defaults;
 mod durability;
 mod errors;
 mod events;
+mod expect;
 mod helpers;
 mod legacy;
 mod operators;
 mod pair_rooms;
 mod settings;
+mod sse;
 mod timer;

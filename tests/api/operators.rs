@@ -8,9 +8,11 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{eventually, TestServer};
+use crate::expect::{eventually, expect_error};
+use crate::helpers::{TestServer, ADMIN_TOKEN};
+use crate::sse::EventStream;
 
-const TOKEN: &str = "test-admin-token";
+const TOKEN: &str = ADMIN_TOKEN;
 
 async fn admin(
     app: &TestServer,
@@ -42,11 +44,42 @@ async fn admin_endpoints_refuse_a_missing_or_wrong_token() {
             Some("test-admin-toke"),
             Some("test-admin-token2"),
         ] {
-            let (status, body, headers) = admin(&app, &path, token).await;
-            assert_eq!(status, StatusCode::UNAUTHORIZED, "{path} {token:?}");
-            assert_eq!(body["error"], "unauthorized");
-            assert_eq!(headers["www-authenticate"], "Bearer");
+            let mut req = app.client.get(app.url(&path));
+            if let Some(token) = token {
+                req = req.bearer_auth(token);
+            }
+            let res = req.send().await.expect("request");
+            assert_eq!(
+                res.headers()["www-authenticate"],
+                "Bearer",
+                "{path} {token:?}"
+            );
+            expect_error(res, StatusCode::UNAUTHORIZED, "unauthorized").await;
         }
+        // Another scheme with the right token is not the bearer scheme.
+        let res = app
+            .client
+            .get(app.url(&path))
+            .header("authorization", format!("Basic {TOKEN}"))
+            .send()
+            .await
+            .expect("request");
+        expect_error(res, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    }
+}
+
+#[tokio::test]
+async fn the_bearer_scheme_is_matched_whatever_its_case() {
+    let app = TestServer::spawn().await;
+    for scheme in ["Bearer", "bearer", "BEARER", "bEaReR"] {
+        let res = app
+            .client
+            .get(app.url("/rooms"))
+            .header("authorization", format!("{scheme} {TOKEN}"))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(res.status(), StatusCode::OK, "{scheme}");
     }
 }
 
@@ -153,11 +186,8 @@ async fn readiness_follows_the_database() {
     let (status, body) = app.get_json("/readyz").await;
     assert_eq!((status, body), (StatusCode::OK, json!({"status": "ok"})));
     app.cut_off_database();
-    let (status, body) = app.get_json("/readyz").await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (StatusCode::SERVICE_UNAVAILABLE, Some("unavailable"))
-    );
+    let res = app.send("GET", "/readyz").await;
+    expect_error(res, StatusCode::SERVICE_UNAVAILABLE, "unavailable").await;
     assert_eq!(
         app.get_json("/healthz").await.0,
         StatusCode::OK,
@@ -221,7 +251,89 @@ async fn metrics_cover_requests_events_streams_time_ups_and_tick_lateness() {
     ] {
         assert!(text.contains(needle), "missing `{needle}` in\n{text}");
     }
-    assert!(text.contains("pairsync_events_sent_total "));
+}
+
+/// Reads events from the stream until it has been quiet for a while; how many came.
+async fn count_events(stream: &mut EventStream) -> usize {
+    let mut n = 0;
+    while let Some(frame) = stream.next_frame(Duration::from_millis(500)).await {
+        if frame.event.is_some() {
+            n += 1;
+        }
+    }
+    n
+}
+
+#[tokio::test]
+async fn events_sent_counts_every_event_written_to_every_stream() {
+    let app = TestServer::spawn().await;
+    let code = app.room(2000).await;
+    let mut a = app.connect(&code).await;
+    let mut b = app.connect(&code).await;
+    app.patch(&format!("/api/pair-room/{code}/pair-swap")).await;
+    app.patch(&format!("/api/{code}/timer/start")).await;
+    // Both streams, read to the end of the time-up.
+    for stream in [&mut a, &mut b] {
+        loop {
+            let f = stream.next_event(Duration::from_secs(5)).await;
+            if f.event.as_deref() == Some("state") && f.json()["round"] == 1 {
+                break;
+            }
+        }
+    }
+    drop((a, b));
+    // Greeting 3 + swap 1 + start 2 + ticks 2 + time-up 3, to each of the two streams.
+    let expected = 2 * (3 + 1 + 2 + 2 + 3);
+    assert_eq!(
+        app.metric("pairsync_events_sent_total").await,
+        expected as f64
+    );
+    // A third stream adds its own greeting and what it reads.
+    let mut c = app.connect(&code).await;
+    // A deliberate swap (a round-less one this soon after the time-up would be its own).
+    app.patch(&format!("/api/pair-room/{code}/pair-swap?round=1"))
+        .await;
+    let read = count_events(&mut c).await;
+    assert_eq!(read, 3 + 1);
+    assert_eq!(
+        app.metric("pairsync_events_sent_total").await,
+        (expected + read) as f64
+    );
+}
+
+#[tokio::test]
+async fn the_listing_leaves_out_stored_rooms_that_are_not_loaded() {
+    let mut app = TestServer::spawn().await;
+    let running = app.room(60000).await;
+    let idle = app.room(60000).await;
+    app.patch(&format!("/api/{running}/timer/start")).await;
+    // A new process loads only the rooms whose timer runs.
+    app.crash_and_restart();
+    assert_eq!(app.live_codes().await, vec![running.clone()]);
+    let (status, listing) = app.admin_json("/rooms").await;
+    assert_eq!(
+        (status, listing["total"].as_i64()),
+        (StatusCode::OK, Some(1))
+    );
+    let res = app
+        .client
+        .get(app.url(&format!("/rooms/{idle}")))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .expect("request");
+    expect_error(res, StatusCode::NOT_FOUND, "room_not_found").await;
+    // Used, it is loaded, and listed.
+    let (status, _) = app.get_json(&format!("/api/pair-room/{idle}")).await;
+    assert_eq!(status, StatusCode::OK);
+    let mut both = vec![running, idle.clone()];
+    both.sort();
+    assert_eq!(app.live_codes().await, both);
+    let (status, one, _) = admin(&app, &format!("/rooms/{idle}"), Some(TOKEN)).await;
+    assert_eq!(
+        (status, one["accessCode"].as_str()),
+        (StatusCode::OK, Some(idle.as_str()))
+    );
 }
 
 #[tokio::test]
@@ -268,25 +380,31 @@ async fn sigterm_ends_streams_with_a_short_retry_finishes_requests_and_exits() {
     a.skip_greeting().await;
     b.skip_greeting().await;
 
-    // A request in flight: its head is sent, its body not yet.
+    // A request in flight: its head is sent, and the server has read it (it answers
+    // `100 Continue`), its body not yet.
     let body = br#"{"navigator": "Cy", "driver": "Di", "timerDuration": 5000}"#;
     let mut in_flight =
         TcpStream::connect(app.base.trim_start_matches("http://")).expect("connect");
+    in_flight
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
     write!(
         in_flight,
-        "POST /api/pair-room HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        "POST /api/pair-room HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+         Expect: 100-continue\r\nContent-Length: {}\r\n\r\n",
         body.len()
     )
     .expect("head");
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut interim = [0u8; 25];
+    in_flight
+        .read_exact(&mut interim)
+        .expect("an interim answer");
+    assert_eq!(&interim, b"HTTP/1.1 100 Continue\r\n\r\n");
 
     let stopping = Instant::now();
     app.sigterm();
     in_flight.write_all(body).expect("body");
     let mut answer = String::new();
-    in_flight
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .expect("timeout");
     let _ = in_flight.read_to_string(&mut answer);
     assert!(
         answer.starts_with("HTTP/1.1 201"),
@@ -349,8 +467,7 @@ async fn room_creation_is_rate_limited_per_client_behind_a_trusted_proxy() {
         .parse()
         .expect("seconds");
     assert!((1..=60).contains(&retry_after), "{retry_after}");
-    let body: serde_json::Value = limited.json().await.expect("json");
-    assert_eq!(body["error"], "rate_limited");
+    expect_error(limited, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
     assert_eq!(
         create("198.51.100.4").await.status(),
         StatusCode::CREATED,
@@ -390,10 +507,8 @@ async fn the_process_stream_cap_answers_503_with_retry_after() {
         .send()
         .await
         .expect("request");
-    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(res.headers().contains_key("retry-after"));
-    let body: serde_json::Value = res.json().await.expect("json");
-    assert_eq!(body["error"], "too_many_streams");
+    expect_error(res, StatusCode::SERVICE_UNAVAILABLE, "too_many_streams").await;
     drop(a);
     app.until_connect_accepted(&one).await;
 }

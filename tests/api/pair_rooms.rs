@@ -25,15 +25,46 @@ async fn creating_a_room_answers_201_with_its_location_and_an_unguessable_code()
     let body: serde_json::Value = res.json().await.expect("json");
     let code = body["accessCode"].as_str().expect("code");
     assert_eq!(location, format!("/api/pair-room/{code}"));
+    assert_code_shape(code);
+    // At least 64 random bits: in an alphabet of 64 characters that takes at least 11 of
+    // them, and codes made one after another differ in many places, not in a counter.
+    let mut codes = vec![code.to_string()];
+    for _ in 0..CODES_COMPARED {
+        let next = app.room(60000).await;
+        assert_code_shape(&next);
+        codes.push(next);
+    }
+    for (i, a) in codes.iter().enumerate() {
+        assert!(
+            a.len() >= MIN_RANDOM_CHARS,
+            "{a} is too short for 64 random bits"
+        );
+        for b in &codes[i + 1..] {
+            let differing = a.bytes().zip(b.bytes()).filter(|(x, y)| x != y).count();
+            assert!(
+                differing >= MIN_DIFFERING_CHARS,
+                "{a} and {b} differ in {differing} places"
+            );
+        }
+    }
+}
+
+/// Codes compared with each other for randomness.
+const CODES_COMPARED: usize = 20;
+/// 64 bits in characters of 6 bits each.
+const MIN_RANDOM_CHARS: usize = 11;
+/// Two codes with at least 64 random bits each agree by chance in some places, but hardly
+/// in all but a few: this many differing places is the least the suite accepts.
+const MIN_DIFFERING_CHARS: usize = 4;
+
+/// URL-safe and 8 to 32 characters long.
+fn assert_code_shape(code: &str) {
     assert!((8..=32).contains(&code.len()), "{code}");
-    assert!(code
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
-    // 22 base64 characters carry 132 bits; at least 64 of them must be random, so two
-    // codes share no long prefix.
-    let other = app.room(60000).await;
-    assert_ne!(code, other);
-    assert_ne!(code[..12], other[..12]);
+    assert!(
+        code.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'),
+        "{code}"
+    );
 }
 
 #[tokio::test]
@@ -90,6 +121,14 @@ async fn a_room_created_part_way_is_paused_and_mission_url_defaults_to_empty() {
         .create_room(json!({"navigator": "A", "driver": "B", "timerDuration": 5000, "timerRemainingTime": 5000}))
         .await;
     assert_eq!(app.timer(&full).await["state"], "idle");
+    let least = app
+        .create_room(json!({"navigator": "A", "driver": "B", "timerDuration": 5000, "timerRemainingTime": 1}))
+        .await;
+    let t = app.timer(&least).await;
+    assert_eq!(
+        (t["state"].as_str(), t["remainingTime"].as_i64()),
+        (Some("paused"), Some(1))
+    );
 }
 
 #[tokio::test]
@@ -142,6 +181,27 @@ async fn invalid_rooms_are_refused_with_a_message_naming_the_field() {
             json!({"navigator": 1, "driver": "B", "timerDuration": 5000}),
             "navigator",
         ),
+        (json!({"navigator": "A", "timerDuration": 60000}), "driver"),
+        (
+            json!({"navigator": "A", "driver": "", "timerDuration": 60000}),
+            "driver",
+        ),
+        (
+            json!({"navigator": "A", "driver": " \t ", "timerDuration": 60000}),
+            "driver",
+        ),
+        (
+            json!({"navigator": "A", "driver": "B\u{7}", "timerDuration": 60000}),
+            "driver",
+        ),
+        (
+            json!({"navigator": "A", "driver": ["B"], "timerDuration": 60000}),
+            "driver",
+        ),
+        (
+            json!({"navigator": "A", "driver": null, "timerDuration": 60000}),
+            "driver",
+        ),
     ];
     for (body, field) in cases {
         let res = app
@@ -171,8 +231,20 @@ async fn names_at_the_limits_are_accepted() {
         .await;
     let (_, room) = app.get_json(&format!("/api/pair-room/{code}")).await;
     assert_eq!(room["navigator"], "ü".repeat(20));
-    app.create_room(json!({"navigator": "A", "driver": "B", "timerDuration": 86_400_000, "missionUrl": "m".repeat(2048)}))
+    let code = app
+        .create_room(json!({"navigator": "A", "driver": "  d  ", "timerDuration": 86_400_000, "missionUrl": "m".repeat(2048)}))
         .await;
+    let (_, room) = app.get_json(&format!("/api/pair-room/{code}")).await;
+    assert_eq!(room["driver"], "d");
+    assert_eq!(room["duration"], 86_400_000);
+    assert_eq!(room["missionUrl"], "m".repeat(2048));
+    let code = app
+        .create_room(json!({"navigator": "A", "driver": "D".repeat(20), "timerDuration": 1000}))
+        .await;
+    assert_eq!(
+        app.get_json(&format!("/api/pair-room/{code}")).await.1["driver"],
+        "D".repeat(20)
+    );
 }
 
 #[tokio::test]

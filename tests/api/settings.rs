@@ -1,12 +1,13 @@
 //! The server's own settings and housekeeping: where it listens, what it refuses to start
-//! on, and which rooms it keeps in memory.
+//! on, how flags stand in for the environment, and which rooms it keeps in memory.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{eventually, TestServer};
+use crate::expect::{assert_on_time_after, eventually, expect_error, LATE_TOLERANCE};
+use crate::helpers::TestServer;
 
 #[tokio::test]
 async fn the_server_logs_its_real_address_and_answers_healthz() {
@@ -21,54 +22,177 @@ async fn the_server_logs_its_real_address_and_answers_healthz() {
 }
 
 #[tokio::test]
-async fn an_idle_room_is_unloaded_and_loads_again_on_use() {
+async fn an_idle_room_is_unloaded_after_its_idle_time_and_loads_again_on_use() {
+    const IDLE: Duration = Duration::from_millis(300);
     let app = TestServer::spawn_with(&[("PAIRSYNC_ROOM_IDLE_MS", "300")]).await;
     let code = app.room(60000).await;
+    // While a stream is open the room stays live.
+    let stream = app.connect(&code).await;
+    app.until_metric("pairsync_rooms_live", 1.0).await;
     app.patch(&format!("/api/pair-room/{code}/pair-swap")).await;
-    assert_eq!(app.metric("pairsync_rooms_live").await, 1.0);
-    eventually(Duration::from_secs(5), || async {
-        (app.metric("pairsync_rooms_live").await == 0.0).then_some(())
+    let closed = Instant::now();
+    drop(stream);
+    let unloaded_after = eventually(Duration::from_secs(5), || async {
+        (app.metric("pairsync_rooms_live").await == 0.0).then(|| closed.elapsed())
     })
     .await;
+    assert!(unloaded_after >= IDLE, "unloaded early: {unloaded_after:?}");
+    assert!(app.live_codes().await.is_empty());
+
+    // Used again, it comes back from the database as it was.
     let (status, room) = app.get_json(&format!("/api/pair-room/{code}")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(room["navigator"], "Bob");
-    app.patch(&format!("/api/pair-room/{code}/pair-swap")).await;
-    assert_eq!(app.metric("pairsync_rooms_live").await, 1.0);
+    let mut stream = app.connect(&code).await;
+    assert_eq!(stream.skip_greeting().await.json()["navigator"], "Bob");
+    app.until_metric("pairsync_rooms_live", 1.0).await;
+    assert_eq!(app.live_codes().await, vec![code]);
 }
 
 #[tokio::test]
-async fn a_room_with_a_running_timer_or_a_stream_stays_loaded() {
+async fn a_room_with_a_running_timer_or_a_stream_stays_loaded_while_an_idle_one_goes() {
     let app = TestServer::spawn_with(&[("PAIRSYNC_ROOM_IDLE_MS", "200")]).await;
     let running = app.room(60000).await;
     app.patch(&format!("/api/{running}/timer/start")).await;
     let watched = app.room(60000).await;
     let _stream = app.connect(&watched).await;
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    // Live, then left after the other two were last used: once it is gone, they have had
+    // as long to go.
+    let idle = app.room(60000).await;
+    let visit = app.connect(&idle).await;
+    assert!(app.live_codes().await.contains(&idle));
+    drop(visit);
+    eventually(Duration::from_secs(5), || async {
+        (!app.live_codes().await.contains(&idle)).then_some(())
+    })
+    .await;
+    let mut expected = vec![running, watched];
+    expected.sort();
+    assert_eq!(app.live_codes().await, expected);
     assert_eq!(app.metric("pairsync_rooms_live").await, 2.0);
 }
 
 #[tokio::test]
-async fn settings_come_from_flags_as_well_as_the_environment() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let db = dir.path().join("flags.db");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_pairsync"))
-        .env_clear()
-        .args(["--bind", "127.0.0.1:0", "--database-url"])
-        .arg(&db)
-        .args(["--heartbeat-ms", "300", "--rust-log", "info"])
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("starts");
-    let stderr = child.stderr.take().expect("stderr");
-    let line = std::io::BufRead::lines(std::io::BufReader::new(stderr))
-        .map_while(Result::ok)
-        .find(|l| l.contains("listening on http://"))
-        .expect("a listening line");
-    let _ = child.kill();
-    let _ = child.wait();
-    assert!(!line.ends_with(":0"), "{line}");
-    assert!(db.exists(), "the SQLite file named by the flag was created");
+async fn every_setting_can_be_given_as_a_flag_instead_of_the_environment() {
+    const HEARTBEAT: Duration = Duration::from_millis(300);
+    const GRACE: Duration = Duration::from_millis(300);
+    let app = TestServer::spawn_exactly(
+        &[],
+        &[
+            "--bind",
+            "127.0.0.1:0",
+            "--database-url",
+            "flags.db",
+            "--admin-token",
+            "flag-token",
+            "--heartbeat-ms",
+            "300",
+            "--pause-when-empty",
+            "300",
+            "--max-subscribers-per-room",
+            "1",
+            "--rust-log",
+            "info,pairsync::access=off",
+        ],
+    )
+    .await;
+    assert!(!app.base.ends_with(":0"), "{}", app.base);
+    assert!(
+        app.scratch().join("flags.db").is_file(),
+        "the SQLite file named by the flag"
+    );
+
+    // --admin-token
+    let with = |token: &'static str| {
+        let req = app.client.get(app.url("/rooms")).bearer_auth(token);
+        async move { req.send().await.expect("request") }
+    };
+    assert_eq!(with("flag-token").await.status(), StatusCode::OK);
+    expect_error(
+        with("test-admin-token").await,
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+    )
+    .await;
+
+    // --max-subscribers-per-room and --heartbeat-ms
+    let code = app.room(60000).await;
+    let mut stream = app.connect(&code).await;
+    stream.skip_greeting().await;
+    let refused = app.send("GET", &format!("/api/{code}/connect")).await;
+    expect_error(
+        refused,
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_subscribers",
+    )
+    .await;
+    let mut last = Instant::now();
+    for _ in 0..3 {
+        let frame = stream
+            .next_frame(HEARTBEAT + LATE_TOLERANCE)
+            .await
+            .expect("a heartbeat");
+        assert!(
+            frame.comment.is_some() && frame.event.is_none(),
+            "{frame:?}"
+        );
+        assert!(
+            last.elapsed() <= HEARTBEAT + LATE_TOLERANCE,
+            "{:?}",
+            last.elapsed()
+        );
+        last = Instant::now();
+    }
+
+    // --pause-when-empty
+    let unwatched = app.room(60000).await;
+    let started = Instant::now();
+    app.patch(&format!("/api/{unwatched}/timer/start")).await;
+    let paused_after = eventually(Duration::from_secs(5), || async {
+        (app.timer(&unwatched).await["state"] == "paused").then(|| started.elapsed())
+    })
+    .await;
+    assert_on_time_after("the pause of an unwatched timer", paused_after, GRACE);
+
+    // --rust-log: info lines are written, the access log is switched off. The stream's
+    // `opened` line is written after the requests before it had been answered.
+    eventually(Duration::from_secs(5), || async {
+        app.logs()
+            .iter()
+            .any(|l| l.contains("stream 0 opened"))
+            .then_some(())
+    })
+    .await;
+    let logs = app.logs();
+    assert!(logs.iter().any(|l| l.contains("listening on")), "{logs:?}");
+    assert!(
+        !logs.iter().any(|l| l.contains("pairsync::access")),
+        "{logs:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_sqlite_url_names_the_database_file() {
+    let scratch = tempfile::tempdir().expect("temp dir");
+    let file = scratch.path().join("by-url.db");
+    let url = format!("sqlite://{}", file.to_str().expect("utf-8 path"));
+    let mut app = TestServer::spawn_exactly(
+        &[
+            ("PAIRSYNC_BIND", "127.0.0.1:0"),
+            ("DATABASE_URL", &url),
+            ("RUST_LOG", "info"),
+        ],
+        &[],
+    )
+    .await;
+    assert!(file.is_file(), "the server created {}", file.display());
+    let code = app.room(60000).await;
+    app.crash_and_restart();
+    let (status, room) = app.get_json(&format!("/api/pair-room/{code}")).await;
+    assert_eq!(
+        (status, room["navigator"].as_str()),
+        (StatusCode::OK, Some("Ann"))
+    );
 }
 
 #[tokio::test]

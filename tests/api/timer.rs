@@ -5,6 +5,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::json;
 
+use crate::expect::expect_error;
 use crate::helpers::{now_ms, TestServer};
 
 const WAIT: Duration = Duration::from_secs(5);
@@ -148,6 +149,106 @@ async fn reset_goes_idle_at_full_duration_and_keeps_roles_and_round() {
     assert_eq!(app.timer(&code).await["remainingTime"], 60000);
 }
 
+/// Waits on `stream` for the `state` event that ends a time-up (idle); returns it.
+async fn time_up_state(stream: &mut crate::sse::EventStream) -> serde_json::Value {
+    loop {
+        let f = stream.next_event(WAIT).await;
+        if f.event.as_deref() == Some("state") && f.json()["state"] == "idle" {
+            return f.json();
+        }
+    }
+}
+
+#[tokio::test]
+async fn reset_keeps_a_round_that_is_not_zero_and_the_roles_a_time_up_swapped() {
+    let app = TestServer::spawn().await;
+    let code = app.room(1000).await;
+    let mut stream = app.connect(&code).await;
+    stream.skip_greeting().await;
+    app.patch(&format!("/api/{code}/timer/start")).await;
+    let after_time_up = time_up_state(&mut stream).await;
+    assert_eq!(after_time_up["round"], 1);
+    app.patch(&format!("/api/{code}/timer/start")).await;
+    assert_eq!(stream.next_event(WAIT).await.pair(), pair("timer", "start"));
+    stream.next_event(WAIT).await; // state: running
+    assert_eq!(
+        app.patch(&format!("/api/{code}/timer/reset")).await,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        stream.pairs(2, WAIT).await,
+        vec![pair("timer", "reset"), pair("remaining-time", "1000")]
+    );
+    let state = stream.next_event(WAIT).await.json();
+    assert_eq!(
+        (
+            state["state"].as_str(),
+            state["round"].as_i64(),
+            state["navigator"].as_str(),
+            state["driver"].as_str()
+        ),
+        (Some("idle"), Some(1), Some("Bob"), Some("Ann"))
+    );
+    let t = app.timer(&code).await;
+    assert_eq!(
+        (t["round"].as_i64(), t["remainingTime"].as_i64()),
+        (Some(1), Some(1000))
+    );
+}
+
+#[tokio::test]
+async fn a_stop_at_or_after_the_deadline_finds_the_time_up_done() {
+    let app = TestServer::spawn().await;
+    let code = app.room(1000).await;
+    let mut stream = app.connect(&code).await;
+    stream.skip_greeting().await;
+    // At the deadline, then well after it.
+    for (late_ms, round, navigator) in [(0, 1, "Bob"), (300, 2, "Ann")] {
+        app.patch(&format!("/api/{code}/timer/start")).await;
+        let deadline = app.timer(&code).await["deadlineAt"]
+            .as_i64()
+            .expect("deadline");
+        let wait = (deadline + late_ms - now_ms()).max(0) as u64;
+        tokio::time::sleep(Duration::from_millis(wait)).await;
+        assert_eq!(
+            app.patch(&format!("/api/{code}/timer/stop")).await,
+            StatusCode::NO_CONTENT
+        );
+        let t = app.timer(&code).await;
+        assert_eq!(
+            (
+                t["state"].as_str(),
+                t["round"].as_i64(),
+                t["remainingTime"].as_i64()
+            ),
+            (Some("idle"), Some(round), Some(1000)),
+            "stopped {late_ms} ms after the deadline"
+        );
+        // The streams saw the time-up, and no pause.
+        let mut seen = Vec::new();
+        loop {
+            let f = stream.next_event(WAIT).await;
+            let done = f.event.as_deref() == Some("state") && f.json()["state"] == "idle";
+            seen.push(f.pair());
+            if done {
+                assert_eq!(f.json()["navigator"], navigator);
+                break;
+            }
+        }
+        let from_last_tick: Vec<_> = seen[seen.len() - 4..seen.len() - 1].to_vec();
+        assert_eq!(
+            from_last_tick,
+            vec![
+                pair("remaining-time", "0"),
+                pair("timer", "stop"),
+                pair("remaining-time", "1000")
+            ]
+        );
+        assert!(!seen.contains(&pair("timer", "pause")), "{seen:?}");
+        assert!(stream.quiet_for(Duration::from_millis(300)).await);
+    }
+}
+
 #[tokio::test]
 async fn setting_the_duration_updates_idle_or_paused_and_always_broadcasts() {
     let app = TestServer::spawn().await;
@@ -198,11 +299,14 @@ async fn setting_the_duration_while_running_is_409_and_changes_nothing() {
     let code = app.room(60000).await;
     app.patch(&format!("/api/{code}/timer/start")).await;
     let deadline = app.timer(&code).await["deadlineAt"].clone();
-    let (status, body) = app
-        .patch_json(&format!("/api/{code}/timer"), json!({"duration": 5000}))
-        .await;
-    assert_eq!(status, StatusCode::CONFLICT);
-    assert_eq!(body["error"], "timer_running");
+    let res = app
+        .client
+        .patch(app.url(&format!("/api/{code}/timer")))
+        .json(&json!({"duration": 5000}))
+        .send()
+        .await
+        .expect("request");
+    expect_error(res, StatusCode::CONFLICT, "timer_running").await;
     let t = app.timer(&code).await;
     assert_eq!(
         (t["duration"].as_i64(), &t["deadlineAt"]),
@@ -227,6 +331,12 @@ async fn invalid_durations_are_400_naming_the_field() {
             json!({"duration": 5000, "remainingTime": -1}),
             "remainingTime",
         ),
+        (
+            json!({"duration": 5000, "remainingTime": 0}),
+            "remainingTime",
+        ),
+        (json!({"duration": 999}), "duration"),
+        (json!({"duration": 86_400_001}), "duration"),
     ] {
         let (status, err) = app.patch_json(&path, body.clone()).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
@@ -237,4 +347,45 @@ async fn invalid_durations_are_400_naming_the_field() {
         );
     }
     assert_eq!(app.timer(&code).await["duration"], 60000);
+}
+
+#[tokio::test]
+async fn durations_and_remaining_times_at_the_bounds_are_accepted() {
+    let app = TestServer::spawn().await;
+    let code = app.room(60000).await;
+    let path = format!("/api/{code}/timer");
+    for (body, state, duration, remaining) in [
+        (
+            json!({"duration": 86_400_000}),
+            "idle",
+            86_400_000,
+            86_400_000,
+        ),
+        (json!({"duration": 1000}), "idle", 1000, 1000),
+        (
+            json!({"duration": 86_400_000, "remainingTime": 1}),
+            "paused",
+            86_400_000,
+            1,
+        ),
+        (
+            json!({"duration": 1000, "remainingTime": 1000}),
+            "idle",
+            1000,
+            1000,
+        ),
+    ] {
+        let (status, err) = app.patch_json(&path, body.clone()).await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{body} → {err}");
+        let t = app.timer(&code).await;
+        assert_eq!(
+            (
+                t["state"].as_str(),
+                t["duration"].as_i64(),
+                t["remainingTime"].as_i64()
+            ),
+            (Some(state), Some(duration), Some(remaining)),
+            "{body}"
+        );
+    }
 }

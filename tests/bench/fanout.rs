@@ -8,6 +8,11 @@
 //! lateness percentiles, the tick events delivered per second, and (with `--server-pid`)
 //! the server's memory per stream and its CPU time.
 //!
+//! It exits with status 1 when the run was not clean: a room not created or not started, a
+//! stream not opened or ended early, a tick missed, early or out of order (every stream
+//! must get each value of the countdown once, in decreasing order), an event out of place,
+//! or an id that did not increase. A clean run exits 0; bad arguments exit 2.
+//!
 //! # Modes
 //!
 //! - `pairsync` (default): creates `--rooms` rooms (`POST /api/pair-room`), opens
@@ -433,6 +438,8 @@ struct Shared {
 struct Outcome {
     /// Lateness of each tick, in microseconds.
     lateness_us: Vec<i64>,
+    /// The value of each tick, in the order received.
+    tick_values: Vec<i64>,
     /// `remaining-time` events out of place (before the deadline was known, after the
     /// last tick, or unparsable).
     surprises: u32,
@@ -591,6 +598,7 @@ fn pairsync_event(phase: Phase, event: &Event, received_us: i64, outcome: &mut O
             };
             let due_ms = deadline_ms - value;
             outcome.lateness_us.push(received_us - due_ms * 1000);
+            outcome.tick_values.push(value);
             if value == 0 {
                 Phase::Done
             } else {
@@ -612,17 +620,41 @@ fn pairsync_event(phase: Phase, event: &Event, received_us: i64, outcome: &mut O
 
 /// One nchan message: `"<value> <due epoch ms>"`.
 fn nchan_event(event: &Event, received_us: i64, outcome: &mut Outcome) {
-    let due = event
-        .data
-        .split_whitespace()
-        .nth(1)
-        .and_then(|d| d.parse::<i64>().ok());
-    match due {
-        Some(due_ms) if event.name == "remaining-time" => {
-            outcome.lateness_us.push(received_us - due_ms * 1000)
+    let mut fields = event.data.split_whitespace().map(|f| f.parse::<i64>().ok());
+    match (fields.next().flatten(), fields.next().flatten()) {
+        (Some(value), Some(due_ms)) if event.name == "remaining-time" => {
+            outcome.lateness_us.push(received_us - due_ms * 1000);
+            outcome.tick_values.push(value);
         }
         _ => outcome.surprises += 1,
     }
+}
+
+/// How one stream's ticks compare with the countdown's values (`expected`, decreasing).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct TickOrder {
+    /// Values of the countdown the stream never got.
+    missed: usize,
+    /// Ticks that were not the next value down: repeated, rising, or not a value of the
+    /// countdown.
+    out_of_order: usize,
+}
+
+fn tick_order(received: &[i64], expected: &[i64]) -> TickOrder {
+    let mut order = TickOrder::default();
+    let mut got = std::collections::BTreeSet::new();
+    let mut previous = None;
+    for &value in received {
+        let in_countdown = expected.contains(&value);
+        let falling = previous.is_none_or(|p| value < p);
+        let first_time = got.insert(value);
+        if !in_countdown || !falling || !first_time {
+            order.out_of_order += 1;
+        }
+        previous = Some(value);
+    }
+    order.missed = expected.iter().filter(|v| !got.contains(v)).count();
+    order
 }
 
 // ---------------------------------------------------------------------------------------
@@ -883,6 +915,7 @@ async fn main() {
     let server_ticks_after = server_tick_lateness(&http, &args).await;
 
     let mut lateness = Vec::with_capacity(total * tick_values.len());
+    let mut order = TickOrder::default();
     let mut surprises = 0;
     let mut id_regressions = 0;
     let mut errors: BTreeMap<String, usize> = BTreeMap::new();
@@ -893,6 +926,11 @@ async fn main() {
         if let Some(d) = outcome.deadline_ms {
             first_deadline = first_deadline.min(d);
             last_deadline = last_deadline.max(d);
+        }
+        if outcome.greeted {
+            let stream = tick_order(&outcome.tick_values, &tick_values);
+            order.missed += stream.missed;
+            order.out_of_order += stream.out_of_order;
         }
         lateness.extend(outcome.lateness_us);
         surprises += outcome.surprises;
@@ -948,10 +986,12 @@ async fn main() {
         }
     }
     println!(
-        "ticks received: {} of {expected} expected (missing {}, early {early}, out of place \
-         {surprises}, id regressions {id_regressions}, streams ended early {ended_early})",
+        "ticks received: {} of {expected} expected (missing {}, early {early}, out of order {}, \
+         out of place {surprises}, id regressions {id_regressions}, streams ended early \
+         {ended_early})",
         lateness.len(),
-        expected.saturating_sub(lateness.len()),
+        order.missed,
+        order.out_of_order,
     );
     println!(
         "tick lateness ms: p50 {:.1}  p90 {:.1}  p99 {:.1}  max {:.1}  (min {:.1})",
@@ -1000,7 +1040,29 @@ async fn main() {
             (b - a) * 100.0 / tick_wall.as_secs_f64()
         );
     }
+    let problems: Vec<String> = [
+        (args.rooms - codes.len(), "rooms not created"),
+        (codes.len() - started, "timers not started"),
+        (total - open, "streams not opened"),
+        (ended_early, "streams ended early"),
+        (order.missed, "ticks missed"),
+        (early, "ticks early"),
+        (order.out_of_order, "ticks out of order"),
+        (surprises as usize, "events out of place"),
+        (id_regressions as usize, "ids that did not increase"),
+    ]
+    .into_iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, what)| format!("{n} {what}"))
+    .collect();
+    let status = if problems.is_empty() {
+        println!("result: clean run");
+        0
+    } else {
+        println!("result: FAILED: {}", problems.join(", "));
+        1
+    };
     let _ = std::io::Write::flush(&mut std::io::stdout());
     // Dropping the runtime with 18k sockets is slow to no purpose.
-    std::process::exit(0);
+    std::process::exit(status);
 }

@@ -2,8 +2,14 @@
 //! `pairsync watch` in a pseudo-terminal as a person would.
 
 #[allow(dead_code)]
+#[path = "../api/expect.rs"]
+mod expect;
+#[allow(dead_code)]
 #[path = "../api/helpers.rs"]
 mod helpers;
 mod new;
 mod pty;
+#[allow(dead_code)]
+#[path = "../api/sse.rs"]
+mod sse;
 mod watch;

@@ -6,7 +6,8 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{eventually, TestServer};
+use crate::expect::eventually;
+use crate::helpers::TestServer;
 use crate::pty::Pty;
 
 /// Longest wait for the server to reflect a key.

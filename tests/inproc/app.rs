@@ -8,7 +8,7 @@ use pairsync::config::{Grace, Settings};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{EventStream, Frame};
+use crate::sse::{EventStream, Frame};
 
 /// Where every test's clock starts: 2023-11-14T22:13:20Z.
 pub const T0: i64 = 1_700_000_000_000;

@@ -7,11 +7,11 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::app::{event, next, pairs, App, T0};
-use crate::helpers::eventually;
+use crate::expect::eventually;
 
 /// After the clock stood just short of a due instant, a swap is the next event: nothing
 /// due later went out before it. Swaps twice, so the roles end as they were.
-async fn nothing_sent_yet(app: &App, code: &str, stream: &mut crate::helpers::EventStream) {
+async fn nothing_sent_yet(app: &App, code: &str, stream: &mut crate::sse::EventStream) {
     app.patch(&format!("/api/pair-room/{code}/pair-swap")).await;
     assert_eq!(event(stream).await.event.as_deref(), Some("state"));
     app.patch(&format!("/api/pair-room/{code}/pair-swap")).await;

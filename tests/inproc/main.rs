@@ -8,5 +8,11 @@ mod errors;
 mod flows;
 
 #[allow(dead_code)]
+#[path = "../api/expect.rs"]
+mod expect;
+#[allow(dead_code)]
 #[path = "../api/helpers.rs"]
 mod helpers;
+#[allow(dead_code)]
+#[path = "../api/sse.rs"]
+mod sse;

@@ -7,6 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 BIN=${PAIRSYNC_BIN:-target/release/pairsync}
+# How late a tick may arrive through nginx on a busy machine; early is never allowed.
+LATE_TOLERANCE_MS=300
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 PASSED=0
 fail() {
@@ -85,9 +87,10 @@ ok "POST /api/pair-room through nginx is 201"
 # python3 times each line's arrival and starts the timer once the stream is open.
 curl -sN -m 15 -D "$T/sse.headers" -H 'Accept-Encoding: gzip' "$BASE/api/$CODE/connect" >"$T/sse.out" 2>/dev/null &
 SSE_PID=$!
-python3 - "$T/sse.out" "$BASE" "$CODE" >"$T/py.out" <<'PY' || { cat "$T/py.out"; PASSED=$((PASSED + $(grep -c '^ok - ' "$T/py.out" || true))); fail "the stream through nginx"; }
+python3 - "$T/sse.out" "$BASE" "$CODE" "$LATE_TOLERANCE_MS" >"$T/py.out" <<'PY' || { cat "$T/py.out"; PASSED=$((PASSED + $(grep -c '^ok - ' "$T/py.out" || true))); fail "the stream through nginx"; }
 import json, sys, time, urllib.request
-path, base, code = sys.argv[1:]
+path, base, code, tolerance = sys.argv[1:]
+tolerance = int(tolerance)
 def now(): return time.time() * 1000
 def fail(msg): print("FAIL:", msg); sys.exit(1)
 events, buf, pos, event, started = [], b"", 0, {}, False
@@ -122,7 +125,8 @@ ticks = [(t, int(d)) for t, n, d in events if n == "remaining-time" and int(d) <
 if [v for _, v in ticks] != [2000, 1000, 0]: fail(f"ticks were {[v for _, v in ticks]}, want [2000, 1000, 0]")
 for t, v in ticks:
     late = t - (deadline - v)
-    if not -20 <= late <= 300: fail(f"remaining-time: {v} arrived {late:.0f} ms after its due time")
+    if late < 0: fail(f"remaining-time: {v} arrived {-late:.1f} ms before its due time")
+    if late > tolerance: fail(f"remaining-time: {v} arrived {late:.0f} ms after its due time (tolerance {tolerance} ms)")
     print(f"ok - remaining-time: {v} arrived through nginx {late:.0f} ms after its due time")
 if ("timer", "stop") not in [(e[1], e[2]) for e in events]: fail("no timer: stop (time-up) within 12 s")
 print("ok - the time-up (timer: stop) arrived through nginx")

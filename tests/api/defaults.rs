@@ -1,0 +1,171 @@
+//! The defaults of the contract's settings: what a server does when it is told nothing.
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+
+use crate::expect::{assert_on_time_after, expect_error, LATE_TOLERANCE, LATE_TOLERANCE_MS};
+use crate::helpers::TestServer;
+
+/// The default listen address.
+const DEFAULT_BIND: &str = "127.0.0.1:8080";
+/// The default `PAIRSYNC_PAUSE_WHEN_EMPTY`.
+const DEFAULT_PAUSE_WHEN_EMPTY: Duration = Duration::from_millis(60_000);
+/// The default `PAIRSYNC_HEARTBEAT_MS`.
+const DEFAULT_HEARTBEAT: Duration = Duration::from_millis(15_000);
+/// The default `PAIRSYNC_MAX_SUBSCRIBERS_PER_ROOM`.
+const DEFAULT_MAX_SUBSCRIBERS: usize = 64;
+/// Longest wait for a server that cannot start to give up.
+const GIVE_UP_WITHIN: Duration = Duration::from_secs(20);
+
+#[tokio::test]
+async fn with_no_settings_the_server_takes_the_default_address_database_file_and_log_level() {
+    // Hold the default address, so that the server's start can only fail there, and say so.
+    // (If another process holds it already, it is just as taken.)
+    let _held = TcpListener::bind(DEFAULT_BIND).ok();
+    let scratch = tempfile::tempdir().expect("temp dir");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pairsync"))
+        .env_clear()
+        .current_dir(scratch.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the server binary starts");
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            break status;
+        }
+        if started.elapsed() > GIVE_UP_WITHIN {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the server kept running although {DEFAULT_BIND} is taken");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let mut log = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr is piped")
+        .read_to_string(&mut log)
+        .expect("the log");
+    assert!(!status.success(), "{log}");
+    assert!(
+        log.lines()
+            .any(|l| l.contains("cannot start") && l.contains(DEFAULT_BIND)),
+        "the refusal names the default address: {log}"
+    );
+    assert!(
+        scratch.path().join("pairsync.db").is_file(),
+        "the default database is pairsync.db in the working folder"
+    );
+    // RUST_LOG defaults to `info`: info lines are written, debug lines are not.
+    assert!(log.lines().any(|l| l.contains("INFO")), "{log}");
+    assert!(
+        !log.lines()
+            .any(|l| l.contains("DEBUG") || l.contains("TRACE")),
+        "{log}"
+    );
+}
+
+#[tokio::test]
+async fn a_room_holds_64_streams_by_default_and_refuses_one_more() {
+    let app = TestServer::spawn().await;
+    let code = app.room(60000).await;
+    let mut streams = Vec::new();
+    for _ in 0..DEFAULT_MAX_SUBSCRIBERS {
+        streams.push(app.connect(&code).await);
+    }
+    let res = app.send("GET", &format!("/api/{code}/connect")).await;
+    expect_error(res, StatusCode::TOO_MANY_REQUESTS, "too_many_subscribers").await;
+    streams.pop();
+    app.until_connect_accepted(&code).await;
+}
+
+/// Polls the room's timer until it is paused: how long after `since` that was seen. Polls
+/// slowly until shortly before `due`, then every 20 ms.
+async fn seen_paused(app: &TestServer, code: &str, since: Instant, due: Duration) -> Duration {
+    let close_to_due = due.saturating_sub(Duration::from_secs(1));
+    loop {
+        let state = app.timer(code).await["state"].clone();
+        let seen = since.elapsed();
+        if state == "paused" {
+            return seen;
+        }
+        assert_eq!(state, "running", "after {seen:?}");
+        assert!(
+            seen < due + LATE_TOLERANCE * 20,
+            "not paused after {seen:?}"
+        );
+        let step = if seen < close_to_due { 500 } else { 20 };
+        tokio::time::sleep(Duration::from_millis(step)).await;
+    }
+}
+
+/// Reads three heartbeats from a quiet stream; each comes at most the default heartbeat
+/// (plus the tolerance) after the write before it.
+async fn three_default_heartbeats(stream: &mut crate::sse::EventStream) {
+    let mut last = Instant::now();
+    for _ in 0..3 {
+        let frame = stream
+            .next_frame(DEFAULT_HEARTBEAT + LATE_TOLERANCE)
+            .await
+            .unwrap_or_else(|| panic!("no write within {DEFAULT_HEARTBEAT:?} + tolerance"));
+        assert!(
+            frame.comment.is_some() && frame.event.is_none(),
+            "a comment line: {frame:?}"
+        );
+        assert!(
+            last.elapsed() <= DEFAULT_HEARTBEAT + LATE_TOLERANCE,
+            "{:?}",
+            last.elapsed()
+        );
+        last = Instant::now();
+    }
+}
+
+/// About a minute and a quarter: the default grace is a minute, and `never` can only be
+/// told from it by waiting that long.
+#[tokio::test]
+async fn by_default_quiet_streams_get_heartbeats_and_an_unwatched_timer_pauses_after_a_minute_but_never_means_never(
+) {
+    const DURATION: i64 = 300_000;
+    let app = TestServer::spawn().await;
+    let never = TestServer::spawn_with(&[("PAIRSYNC_PAUSE_WHEN_EMPTY", "never")]).await;
+    let quiet = app.room(DURATION).await;
+    let mut stream = app.connect(&quiet).await;
+    stream.skip_greeting().await;
+    let unwatched = app.room(DURATION).await;
+    let kept = never.room(DURATION).await;
+
+    let started = Instant::now();
+    app.patch(&format!("/api/{unwatched}/timer/start")).await;
+    never.patch(&format!("/api/{kept}/timer/start")).await;
+
+    let ((), paused_after) = tokio::join!(
+        three_default_heartbeats(&mut stream),
+        seen_paused(&app, &unwatched, started, DEFAULT_PAUSE_WHEN_EMPTY)
+    );
+    assert_on_time_after(
+        "the pause of a running timer nobody watches",
+        paused_after,
+        DEFAULT_PAUSE_WHEN_EMPTY,
+    );
+    // Paused as if stopped a minute after its start: a minute less than its duration left.
+    let remaining = app.timer(&unwatched).await["remainingTime"]
+        .as_i64()
+        .expect("ms");
+    let at_grace = DURATION - DEFAULT_PAUSE_WHEN_EMPTY.as_millis() as i64;
+    assert!(
+        remaining <= at_grace && remaining >= at_grace - LATE_TOLERANCE_MS,
+        "{remaining} ms left, {at_grace} expected"
+    );
+
+    // The same minute and more has passed for the room of the `never` server.
+    assert!(started.elapsed() >= DEFAULT_PAUSE_WHEN_EMPTY);
+    assert_eq!(never.timer(&kept).await["state"], "running");
+}

@@ -1,0 +1,195 @@
+//! The client side of an event stream: reads a response body frame by frame, as an
+//! `EventSource` would, and stamps each frame with the instant it arrived.
+
+use std::collections::VecDeque;
+use std::pin::Pin;
+use std::time::Duration;
+
+use futures_util::{Stream, StreamExt};
+use serde_json::Value;
+
+use crate::helpers::now_ms;
+
+/// One block of an event stream.
+#[derive(Debug, Clone, Default)]
+pub struct Frame {
+    /// `id:`
+    pub id: Option<String>,
+    /// `event:`
+    pub event: Option<String>,
+    /// `data:`
+    pub data: Option<String>,
+    /// `retry:`
+    pub retry: Option<u64>,
+    /// A `:` comment line.
+    pub comment: Option<String>,
+    /// When the client had it (epoch ms).
+    pub received_ms: i64,
+}
+
+impl Frame {
+    /// `event` and `data`, for comparing sequences.
+    pub fn pair(&self) -> (String, String) {
+        (
+            self.event.clone().unwrap_or_default(),
+            self.data.clone().unwrap_or_default(),
+        )
+    }
+
+    /// The `id:` as a number; panics when there is none or it is not a decimal integer.
+    pub fn id_number(&self) -> u64 {
+        self.id
+            .as_deref()
+            .and_then(|i| i.parse().ok())
+            .unwrap_or_else(|| panic!("a decimal id on {self:?}"))
+    }
+
+    /// The data parsed as a number of milliseconds.
+    pub fn ms(&self) -> i64 {
+        self.data
+            .as_deref()
+            .and_then(|d| d.parse().ok())
+            .unwrap_or_else(|| panic!("a number as the data of {self:?}"))
+    }
+
+    /// The data parsed as JSON.
+    pub fn json(&self) -> Value {
+        serde_json::from_str(self.data.as_deref().unwrap_or("null")).expect("json data")
+    }
+}
+
+type ByteStream = Pin<Box<dyn Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>;
+
+/// A client's view of one SSE stream.
+pub struct EventStream {
+    /// The response headers.
+    pub headers: reqwest::header::HeaderMap,
+    body: ByteStream,
+    buffer: String,
+    frames: VecDeque<Frame>,
+    ended: bool,
+}
+
+impl EventStream {
+    /// Reads the stream of an already answered request.
+    pub fn from_response(res: reqwest::Response) -> EventStream {
+        EventStream {
+            headers: res.headers().clone(),
+            body: Box::pin(res.bytes_stream()),
+            buffer: String::new(),
+            frames: VecDeque::new(),
+            ended: false,
+        }
+    }
+
+    fn parse_buffer(&mut self) {
+        while let Some(end) = self.buffer.find("\n\n") {
+            let block: String = self.buffer.drain(..end + 2).collect();
+            let mut frame = Frame {
+                received_ms: now_ms(),
+                ..Frame::default()
+            };
+            for line in block.lines() {
+                if let Some(c) = line.strip_prefix(':') {
+                    frame.comment = Some(c.trim().to_string());
+                } else if let Some((field, value)) = line.split_once(':') {
+                    let value = value.strip_prefix(' ').unwrap_or(value).to_string();
+                    match field {
+                        "id" => frame.id = Some(value),
+                        "event" => frame.event = Some(value),
+                        "data" => {
+                            assert!(frame.data.is_none(), "event data is one line: {block:?}");
+                            frame.data = Some(value)
+                        }
+                        "retry" => frame.retry = value.parse().ok(),
+                        other => panic!("unknown field {other} in {block:?}"),
+                    }
+                }
+            }
+            self.frames.push_back(frame);
+        }
+    }
+
+    /// The next frame of any kind (comments and `retry` included), or `None` when the stream
+    /// ended or nothing came within `within`.
+    pub async fn next_frame(&mut self, within: Duration) -> Option<Frame> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            if let Some(f) = self.frames.pop_front() {
+                return Some(f);
+            }
+            if self.ended {
+                return None;
+            }
+            match tokio::time::timeout_at(deadline, self.body.next()).await {
+                Err(_) => return None,
+                Ok(None) | Ok(Some(Err(_))) => self.ended = true,
+                Ok(Some(Ok(bytes))) => {
+                    self.buffer.push_str(&String::from_utf8_lossy(&bytes));
+                    self.parse_buffer();
+                }
+            }
+        }
+    }
+
+    /// The next event (comments and `retry` skipped); panics when none comes within `within`.
+    pub async fn next_event(&mut self, within: Duration) -> Frame {
+        loop {
+            let frame = self
+                .next_frame(within)
+                .await
+                .unwrap_or_else(|| panic!("no event within {within:?}"));
+            if frame.event.is_some() {
+                return frame;
+            }
+        }
+    }
+
+    /// The next `n` events as `(event, data)` pairs.
+    pub async fn pairs(&mut self, n: usize, within: Duration) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for _ in 0..n {
+            out.push(self.next_event(within).await.pair());
+        }
+        out
+    }
+
+    /// Skips the connect sequence of a fresh stream (through its `state` event).
+    pub async fn skip_greeting(&mut self) -> Frame {
+        loop {
+            let f = self.next_event(Duration::from_secs(5)).await;
+            if f.event.as_deref() == Some("state") {
+                return f;
+            }
+        }
+    }
+
+    /// Whether the stream ends (the server closed it) within `within`.
+    pub async fn ends_within(&mut self, within: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + within;
+        while tokio::time::Instant::now() < deadline {
+            let left = deadline - tokio::time::Instant::now();
+            if self.next_frame(left).await.is_none() {
+                return self.ended;
+            }
+        }
+        false
+    }
+
+    /// Whether the stream stays open and no event arrives on it within `within` (comments
+    /// are allowed). A stream the server ended is not quiet: it is gone.
+    pub async fn quiet_for(&mut self, within: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if left.is_zero() {
+                return true;
+            }
+            match self.next_frame(left).await {
+                None => return !self.ended,
+                Some(f) if f.event.is_some() => return false,
+                Some(_) => {}
+            }
+        }
+    }
+}
