@@ -164,6 +164,51 @@ impl TimerEvent {
             TimerEvent::Complete => "complete",
         }
     }
+
+    /// The event named by `word`, as [`TimerEvent::as_str`] spells it.
+    pub fn from_word(word: &str) -> Option<TimerEvent> {
+        [
+            TimerEvent::Start,
+            TimerEvent::Pause,
+            TimerEvent::Stop,
+            TimerEvent::Update,
+            TimerEvent::Reset,
+            TimerEvent::Running,
+            TimerEvent::Complete,
+        ]
+        .into_iter()
+        .find(|e| e.as_str() == word)
+    }
+}
+
+/// What a committed change told its streams, in a compact line for the change feed
+/// (`t=pause,r=3766,s`): every `state` is left as a mark, to be made again from the row.
+pub fn told_to_wire(notices: &[Notice]) -> String {
+    let parts: Vec<String> = notices
+        .iter()
+        .map(|n| match n {
+            Notice::Remaining(ms) => format!("r={ms}"),
+            Notice::Timer(event) => format!("t={}", event.as_str()),
+            Notice::State(_) => "s".to_string(),
+        })
+        .collect();
+    parts.join(",")
+}
+
+/// The notices of [`told_to_wire`]'s line, every `state` made from `room` at `now`; `None`
+/// for a line this version does not understand.
+pub fn told_from_wire(line: &str, room: &PairRoom, now: i64) -> Option<Vec<Notice>> {
+    if line.is_empty() {
+        return Some(Vec::new());
+    }
+    line.split(',')
+        .map(|part| match part.split_once('=') {
+            None if part == "s" => Some(Notice::State(room.snapshot(now))),
+            Some(("r", ms)) => ms.parse().ok().map(Notice::Remaining),
+            Some(("t", word)) => TimerEvent::from_word(word).map(Notice::Timer),
+            _ => None,
+        })
+        .collect()
 }
 
 /// One thing every stream of a room is told, in order.
@@ -621,5 +666,22 @@ mod tests {
                 "navigator": "Nav", "driver": "Dri"
             })
         );
+    }
+
+    #[test]
+    fn what_a_change_told_survives_the_feed_with_every_state_made_again() {
+        let r = room(5000);
+        let notices = vec![
+            Notice::Timer(TimerEvent::Pause),
+            Notice::Remaining(3766),
+            Notice::State(r.snapshot(T0)),
+        ];
+        let line = told_to_wire(&notices);
+        assert_eq!(line, "t=pause,r=3766,s");
+        let back = told_from_wire(&line, &r, T0 + 5).expect("readable");
+        assert_eq!(back[..2], notices[..2]);
+        assert_eq!(back[2], Notice::State(r.snapshot(T0 + 5)));
+        assert_eq!(told_from_wire("", &r, T0), Some(Vec::new()));
+        assert_eq!(told_from_wire("t=dance", &r, T0), None);
     }
 }

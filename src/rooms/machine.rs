@@ -89,6 +89,9 @@ pub enum Input {
     Written(WriteOutcome),
     /// The room's row as the database holds it now (`None`: the row is gone).
     RowRead(Option<PairRoom>),
+    /// The row after a change another process announced, with what that change told its
+    /// streams (each `state` made from this row).
+    ChangeRead(PairRoom, Vec<Notice>),
 }
 
 /// What became of a write.
@@ -243,7 +246,8 @@ impl RoomMachine {
             Input::StreamOpened => self.open_stream(now, &mut fx),
             Input::StreamsClosed(n) => self.close_streams(now, n),
             Input::Written(outcome) => self.written(now, outcome, &mut fx),
-            Input::RowRead(row) => self.row_read(now, row, &mut fx),
+            Input::RowRead(row) => self.row_read(now, row, None, &mut fx),
+            Input::ChangeRead(row, told) => self.row_read(now, Some(row), Some(told), &mut fx),
         }
         if self.in_flight.is_none() && self.ended.is_none() {
             fx.push(Effect::WakeAt(self.next_wake(now)));
@@ -436,10 +440,17 @@ impl RoomMachine {
     }
 
     /// Takes a newer committed row as the truth and tells the streams where it stands.
-    fn adopt(&mut self, now: Now, mut current: PairRoom, fx: &mut Vec<Effect>) {
+    fn adopt(&mut self, now: Now, current: PairRoom, fx: &mut Vec<Effect>) {
         if current.version <= self.room.version {
             return;
         }
+        self.take(now, current);
+        let snapshot = self.room.snapshot(now.wall_ms);
+        self.broadcast(now, vec![Notice::State(snapshot)], fx);
+    }
+
+    /// Replaces the live copy with a newer committed row.
+    fn take(&mut self, now: Now, mut current: PairRoom) {
         // The same run toward the same deadline keeps its tick cursor: no tick twice.
         if current.timer.deadline_at() == self.room.timer.deadline_at() {
             current.timer.phase = self.room.timer.phase;
@@ -449,13 +460,18 @@ impl RoomMachine {
         }
         self.room = current;
         self.retry_at = None;
-        let snapshot = self.room.snapshot(now.wall_ms);
-        self.broadcast(now, vec![Notice::State(snapshot)], fx);
     }
 
     /// Another process changed the row. One change on top of what this copy holds is told
-    /// as the events that change makes; anything else as the new `state`.
-    fn row_read(&mut self, now: Now, row: Option<PairRoom>, fx: &mut Vec<Effect>) {
+    /// as that change told its own streams (`told`, else worked out from the two rows);
+    /// after a gap, the new `state` makes the streams whole.
+    fn row_read(
+        &mut self,
+        now: Now,
+        row: Option<PairRoom>,
+        told: Option<Vec<Notice>>,
+        fx: &mut Vec<Effect>,
+    ) {
         let Some(current) = row else {
             return self.end(true, fx);
         };
@@ -463,20 +479,32 @@ impl RoomMachine {
             return;
         }
         self.announce_due_ticks(now, fx);
-        let events = if current.version == self.room.version + 1 {
-            change_events(&self.room, &current, now.wall_ms)
+        let mut notices = Vec::new();
+        let timed_up = current.timer.round > self.room.timer.round;
+        if timed_up && self.room.timer.next_tick_at().is_some() {
+            // The time-up passed the deadline where it was committed: the final tick is due.
+            notices.push(Notice::Remaining(0));
+        }
+        if current.version == self.room.version + 1 {
+            match told {
+                Some(told) => notices.extend(told),
+                None => {
+                    notices.extend(change_events(&self.room, &current, now.wall_ms));
+                    notices.push(Notice::State(current.snapshot(now.wall_ms)));
+                }
+            }
         } else {
-            Vec::new()
-        };
-        let rounds = current.timer.round - self.room.timer.round;
-        self.adopt(now, current, fx);
-        if let Some(Effect::Broadcast(notices)) = fx.last_mut() {
-            notices.splice(0..0, events);
+            notices.push(Notice::State(current.snapshot(now.wall_ms)));
         }
-        if rounds > 0 {
-            // Counted where it was committed.
-            fx.retain(|e| !matches!(e, Effect::TimeUps(_)));
-        }
+        self.take(now, current);
+        self.broadcast(now, notices, fx);
+    }
+
+    /// What the write in flight will tell the streams once committed.
+    pub fn pending_notices(&self) -> &[Notice] {
+        self.in_flight
+            .as_ref()
+            .map_or(&[], |flight| flight.notices.as_slice())
     }
 
     /// The earliest instant at which something may be due. A failed automatic write holds

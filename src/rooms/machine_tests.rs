@@ -725,3 +725,41 @@ fn a_time_up_committed_elsewhere_is_told_once_and_not_counted_here() {
         .any(|e| matches!(e, Effect::TimeUps(_) | Effect::Save(_))));
     assert_eq!(sim.machine.room().timer.round, 1);
 }
+
+#[test]
+fn a_change_announced_with_its_events_is_told_exactly_so() {
+    let mut sim = Sim::new(5000, Grace::Never);
+    let mut theirs = sim.machine.room().clone();
+    theirs.timer.set_duration(5000, 5000).expect("not running");
+    theirs.version += 1;
+    // An update to the same values looks like nothing in the row; its events say otherwise.
+    let told = vec![
+        Notice::Timer(TimerEvent::Update),
+        Notice::Remaining(5000),
+        Notice::State(theirs.snapshot(T0)),
+    ];
+    let fx = sim.feed(at(10), Input::ChangeRead(theirs, told));
+    assert_eq!(
+        broadcasts(&fx),
+        ["timer:update", "remaining-time:5000", "state"]
+    );
+}
+
+#[test]
+fn a_time_up_read_before_this_process_reached_the_deadline_still_sends_the_final_tick() {
+    let mut sim = Sim::new(1000, Grace::Never);
+    sim.command(at(0), Command::Start);
+    let mut theirs = sim.machine.room().expire(T0 + 1000).expect("due").room;
+    theirs.version += 1;
+    // This process's clock reads a little earlier than the committing one's.
+    let fx = sim.feed(at(998), Input::RowRead(Some(theirs)));
+    assert_eq!(
+        broadcasts(&fx),
+        [
+            "remaining-time:0",
+            "timer:stop",
+            "remaining-time:1000",
+            "state"
+        ]
+    );
+}

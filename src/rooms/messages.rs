@@ -74,12 +74,11 @@ pub struct Subscribe;
 #[rtype(result = "()")]
 pub struct Feed(pub crate::store::feed::FeedEvent);
 
-/// To a room: another process committed version `version` of its row (`0`: deleted, `None`:
-/// changes may have been missed). The room reads its row again unless it already has that
-/// version.
-#[derive(Debug, Clone, Copy, Message)]
+/// To a room: another process committed a change to its row (`None`: changes may have been
+/// missed). The room reads its row again unless it already has that version.
+#[derive(Debug, Clone, Message)]
 #[rtype(result = "()")]
-pub struct Refresh(pub Option<i64>);
+pub struct Refresh(pub Option<crate::store::feed::Change>);
 
 /// To a room: delete it, close its streams and stop.
 #[derive(Debug, Clone, Copy, Message)]

@@ -195,7 +195,7 @@ impl Handler<Feed> for RoomRegistry {
         match msg.0 {
             FeedEvent::Changed(change) => {
                 if let Some((addr, _)) = self.live.get(&change.code) {
-                    addr.do_send(Refresh(Some(change.version)));
+                    addr.do_send(Refresh(Some(change)));
                 }
             }
             FeedEvent::Resync => {

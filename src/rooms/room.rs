@@ -18,7 +18,7 @@ use super::registry::RoomRegistry;
 use crate::access_code::short;
 use crate::clock::{Clock, WakeToken};
 use crate::metrics::{Metrics, StreamEnd};
-use crate::pairing::PairRoom;
+use crate::pairing::{told_from_wire, told_to_wire, PairRoom};
 use crate::store::rooms::{self, Saved};
 use crate::store::Db;
 
@@ -139,10 +139,14 @@ impl Room {
         let db = self.env.db.clone();
         let code = self.machine.room().access_code.clone();
         let now = self.env.clock.now_ms();
+        let told = told_to_wire(self.machine.pending_notices());
         async move {
             let key = code.clone();
             let done = match row {
-                Some(room) => db.run(move |conn| rooms::save(conn, &room, now)).await,
+                Some(room) => {
+                    db.run(move |conn| rooms::save(conn, &room, now, &told))
+                        .await
+                }
                 None => db
                     .run(move |conn| rooms::delete(conn, &key))
                     .await
@@ -250,7 +254,7 @@ impl Handler<Refresh> for Room {
 
     fn handle(&mut self, msg: Refresh, ctx: &mut Self::Context) {
         let known = self.machine.room().version;
-        if matches!(msg.0, Some(version) if version != 0 && version <= known) {
+        if matches!(&msg.0, Some(change) if change.version != 0 && change.version <= known) {
             // This process's own write, or older news.
             return;
         }
@@ -260,8 +264,22 @@ impl Handler<Refresh> for Room {
             db.run(move |conn| rooms::find(conn, &code, clock.now_ms()))
                 .await
         };
-        let work = read.into_actor(self).then(|row, act, ctx| match row {
-            Ok(row) => act.feed(Input::RowRead(row), ctx),
+        let work = read.into_actor(self).then(move |row, act, ctx| match row {
+            Ok(row) => {
+                let now = act.env.clock.now_ms();
+                // The change's own account, when the row read is the one it announced.
+                let told = match (&row, &msg.0) {
+                    (Some(row), Some(change)) if row.version == change.version => {
+                        told_from_wire(&change.told, row, now)
+                    }
+                    _ => None,
+                };
+                let input = match (row, told) {
+                    (Some(row), Some(told)) => Input::ChangeRead(row, told),
+                    (row, _) => Input::RowRead(row),
+                };
+                act.feed(input, ctx)
+            }
             Err(e) => {
                 log::warn!(
                     "room {}…: cannot read its row again: {e}",

@@ -1,5 +1,6 @@
 //! The change feed on PostgreSQL: every committed change to a room is announced with
-//! `NOTIFY` in the same transaction (`code:version`, version `0` for a delete), and each
+//! `NOTIFY` in the same transaction (`code:version:told`, version `0` for a delete, `told`
+//! the events the change made, in `pairing::told_to_wire`'s form), and each
 //! process keeps one dedicated `LISTEN` connection on a thread of its own. With SQLite there
 //! is one process per database and no feed.
 //!
@@ -34,20 +35,25 @@ pub struct Change {
     pub code: String,
     /// The row's version after the change; `0` when the room was deleted.
     pub version: i64,
+    /// What the change told its streams (see `pairing::told_to_wire`).
+    pub told: String,
 }
 
 impl Change {
-    /// The notification payload: `code:version`.
+    /// The notification payload: `code:version:told`.
     pub fn payload(&self) -> String {
-        format!("{}:{}", self.code, self.version)
+        format!("{}:{}:{}", self.code, self.version, self.told)
     }
 
     /// Reads a payload; `None` for one this version of the server does not understand.
     pub fn parse(payload: &str) -> Option<Change> {
-        let (code, version) = payload.rsplit_once(':')?;
+        let mut parts = payload.splitn(3, ':');
+        let code = parts.next()?;
+        let version = parts.next()?.parse().ok()?;
         Some(Change {
             code: code.to_string(),
-            version: version.parse().ok()?,
+            version,
+            told: parts.next().unwrap_or_default().to_string(),
         })
     }
 }
@@ -169,10 +175,11 @@ mod tests {
         let change = Change {
             code: "ab-cd_EF12".into(),
             version: 42,
+            told: "t=pause,r=3766,s".into(),
         };
-        assert_eq!(change.payload(), "ab-cd_EF12:42");
+        assert_eq!(change.payload(), "ab-cd_EF12:42:t=pause,r=3766,s");
         assert_eq!(Change::parse(&change.payload()), Some(change));
         assert_eq!(Change::parse("nocolon"), None);
-        assert_eq!(Change::parse("code:notanumber"), None);
+        assert_eq!(Change::parse("code:notanumber:s"), None);
     }
 }

@@ -22,13 +22,15 @@ pub enum Saved {
     Gone,
 }
 
-/// Announces the change of `room` to `version` in the current transaction.
-fn announce(conn: &mut Conn, code: &str, version: i64) -> Result<(), StoreError> {
+/// Announces the change of `room` to `version`, which told its streams `told`, in the
+/// current transaction.
+fn announce(conn: &mut Conn, code: &str, version: i64, told: &str) -> Result<(), StoreError> {
     feed::notify(
         conn,
         &Change {
             code: code.to_string(),
             version,
+            told: told.to_string(),
         },
     )
 }
@@ -45,7 +47,7 @@ pub fn insert(conn: &mut Conn, room: &PairRoom, now: i64) -> Result<(), StoreErr
                 }
                 other => other.into(),
             })?;
-        announce(conn, &room.access_code, room.version)
+        announce(conn, &room.access_code, room.version, "")
     })
 }
 
@@ -81,8 +83,9 @@ pub fn running(conn: &mut Conn, now: i64) -> Result<Vec<PairRoom>, StoreError> {
         .collect()
 }
 
-/// Writes `room` (whose `version` is the new one) over the row holding `room.version − 1`.
-pub fn save(conn: &mut Conn, room: &PairRoom, now: i64) -> Result<Saved, StoreError> {
+/// Writes `room` (whose `version` is the new one) over the row holding `room.version − 1`;
+/// `told` is what the change tells the streams, for the other processes.
+pub fn save(conn: &mut Conn, room: &PairRoom, now: i64, told: &str) -> Result<Saved, StoreError> {
     let expected = room.version - 1;
     let changed = conn.transaction(|conn| {
         let changed = diesel::update(
@@ -93,7 +96,7 @@ pub fn save(conn: &mut Conn, room: &PairRoom, now: i64) -> Result<Saved, StoreEr
         .set(RoomRow::from_room(room, now))
         .execute(conn)?;
         if changed == 1 {
-            announce(conn, &room.access_code, room.version)?;
+            announce(conn, &room.access_code, room.version, told)?;
         }
         Ok::<_, StoreError>(changed)
     })?;
@@ -111,7 +114,7 @@ pub fn delete(conn: &mut Conn, code: &str) -> Result<bool, StoreError> {
     conn.transaction(|conn| {
         let existed = diesel::delete(dsl::rooms.find(code)).execute(conn)? == 1;
         if existed {
-            announce(conn, code, 0)?;
+            announce(conn, code, 0, "")?;
         }
         Ok(existed)
     })
