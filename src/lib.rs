@@ -13,6 +13,7 @@
 //! - [`http`]: the route table and thin handlers.
 //! - [`web`]: the embedded web pages.
 //! - [`error`]: the one JSON error type.
+//! - [`tls`]: the HTTPS configuration.
 //! - [`config`], [`startup`], [`metrics`], [`clock`], [`access_code`]: the rest.
 
 pub mod access_code;
@@ -26,4 +27,5 @@ pub mod rooms;
 pub mod startup;
 pub mod store;
 pub mod timer;
+pub mod tls;
 pub mod web;

@@ -1,5 +1,6 @@
-//! Test harness: runs the real `pairsync` binary on port 0 with its own SQLite file,
-//! talks HTTP to it, and reads its event streams frame by frame.
+//! Test harness: runs the real `pairsync` binary on port 0 with its own SQLite file
+//! (over plain HTTP, or HTTPS with a certificate made for the test), talks HTTP to it,
+//! and reads its event streams frame by frame.
 
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader};
@@ -19,6 +20,9 @@ const POSTGRES_ENV: &str = "PAIRSYNC_TEST_POSTGRES";
 /// Longest wait for the server to print its address.
 const START_TIMEOUT: Duration = Duration::from_secs(20);
 
+/// What the server logs, before its base URL, once it listens.
+const LISTENING: &str = "listening on ";
+
 /// Milliseconds since the Unix epoch, as the server counts them.
 pub fn now_ms() -> i64 {
     SystemTime::now()
@@ -29,7 +33,8 @@ pub fn now_ms() -> i64 {
 
 /// A running server process on a temporary database.
 pub struct TestServer {
-    /// `http://127.0.0.1:PORT`
+    /// `http://127.0.0.1:PORT`, or `https://…` for a server started with
+    /// [`TestServer::spawn_https`]
     pub base: String,
     /// A client without connection pooling surprises.
     pub client: reqwest::Client,
@@ -64,8 +69,9 @@ fn launch(db: &str, env: &[(String, String)]) -> (Child, String, Arc<Mutex<Vec<S
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
             let address = line
-                .find("listening on http://")
-                .map(|i| line[i + "listening on ".len()..].trim().to_string());
+                .find(LISTENING)
+                .map(|i| line[i + LISTENING.len()..].trim().to_string())
+                .filter(|a| a.starts_with("http://") || a.starts_with("https://"));
             sink.lock().expect("log lock").push(line);
             if let Some(address) = address {
                 let _ = tx.send(address);
@@ -86,7 +92,36 @@ impl TestServer {
 
     /// A server with extra environment settings.
     pub async fn spawn_with(env: &[(&str, &str)]) -> TestServer {
+        TestServer::spawn_in(tempfile::tempdir().expect("temp dir"), env).await
+    }
+
+    /// A server speaking HTTPS (`PAIRSYNC_TLS_CERT`, `PAIRSYNC_TLS_KEY`) with a certificate
+    /// made for this test, for `localhost` and `127.0.0.1`; also answers that certificate
+    /// (PEM), for clients to trust. Its [`TestServer::client`] speaks plain HTTP only: talk
+    /// to it with `https_client::HttpsClient`.
+    pub async fn spawn_https(env: &[(&str, &str)]) -> (TestServer, String) {
         let dir = tempfile::tempdir().expect("temp dir");
+        let made = rcgen::generate_simple_self_signed(vec![
+            "localhost".to_string(),
+            "127.0.0.1".to_string(),
+        ])
+        .expect("a test certificate");
+        let cert_pem = made.cert.pem();
+        let cert = dir.path().join("cert.pem");
+        let key = dir.path().join("key.pem");
+        std::fs::write(&cert, &cert_pem).expect("write the certificate");
+        std::fs::write(&key, made.signing_key.serialize_pem()).expect("write the key");
+        let cert = cert.to_str().expect("utf-8 path").to_string();
+        let key = key.to_str().expect("utf-8 path").to_string();
+        let mut all = vec![
+            ("PAIRSYNC_TLS_CERT", cert.as_str()),
+            ("PAIRSYNC_TLS_KEY", key.as_str()),
+        ];
+        all.extend_from_slice(env);
+        (TestServer::spawn_in(dir, &all).await, cert_pem)
+    }
+
+    async fn spawn_in(dir: tempfile::TempDir, env: &[(&str, &str)]) -> TestServer {
         let env: Vec<(String, String)> = env
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -308,10 +343,7 @@ impl TestServer {
             .text()
             .await
             .expect("metrics text");
-        text.lines()
-            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or_else(|| panic!("no series {series} in {text}"))
+        metric_value(&text, series)
     }
 
     /// Opens the room's event stream.
@@ -340,6 +372,43 @@ impl Drop for TestServer {
     }
 }
 
+/// Longest wait for a binary that must refuse to start to exit.
+const REFUSAL_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Runs the server binary with `env` on a scratch SQLite file, expecting it to refuse to
+/// start: its exit status and everything it logged. Panics if it is still running after
+/// [`REFUSAL_TIMEOUT`].
+pub fn failed_start(env: &[(&str, &str)]) -> (std::process::ExitStatus, String) {
+    use std::io::Read;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pairsync"))
+        .env_clear()
+        .env("PAIRSYNC_BIND", "127.0.0.1:0")
+        .env("DATABASE_URL", dir.path().join("pairsync.db"))
+        .env("RUST_LOG", "info")
+        .envs(env.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the server binary starts");
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            break status;
+        }
+        if started.elapsed() > REFUSAL_TIMEOUT {
+            let _ = child.kill();
+            panic!("the server kept running with {env:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut logs = String::new();
+    if let Some(mut stderr) = child.stderr.take() {
+        stderr.read_to_string(&mut logs).expect("read the log");
+    }
+    (status, logs)
+}
+
 /// Runs one statement on the PostgreSQL admin URL.
 fn postgres_admin(admin: &str, sql: &str) {
     use diesel::{Connection, RunQueryDsl};
@@ -353,6 +422,14 @@ fn postgres_url(admin: &str, name: &str) -> String {
         .rsplit_once('/')
         .expect("a postgres:// URL with a database");
     format!("{server}/{name}")
+}
+
+/// The value of a metric series (the line that starts with `series `) in a `/metrics` text.
+pub fn metric_value(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no series {series} in {text}"))
 }
 
 /// Polls `probe` every 20 ms until it returns `Some`, for at most `within`.
@@ -406,7 +483,7 @@ impl Frame {
     }
 }
 
-type ByteStream = Pin<Box<dyn Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>;
+type ByteStream = Pin<Box<dyn Stream<Item = Result<bytes::Bytes, String>> + Send>>;
 
 /// A client's view of one SSE stream.
 pub struct EventStream {
@@ -421,9 +498,21 @@ pub struct EventStream {
 impl EventStream {
     /// Reads the stream of an already answered request.
     pub fn from_response(res: reqwest::Response) -> EventStream {
+        let headers = res.headers().clone();
+        EventStream::from_body(
+            headers,
+            res.bytes_stream().map(|r| r.map_err(|e| e.to_string())),
+        )
+    }
+
+    /// Reads a stream from its headers and body chunks (from any HTTP client).
+    pub fn from_body(
+        headers: reqwest::header::HeaderMap,
+        body: impl Stream<Item = Result<bytes::Bytes, String>> + Send + 'static,
+    ) -> EventStream {
         EventStream {
-            headers: res.headers().clone(),
-            body: Box::pin(res.bytes_stream()),
+            headers,
+            body: Box::pin(body),
             buffer: String::new(),
             frames: VecDeque::new(),
             ended: false,
