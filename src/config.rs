@@ -141,8 +141,8 @@ pub struct Settings {
     #[arg(long, env = "PAIRSYNC_ROOM_IDLE_MS", default_value = "300000", value_parser = positive_ms)]
     pub room_idle_ms: Duration,
 
-    /// Rooms one client address may create per minute (a burst of as many is allowed).
-    /// Loopback clients are not limited (see `trusted_proxies`).
+    /// Rooms one client address (an IPv6 client: its /64) may create per minute (a burst
+    /// of as many is allowed). Loopback clients are not limited (see `trusted_proxies`).
     #[arg(long, env = "PAIRSYNC_CREATE_PER_MINUTE", default_value_t = 60)]
     pub create_per_minute: u32,
 
@@ -159,6 +159,19 @@ pub struct Settings {
     /// the open-files limit less a margin for the database and listeners.
     #[arg(long, env = "PAIRSYNC_MAX_STREAMS")]
     pub max_streams: Option<usize>,
+
+    /// Streams one client address holds at once, over all rooms; one more gets 429.
+    /// `0` turns the cap off. Loopback peers that name no client are not counted.
+    #[arg(long, env = "PAIRSYNC_MAX_STREAMS_PER_CLIENT", default_value_t = 256)]
+    pub max_streams_per_client: usize,
+
+    /// PEM certificate chain; with `tls_key`, the server speaks HTTPS (HTTP/2 and HTTP/1.1).
+    #[arg(long, env = "PAIRSYNC_TLS_CERT")]
+    pub tls_cert: Option<std::path::PathBuf>,
+
+    /// PEM private key of `tls_cert`.
+    #[arg(long, env = "PAIRSYNC_TLS_KEY")]
+    pub tls_key: Option<std::path::PathBuf>,
 
     /// Milliseconds a stopping server gives in-flight requests before it exits.
     #[arg(long, env = "PAIRSYNC_SHUTDOWN_GRACE_MS", default_value = "5000", value_parser = positive_ms)]
@@ -273,6 +286,29 @@ mod tests {
             .expect("parses");
         assert_eq!(s.trusted_proxies.len(), 2);
         assert!(Settings::try_parse_from(["pairsync", "--trusted-proxies", "nginx"]).is_err());
+    }
+
+    #[test]
+    fn the_per_client_stream_cap_defaults_to_256_and_tls_to_off() {
+        let s = Settings::try_parse_from(["pairsync"]).expect("parses");
+        assert_eq!(s.max_streams_per_client, 256);
+        assert_eq!((s.tls_cert, s.tls_key), (None, None));
+        let s = Settings::try_parse_from([
+            "pairsync",
+            "--max-streams-per-client",
+            "0",
+            "--tls-cert",
+            "/etc/pairsync/cert.pem",
+            "--tls-key",
+            "/etc/pairsync/key.pem",
+        ])
+        .expect("parses");
+        assert_eq!(s.max_streams_per_client, 0);
+        assert_eq!(
+            s.tls_cert.as_deref(),
+            Some(std::path::Path::new("/etc/pairsync/cert.pem"))
+        );
+        assert!(Settings::try_parse_from(["pairsync", "--max-streams-per-client", "-1"]).is_err());
     }
 
     #[test]

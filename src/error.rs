@@ -9,6 +9,10 @@ use crate::pairing::CommandError;
 use crate::rooms::RoomError;
 use crate::store::StoreError;
 
+/// Seconds a client over its stream cap is told to wait (`Retry-After`): a place frees
+/// only when one of its own streams ends.
+pub const CLIENT_STREAMS_RETRY_AFTER_SECS: u64 = 10;
+
 /// Every way a request can fail, each with its status and `error` code.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ApiError {
@@ -42,6 +46,11 @@ pub enum ApiError {
     /// 429: this client created too many rooms lately; retry after this many seconds.
     #[error("too many rooms created from this address; retry later")]
     RateLimited(u64),
+    /// 429: this client holds as many streams as it may.
+    #[error(
+        "this client address already holds as many open streams as it may; close one and retry"
+    )]
+    TooManyClientStreams,
     /// 503: this process holds as many streams as it may; retry after a moment.
     #[error("this server holds as many streams as it may; retry later")]
     TooManyStreams,
@@ -75,7 +84,7 @@ impl ApiError {
             ApiError::RoundChanged(_) => "round_changed",
             ApiError::PayloadTooLarge => "payload_too_large",
             ApiError::TooManySubscribers => "too_many_subscribers",
-            ApiError::RateLimited(_) => "rate_limited",
+            ApiError::RateLimited(_) | ApiError::TooManyClientStreams => "rate_limited",
             ApiError::TooManyStreams => "too_many_streams",
             ApiError::Unavailable => "unavailable",
         }
@@ -96,9 +105,9 @@ impl ResponseError for ApiError {
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::TimerRunning | ApiError::RoundChanged(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::TooManySubscribers | ApiError::RateLimited(_) => {
-                StatusCode::TOO_MANY_REQUESTS
-            }
+            ApiError::TooManySubscribers
+            | ApiError::RateLimited(_)
+            | ApiError::TooManyClientStreams => StatusCode::TOO_MANY_REQUESTS,
             ApiError::TooManyStreams | ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -114,6 +123,12 @@ impl ResponseError for ApiError {
             }
             ApiError::RateLimited(seconds) => {
                 response.insert_header((header::RETRY_AFTER, seconds.to_string()));
+            }
+            ApiError::TooManyClientStreams => {
+                response.insert_header((
+                    header::RETRY_AFTER,
+                    CLIENT_STREAMS_RETRY_AFTER_SECS.to_string(),
+                ));
             }
             _ => {}
         }

@@ -14,6 +14,7 @@
 //! - [`web`]: the embedded web pages.
 //! - [`cli`]: the terminal client (`pairsync new`, `pairsync watch`) and the command line.
 //! - [`error`]: the one JSON error type.
+//! - [`tls`]: the HTTPS configuration.
 //! - [`config`], [`startup`], [`metrics`], [`clock`], [`access_code`]: the rest.
 
 pub mod access_code;
@@ -28,4 +29,5 @@ pub mod rooms;
 pub mod startup;
 pub mod store;
 pub mod timer;
+pub mod tls;
 pub mod web;

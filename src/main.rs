@@ -67,7 +67,7 @@ fn main() -> std::process::ExitCode {
         Err(e) => e.exit(),
     };
     match invocation {
-        Invocation::Serve(settings) => actix_web::rt::System::new().block_on(serve(settings)),
+        Invocation::Serve(settings) => actix_web::rt::System::new().block_on(serve(*settings)),
         Invocation::Client(Client::New(args)) => pairsync::cli::run_new(args),
         Invocation::Client(Client::Watch(args)) => pairsync::cli::run_watch(args),
     }

@@ -19,6 +19,8 @@ pub enum StreamEnd {
     RoomCap,
     /// Refused: the process held as many streams as it may.
     ProcessCap,
+    /// Refused: the client held as many streams as it may.
+    ClientCap,
 }
 
 impl StreamEnd {
@@ -30,6 +32,7 @@ impl StreamEnd {
             StreamEnd::RoomDeleted => "room_deleted",
             StreamEnd::RoomCap => "room_cap",
             StreamEnd::ProcessCap => "process_cap",
+            StreamEnd::ClientCap => "client_cap",
         }
     }
 }

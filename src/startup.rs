@@ -1,5 +1,5 @@
 //! Putting the server together: database, metrics, room arbiters, the registry, the
-//! listener and the HTTP server.
+//! listener and the HTTP server (plain HTTP/1.1, or HTTPS with HTTP/2 and HTTP/1.1).
 
 use std::any::Any;
 use std::net::TcpListener;
@@ -15,13 +15,16 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::http::admin::AdminToken;
 use crate::http::cors::CrossOrigin;
+use crate::http::headers::security_headers;
 use crate::http::limits::{refuse_large_bodies, CreationLimiter};
 use crate::http::observe::observe;
+use crate::http::stream_gate::StreamGate;
 use crate::http::{self, AppState};
 use crate::metrics::Metrics;
 use crate::rooms::messages::Feed;
 use crate::rooms::{RoomConfig, RoomContext, RoomRegistry};
 use crate::store::{feed, rooms, Backend, Db};
+use crate::tls::{self, TlsError};
 
 /// Bytes the HTTP layer buffers for one connection before it stops pulling events from
 /// the stream's queue; part of the bound on a stalled stream's backlog.
@@ -47,16 +50,27 @@ pub enum StartError {
     /// The metrics registry refused a series.
     #[error(transparent)]
     Metrics(#[from] prometheus::Error),
+    /// The TLS settings are incomplete, or their files are refused.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
 }
 
-/// Caps the kernel's send buffer of each connection, so that a client that stops reading
-/// shows up as a full stream queue after a bounded backlog instead of megabytes of
-/// auto-tuned socket buffer.
+type TcpStream = actix_web::rt::net::TcpStream;
+type TlsStream = actix_tls::accept::rustls_0_23::TlsStream<TcpStream>;
+
+/// Caps the kernel's send buffer of each connection, plain or TLS, so that a client that
+/// stops reading shows up as a full stream queue after a bounded backlog instead of
+/// megabytes of auto-tuned socket buffer.
 fn limit_send_buffer(conn: &dyn Any, _: &mut Extensions) {
-    if let Some(tcp) = conn.downcast_ref::<actix_web::rt::net::TcpStream>() {
-        if let Err(e) = socket2::SockRef::from(tcp).set_send_buffer_size(SOCKET_SEND_BUFFER_BYTES) {
-            log::debug!("cannot set the send buffer size: {e}");
-        }
+    let tcp = conn
+        .downcast_ref::<TcpStream>()
+        .or_else(|| conn.downcast_ref::<TlsStream>().map(|tls| tls.get_ref().0));
+    let Some(tcp) = tcp else {
+        log::debug!("unknown connection type: the send buffer keeps its size");
+        return;
+    };
+    if let Err(e) = socket2::SockRef::from(tcp).set_send_buffer_size(SOCKET_SEND_BUFFER_BYTES) {
+        log::debug!("cannot set the send buffer size: {e}");
     }
 }
 
@@ -76,6 +90,8 @@ pub struct Running {
 /// serves once `Running::server` is awaited (or spawned). Every timed decision reads
 /// `clock`: [`Clock::system`] in production.
 pub fn start(settings: Settings, clock: Clock) -> Result<Running, StartError> {
+    // Checked first: a half-configured HTTPS must not open (or migrate) the database.
+    let tls = tls::server_config(settings.tls_cert.as_deref(), settings.tls_key.as_deref())?;
     let backend = Backend::parse(&settings.database_url)?;
     let db = Db::open(&backend)?;
     let metrics = Metrics::new()?;
@@ -122,7 +138,12 @@ pub fn start(settings: Settings, clock: Clock) -> Result<Running, StartError> {
     });
     let (shutdown, stopping) = watch::channel(false);
     let stream_cap = settings.stream_cap();
-    log::info!("at most {stream_cap} streams at once");
+    let client_cap = settings.max_streams_per_client;
+    if client_cap > 0 {
+        log::info!("at most {stream_cap} streams at once, {client_cap} per client");
+    } else {
+        log::info!("at most {stream_cap} streams at once");
+    }
     let state = AppState {
         registry,
         db,
@@ -132,7 +153,7 @@ pub fn start(settings: Settings, clock: Clock) -> Result<Running, StartError> {
         admin_token: AdminToken::new(admin_token),
         creation_limiter: Arc::new(CreationLimiter::new(settings.create_per_minute)),
         trusted_proxies: Arc::new(settings.trusted_proxies.clone()),
-        stream_cap,
+        streams: StreamGate::new(stream_cap, client_cap),
         shutdown: stopping,
     };
 
@@ -155,20 +176,30 @@ pub fn start(settings: Settings, clock: Clock) -> Result<Running, StartError> {
             .wrap(from_fn(refuse_large_bodies))
             // Outside the body limit, so that its 413 reaches a cross-origin page readable.
             .wrap(CrossOrigin::new(&allowed_origins))
+            .wrap(from_fn(security_headers))
             .wrap(from_fn(observe))
             .configure(http::configure)
     })
     .h1_write_buffer_size(WRITE_BUFFER_BYTES)
+    // An event leaves at once: HTTP/2 writes the streams of one connection (several
+    // rooms' ticks in the same millisecond) as separate small writes, which Nagle's
+    // algorithm would otherwise hold back until the client acknowledges the first.
+    .tcp_nodelay(true)
     // A client that closes its side is gone: end its stream now, not at the next write.
     .h1_allow_half_closed(false)
     .on_connect(limit_send_buffer)
     .shutdown_timeout(settings.shutdown_grace_ms.as_millis().div_ceil(1000).max(1) as u64)
     // The binary handles SIGTERM and Ctrl-C itself, to end the streams first.
-    .disable_signals()
-    .listen(listener)
+    .disable_signals();
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let server = match tls {
+        // actix-web offers `h2` and `http/1.1` by ALPN on a rustls listener.
+        Some(config) => server.listen_rustls_0_23(listener, config),
+        None => server.listen(listener),
+    }
     .map_err(|e| StartError::Bind(settings.bind.clone(), e))?
     .run();
-    log::info!("listening on http://{addr}");
+    log::info!("listening on {scheme}://{addr}");
     Ok(Running {
         local_addr: addr,
         server,

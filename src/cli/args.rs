@@ -34,7 +34,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the server (what `pairsync` alone does).
-    Serve(Settings),
+    Serve(Box<Settings>),
     /// The terminal client.
     #[command(flatten)]
     Client(Client),
@@ -62,7 +62,7 @@ struct ClientCli {
 #[derive(Debug)]
 pub enum Invocation {
     /// Run the server with these settings.
-    Serve(Settings),
+    Serve(Box<Settings>),
     /// Run a client subcommand.
     Client(Client),
 }
@@ -81,7 +81,7 @@ where
     }
     let cli = Cli::try_parse_from(args)?;
     Ok(match cli.command {
-        None => Invocation::Serve(cli.server),
+        None => Invocation::Serve(Box::new(cli.server)),
         Some(Command::Serve(settings)) => Invocation::Serve(settings),
         Some(Command::Client(client)) => Invocation::Client(client),
     })

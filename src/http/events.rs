@@ -1,4 +1,5 @@
-//! `GET /api/{code}/connect`: a room's Server-Sent Events stream.
+//! `GET /api/{code}/connect`: a room's Server-Sent Events stream, under the process and
+//! per-client stream caps.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -8,11 +9,13 @@ use std::time::Duration;
 
 use actix_web::body::{BodySize, MessageBody};
 use actix_web::http::header::{CacheControl, CacheDirective, ContentEncoding};
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use actix_web_lab::sse::Sse;
 use bytes::Bytes;
 use tokio::sync::watch;
 
+use super::client::ClientKey;
+use super::stream_gate::{Refusal, StreamPermit};
 use super::AppState;
 use crate::error::{ApiError, ErrorBody};
 use crate::http::openapi::RoomCode;
@@ -29,15 +32,18 @@ pub const SHUTDOWN_RETRY_FRAME: &[u8] = b"retry: 250\n\n";
 
 type Stopping = Pin<Box<dyn Future<Output = ()>>>;
 
-/// A stream body that, when the server begins to stop, sends a short `retry:` and ends.
+/// A stream body that holds its stream's place under the caps until it ends, and that,
+/// when the server begins to stop, sends a short `retry:` and ends.
 struct UntilShutdown<B> {
     body: B,
     stopping: Option<Stopping>,
     done: bool,
+    /// Given back when the body ends, or at the latest when it is dropped.
+    permit: Option<StreamPermit>,
 }
 
 impl<B> UntilShutdown<B> {
-    fn new(body: B, mut shutdown: watch::Receiver<bool>) -> UntilShutdown<B> {
+    fn new(body: B, mut shutdown: watch::Receiver<bool>, permit: StreamPermit) -> UntilShutdown<B> {
         let stopping: Stopping = Box::pin(async move {
             // An error means the sender is gone: the process is ending anyway.
             let _ = shutdown.wait_for(|stopping| *stopping).await;
@@ -46,6 +52,7 @@ impl<B> UntilShutdown<B> {
             body,
             stopping: Some(stopping),
             done: false,
+            permit: Some(permit),
         }
     }
 }
@@ -63,6 +70,7 @@ impl<B: MessageBody + Unpin> MessageBody for UntilShutdown<B> {
     ) -> Poll<Option<Result<Bytes, Self::Error>>> {
         let this = self.get_mut();
         if this.done {
+            this.permit = None;
             return Poll::Ready(None);
         }
         if let Some(stopping) = this.stopping.as_mut() {
@@ -72,7 +80,12 @@ impl<B: MessageBody + Unpin> MessageBody for UntilShutdown<B> {
                 return Poll::Ready(Some(Ok(Bytes::from_static(SHUTDOWN_RETRY_FRAME))));
             }
         }
-        Pin::new(&mut this.body).poll_next(cx)
+        let next = Pin::new(&mut this.body).poll_next(cx);
+        if let Poll::Ready(None) = next {
+            this.done = true;
+            this.permit = None;
+        }
+        next
     }
 }
 
@@ -82,24 +95,23 @@ impl<B: MessageBody + Unpin> MessageBody for UntilShutdown<B> {
         (status = 200, description = "A Server-Sent Events stream: `connect`, `remaining-time`, \
             `timer`, `state` and `close` events, each with an increasing `id`", content_type = "text/event-stream", body = String),
         (status = 404, description = "No such room", body = ErrorBody),
-        (status = 429, description = "The room holds as many streams as it may", body = ErrorBody),
+        (status = 429, description = "The room holds as many streams as it may (`too_many_subscribers`), \
+            or this client address does (`rate_limited`, with `Retry-After`)", body = ErrorBody),
         (status = 503, description = "The process holds as many streams as it may, or the database is unavailable", body = ErrorBody)))]
 pub async fn connect(
+    req: HttpRequest,
     state: web::Data<AppState>,
     code: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     if *state.shutdown.borrow() {
         return Err(ApiError::TooManyStreams);
     }
-    let open = usize::try_from(state.metrics.sse_streams.get()).unwrap_or(0);
-    if open >= state.stream_cap {
-        state.metrics.stream_ended(StreamEnd::ProcessCap);
-        log::warn!(
-            "stream refused: {open} streams open, the cap is {}",
-            state.stream_cap
-        );
-        return Err(ApiError::TooManyStreams);
-    }
+    let client = ClientKey::of_request(&req, &state.trusted_proxies);
+    // Taken before the room is asked, and dropped with this function if the room refuses.
+    let permit = state
+        .streams
+        .acquire(client)
+        .map_err(|refusal| refused(&state, refusal))?;
     let mut frames = ask(&state.registry, &code, Subscribe).await?;
     let events = futures_util::stream::poll_fn(move |cx| {
         frames
@@ -112,8 +124,31 @@ pub async fn connect(
         .insert_header(ContentEncoding::Identity)
         .insert_header(CacheControl(vec![CacheDirective::NoCache]))
         .insert_header(("X-Accel-Buffering", "no"))
-        // A stream's connection is not reused: when the stream ends, so does the connection,
-        // and a stopping server has no idle keep-alive connection to wait for.
+        // A stream's HTTP/1.1 connection is not reused: when the stream ends, so does the
+        // connection, and a stopping server has no idle keep-alive connection to wait for.
+        // (HTTP/2 ignores it: the stream ends alone, the connection carries on.)
         .force_close()
-        .body(UntilShutdown::new(body, state.shutdown.clone())))
+        .body(UntilShutdown::new(body, state.shutdown.clone(), permit)))
+}
+
+/// Counts and logs a refused stream; the answer the client gets.
+fn refused(state: &AppState, refusal: Refusal) -> ApiError {
+    match refusal {
+        Refusal::Process { open } => {
+            state.metrics.stream_ended(StreamEnd::ProcessCap);
+            log::warn!(
+                "stream refused: {open} streams open, the cap is {}",
+                state.streams.process_cap()
+            );
+            ApiError::TooManyStreams
+        }
+        Refusal::Client { key, open } => {
+            state.metrics.stream_ended(StreamEnd::ClientCap);
+            log::warn!(
+                "stream refused: client {key} holds {open} streams, the cap per client is {}",
+                state.streams.client_cap()
+            );
+            ApiError::TooManyClientStreams
+        }
+    }
 }

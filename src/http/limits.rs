@@ -1,17 +1,19 @@
-//! Abuse limits: who the client is (behind trusted proxies only), how many rooms one
-//! client address may create per minute, and how large a declared request body may be.
+//! Request limits: how many rooms one client may create per minute, and how large a
+//! declared request body may be.
 
-use std::collections::HashMap;
-use std::net::IpAddr;
-use std::sync::Mutex;
-use std::time::Instant;
+use std::num::NonZeroU32;
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::CONTENT_LENGTH;
 use actix_web::middleware::Next;
-use actix_web::{Error, HttpRequest, ResponseError};
+use actix_web::{Error, ResponseError};
+use governor::clock::{Clock, DefaultClock};
+use governor::middleware::NoOpMiddleware;
+use governor::state::keyed::DefaultKeyedStateStore;
+use governor::{Quota, RateLimiter};
 
+use super::client::ClientKey;
 use super::MAX_BODY_BYTES;
 use crate::error::ApiError;
 
@@ -34,155 +36,132 @@ pub async fn refuse_large_bodies(
     Ok(next.call(req).await?.map_into_left_body())
 }
 
-/// Buckets kept before full (idle) ones are swept out.
+/// Client states kept before those that are back at a full burst are swept out.
 const SWEEP_AT: usize = 10_000;
 
-/// The client's address: the peer, or — when the peer is a trusted proxy — the last
-/// address in `X-Forwarded-For` that is not itself a trusted proxy.
-pub fn client_addr(req: &HttpRequest, trusted: &[IpAddr]) -> Option<IpAddr> {
-    let peer = req.peer_addr()?.ip();
-    if !trusted.contains(&peer) {
-        return Some(peer);
-    }
-    let forwarded: Vec<IpAddr> = req
-        .headers()
-        .get_all("x-forwarded-for")
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|a| a.trim().parse().ok())
-        .collect();
-    Some(
-        forwarded
-            .into_iter()
-            .rev()
-            .find(|a| !trusted.contains(a))
-            .unwrap_or(peer),
-    )
-}
+type Keyed<C> = RateLimiter<
+    ClientKey,
+    DefaultKeyedStateStore<ClientKey>,
+    C,
+    NoOpMiddleware<<C as Clock>::Instant>,
+>;
 
-struct Bucket {
-    tokens: f64,
-    updated: Instant,
-}
-
-/// A token bucket per client address: `per_minute` creations a minute, with a burst of
-/// as many. Loopback clients (the operator's own tools, or a proxy that is not declared
-/// trusted, which would make every user one address) are not limited.
-pub struct CreationLimiter {
-    per_minute: f64,
-    buckets: Mutex<HashMap<IpAddr, Bucket>>,
+/// Room creations per client (see [`ClientKey`]): `per_minute` a minute, with a burst of
+/// as many. Clients without a key (loopback) are not limited.
+pub struct CreationLimiter<C: Clock = DefaultClock> {
+    /// `None` when the limit is off.
+    limiter: Option<Keyed<C>>,
 }
 
 impl CreationLimiter {
-    /// A limiter allowing `per_minute` creations per address per minute; 0 turns it off.
+    /// A limiter allowing `per_minute` creations per client per minute; 0 turns it off.
     pub fn new(per_minute: u32) -> CreationLimiter {
+        CreationLimiter::with_clock(per_minute, DefaultClock::default())
+    }
+}
+
+impl<C: Clock> CreationLimiter<C> {
+    /// A limiter on `clock` (tests use a clock they move by hand).
+    pub fn with_clock(per_minute: u32, clock: C) -> CreationLimiter<C> {
         CreationLimiter {
-            per_minute: f64::from(per_minute),
-            buckets: Mutex::new(HashMap::new()),
+            limiter: NonZeroU32::new(per_minute).map(|n| {
+                RateLimiter::new(
+                    Quota::per_minute(n),
+                    DefaultKeyedStateStore::default(),
+                    clock,
+                )
+            }),
         }
     }
 
-    /// Takes one creation for `client` at `now`, or says how many seconds to wait.
-    pub fn take(&self, client: Option<IpAddr>, now: Instant) -> Result<(), ApiError> {
-        let Some(client) = client.filter(|c| !c.is_loopback()) else {
+    /// Takes one creation for `client`, or says (in `RateLimited`) how many whole seconds
+    /// to wait.
+    pub fn take(&self, client: Option<ClientKey>) -> Result<(), ApiError> {
+        let (Some(limiter), Some(client)) = (&self.limiter, client) else {
             return Ok(());
         };
-        if self.per_minute <= 0.0 {
-            return Ok(());
+        if limiter.len() >= SWEEP_AT {
+            limiter.retain_recent();
         }
-        let rate = self.per_minute / 60.0;
-        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
-        if buckets.len() >= SWEEP_AT {
-            let full = self.per_minute;
-            buckets.retain(|_, b| {
-                b.tokens + now.duration_since(b.updated).as_secs_f64() * rate < full
-            });
-        }
-        let bucket = buckets.entry(client).or_insert(Bucket {
-            tokens: self.per_minute,
-            updated: now,
-        });
-        let refilled = now.duration_since(bucket.updated).as_secs_f64() * rate;
-        bucket.tokens = (bucket.tokens + refilled).min(self.per_minute);
-        bucket.updated = now;
-        if bucket.tokens >= 1.0 {
-            bucket.tokens -= 1.0;
-            Ok(())
-        } else {
-            let wait = ((1.0 - bucket.tokens) / rate).ceil().max(1.0);
-            Err(ApiError::RateLimited(wait as u64))
-        }
+        limiter.check_key(&client).map_err(|not_until| {
+            let wait = not_until.wait_time_from(limiter.clock().now());
+            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            ApiError::RateLimited(seconds.max(1))
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use governor::clock::FakeRelativeClock;
     use std::time::Duration;
 
-    fn ip(s: &str) -> Option<IpAddr> {
-        s.parse().ok()
+    fn key(s: &str) -> Option<ClientKey> {
+        ClientKey::of(s.parse().expect("an IP address"))
     }
 
     #[test]
     fn a_burst_is_allowed_then_the_rate_applies() {
-        let limiter = CreationLimiter::new(3);
-        let t0 = Instant::now();
+        let clock = FakeRelativeClock::default();
+        let limiter = CreationLimiter::with_clock(3, clock.clone());
         for _ in 0..3 {
-            assert!(limiter.take(ip("203.0.113.7"), t0).is_ok());
+            assert!(limiter.take(key("203.0.113.7")).is_ok());
         }
         assert_eq!(
-            limiter.take(ip("203.0.113.7"), t0),
+            limiter.take(key("203.0.113.7")),
             Err(ApiError::RateLimited(20))
         );
         assert!(
-            limiter.take(ip("203.0.113.8"), t0).is_ok(),
+            limiter.take(key("203.0.113.8")).is_ok(),
             "addresses are separate"
         );
-        assert!(limiter
-            .take(ip("203.0.113.7"), t0 + Duration::from_secs(20))
-            .is_ok());
+        clock.advance(Duration::from_millis(19_500));
+        assert_eq!(
+            limiter.take(key("203.0.113.7")),
+            Err(ApiError::RateLimited(1)),
+            "a part second to wait is a whole second"
+        );
+        clock.advance(Duration::from_millis(500));
+        assert!(limiter.take(key("203.0.113.7")).is_ok());
+    }
+
+    #[test]
+    fn addresses_of_one_ipv6_64_share_one_allowance() {
+        let limiter = CreationLimiter::with_clock(2, FakeRelativeClock::default());
+        assert!(limiter.take(key("2001:db8:5:6::1")).is_ok());
+        assert!(limiter.take(key("2001:db8:5:6::2")).is_ok());
+        assert!(matches!(
+            limiter.take(key("2001:db8:5:6:ffff::3")),
+            Err(ApiError::RateLimited(_))
+        ));
+        assert!(limiter.take(key("2001:db8:5:7::1")).is_ok());
     }
 
     #[test]
     fn loopback_clients_and_a_zero_rate_are_not_limited() {
-        let limiter = CreationLimiter::new(1);
-        let t0 = Instant::now();
+        let limiter = CreationLimiter::with_clock(1, FakeRelativeClock::default());
         for _ in 0..10 {
-            assert!(limiter.take(ip("127.0.0.1"), t0).is_ok());
-            assert!(limiter.take(ip("::1"), t0).is_ok());
+            assert!(limiter.take(key("127.0.0.1")).is_ok());
+            assert!(limiter.take(key("::1")).is_ok());
         }
-        let off = CreationLimiter::new(0);
+        let off = CreationLimiter::with_clock(0, FakeRelativeClock::default());
         for _ in 0..10 {
-            assert!(off.take(ip("203.0.113.7"), t0).is_ok());
+            assert!(off.take(key("203.0.113.7")).is_ok());
         }
     }
 
     #[test]
-    fn forwarded_for_counts_only_behind_a_trusted_proxy() {
-        use actix_web::test::TestRequest;
-        let req = |peer: &str, xff: &str| {
-            TestRequest::default()
-                .peer_addr(format!("{peer}:5000").parse().expect("addr"))
-                .insert_header(("x-forwarded-for", xff))
-                .to_http_request()
-        };
-        let trusted = [ip("10.0.0.1").expect("ip")];
-        assert_eq!(
-            client_addr(&req("10.0.0.1", "198.51.100.1, 203.0.113.9"), &trusted),
-            ip("203.0.113.9")
-        );
-        assert_eq!(
-            client_addr(&req("10.0.0.1", "203.0.113.9, 10.0.0.1"), &trusted),
-            ip("203.0.113.9")
-        );
-        assert_eq!(
-            client_addr(&req("192.0.2.5", "203.0.113.9"), &trusted),
-            ip("192.0.2.5")
-        );
-        assert_eq!(
-            client_addr(&req("10.0.0.1", "junk"), &trusted),
-            ip("10.0.0.1")
-        );
+    fn clients_back_at_a_full_burst_are_swept_out() {
+        let clock = FakeRelativeClock::default();
+        let limiter = CreationLimiter::with_clock(60, clock.clone());
+        for i in 0..SWEEP_AT as u32 {
+            let addr = std::net::Ipv4Addr::from(0xcb00_0000 + i);
+            assert!(limiter.take(ClientKey::of(addr.into())).is_ok());
+        }
+        clock.advance(Duration::from_secs(60));
+        assert!(limiter.take(key("198.51.100.1")).is_ok());
+        let kept = limiter.limiter.as_ref().map_or(0, |l| l.len());
+        assert!(kept < 10, "{kept} client states kept");
     }
 }

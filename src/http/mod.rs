@@ -8,7 +8,10 @@
 //! - `events`: the SSE stream of a room.
 //! - `health`: liveness, readiness and metrics.
 //! - `admin`: the operators' room listing behind the bearer token.
-//! - `limits`: client addresses and the room-creation rate limit.
+//! - `client`: who the client of a request is, and the key per-client limits count it under.
+//! - `limits`: the room-creation rate limit and the body size limit.
+//! - `stream_gate`: the process and per-client stream caps.
+//! - `headers`: the security headers of every answer (the pages' content security policy).
 //! - `observe`: the access log and HTTP metrics.
 //! - `cors`: cross-origin calls from the configured origins.
 //! - `openapi`: the OpenAPI document and the API browser.
@@ -16,8 +19,10 @@
 //! - `input`: request bodies and their validation.
 
 pub mod admin;
+pub mod client;
 pub mod cors;
 mod events;
+pub mod headers;
 mod health;
 pub mod input;
 pub mod limits;
@@ -25,6 +30,7 @@ pub mod observe;
 pub mod openapi;
 mod pages;
 mod pair_room;
+pub mod stream_gate;
 mod timer;
 
 use std::net::IpAddr;
@@ -66,8 +72,8 @@ pub struct AppState {
     pub creation_limiter: Arc<limits::CreationLimiter>,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Arc<Vec<IpAddr>>,
-    /// Streams this process holds at most.
-    pub stream_cap: usize,
+    /// The process and per-client stream caps.
+    pub streams: Arc<stream_gate::StreamGate>,
     /// Turns `true` when the server begins to stop; open streams then end.
     pub shutdown: watch::Receiver<bool>,
 }
@@ -182,8 +188,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         cfg.service(resource.default_service(method_not_allowed(&methods)));
     }
     cfg.service(
-        SwaggerUi::new("/api/docs/{_:.*}")
-            .config(utoipa_swagger_ui::Config::from("/api/openapi.json")),
+        SwaggerUi::new("/api/docs/{_:.*}").config(
+            utoipa_swagger_ui::Config::from("/api/openapi.json")
+                // Within the pages' content security policy: no badge image from an
+                // outside validator, and no top bar (its logo carries an inline style).
+                .validator_url("none")
+                .use_base_layout(),
+        ),
     )
     .service(web::redirect("/api/docs", "/api/docs/"))
     .default_service(web::to(not_found));

@@ -2,14 +2,14 @@
 //! it completed, delete it.
 
 use actix_web::http::header;
-use std::time::Instant;
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
-use super::{input, limits, AppState};
+use super::client::ClientKey;
+use super::{input, AppState};
 use crate::access_code;
 use crate::error::{ApiError, ErrorBody};
 use crate::http::openapi::{CreateRoomBody, RoomCode, RoomErrors, StatusBody};
@@ -75,8 +75,8 @@ pub async fn create(
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
     let new_room = input::new_room(&body)?;
-    let client = limits::client_addr(&req, &state.trusted_proxies);
-    state.creation_limiter.take(client, Instant::now())?;
+    let client = ClientKey::of_request(&req, &state.trusted_proxies);
+    state.creation_limiter.take(client)?;
     let code = state.registry.send(Create(new_room)).await??;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/api/pair-room/{code}")))

@@ -1,5 +1,6 @@
-//! Test harness: runs the real `pairsync` binary on port 0 with a database of its own,
-//! crashes and restarts it, and talks HTTP to it.
+//! Test harness: runs the real `pairsync` binary on port 0 with a database of its own
+//! (over plain HTTP, or HTTPS with a certificate made for the test), crashes and restarts
+//! it, and talks HTTP to it.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -19,6 +20,9 @@ pub const POSTGRES_ENV: &str = "PAIRSYNC_TEST_POSTGRES";
 
 /// Longest wait for the server to print its address.
 const START_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// What the server logs, before its base URL, once it listens.
+const LISTENING: &str = "listening on ";
 
 /// Longest life of a request the suite makes (streams opened by
 /// [`TestServer::connect`] excepted).
@@ -66,8 +70,9 @@ impl Launch {
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 let address = line
-                    .find("listening on http://")
-                    .map(|i| line[i + "listening on ".len()..].trim().to_string());
+                    .find(LISTENING)
+                    .map(|i| line[i + LISTENING.len()..].trim().to_string())
+                    .filter(|a| a.starts_with("http://") || a.starts_with("https://"));
                 sink.lock().expect("log lock").push(line);
                 if let Some(address) = address {
                     let _ = tx.send(address);
@@ -122,7 +127,36 @@ impl TestServer {
 
     /// A server with the suite's settings and extra environment settings.
     pub async fn spawn_with(env: &[(&str, &str)]) -> TestServer {
-        let scratch = tempfile::tempdir().expect("temp dir");
+        TestServer::spawn_in(tempfile::tempdir().expect("temp dir"), env).await
+    }
+
+    /// A server speaking HTTPS (`PAIRSYNC_TLS_CERT`, `PAIRSYNC_TLS_KEY`) with a certificate
+    /// made for this test, for `localhost` and `127.0.0.1`; also answers that certificate
+    /// (PEM), for clients to trust. Its [`TestServer::client`] speaks plain HTTP only: talk
+    /// to it with `https_client::HttpsClient`.
+    pub async fn spawn_https(env: &[(&str, &str)]) -> (TestServer, String) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let made = rcgen::generate_simple_self_signed(vec![
+            "localhost".to_string(),
+            "127.0.0.1".to_string(),
+        ])
+        .expect("a test certificate");
+        let cert_pem = made.cert.pem();
+        let cert = dir.path().join("cert.pem");
+        let key = dir.path().join("key.pem");
+        std::fs::write(&cert, &cert_pem).expect("write the certificate");
+        std::fs::write(&key, made.signing_key.serialize_pem()).expect("write the key");
+        let cert = cert.to_str().expect("utf-8 path").to_string();
+        let key = key.to_str().expect("utf-8 path").to_string();
+        let mut all = vec![
+            ("PAIRSYNC_TLS_CERT", cert.as_str()),
+            ("PAIRSYNC_TLS_KEY", key.as_str()),
+        ];
+        all.extend_from_slice(env);
+        (TestServer::spawn_in(dir, &all).await, cert_pem)
+    }
+
+    async fn spawn_in(scratch: tempfile::TempDir, env: &[(&str, &str)]) -> TestServer {
         let (database_url, owned_postgres) = match std::env::var(POSTGRES_ENV) {
             Ok(admin) => {
                 let name = format!("pairsync_test_{}", uuid::Uuid::new_v4().simple());
@@ -436,10 +470,7 @@ impl TestServer {
             .text()
             .await
             .expect("metrics text");
-        text.lines()
-            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or_else(|| panic!("no series {series} in {text}"))
+        metric_value(&text, series)
     }
 
     /// Waits until the metric series has this value.
@@ -493,6 +524,51 @@ impl Drop for WritesRefused<'_> {
             None => self.server.restore_database(),
         }
     }
+}
+
+/// Longest wait for a binary that must refuse to start to exit.
+const REFUSAL_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Runs the server binary with `env` on a scratch SQLite file, expecting it to refuse to
+/// start: its exit status and everything it logged. Panics if it is still running after
+/// [`REFUSAL_TIMEOUT`].
+pub fn failed_start(env: &[(&str, &str)]) -> (std::process::ExitStatus, String) {
+    use std::io::Read;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pairsync"))
+        .env_clear()
+        .env("PAIRSYNC_BIND", "127.0.0.1:0")
+        .env("DATABASE_URL", dir.path().join("pairsync.db"))
+        .env("RUST_LOG", "info")
+        .envs(env.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the server binary starts");
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            break status;
+        }
+        if started.elapsed() > REFUSAL_TIMEOUT {
+            let _ = child.kill();
+            panic!("the server kept running with {env:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut logs = String::new();
+    if let Some(mut stderr) = child.stderr.take() {
+        stderr.read_to_string(&mut logs).expect("read the log");
+    }
+    (status, logs)
+}
+
+/// The value of a metric series (the line that starts with `series `) in a `/metrics` text.
+pub fn metric_value(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no series {series} in {text}"))
 }
 
 /// Runs one statement on the PostgreSQL admin URL.

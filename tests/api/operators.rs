@@ -476,6 +476,31 @@ async fn room_creation_is_rate_limited_per_client_behind_a_trusted_proxy() {
 }
 
 #[tokio::test]
+async fn room_creation_counts_an_ipv6_client_by_its_64_bit_network() {
+    let app = TestServer::spawn_with(&[
+        ("PAIRSYNC_CREATE_PER_MINUTE", "2"),
+        ("PAIRSYNC_TRUSTED_PROXIES", "127.0.0.1"),
+    ])
+    .await;
+    let create = |client: &'static str| {
+        let req = app
+            .client
+            .post(app.url("/api/pair-room"))
+            .header("x-forwarded-for", client)
+            .json(&json!({"navigator": "A", "driver": "B", "timerDuration": 60000}));
+        async move { req.send().await.expect("request").status() }
+    };
+    // A client rotating through the addresses of its /64 is one client.
+    assert_eq!(create("2001:db8:7:8::1").await, StatusCode::CREATED);
+    assert_eq!(create("2001:db8:7:8::2").await, StatusCode::CREATED);
+    assert_eq!(
+        create("2001:db8:7:8:1234:5678:9abc:def0").await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(create("2001:db8:7:9::1").await, StatusCode::CREATED);
+}
+
+#[tokio::test]
 async fn forwarded_for_is_ignored_from_an_untrusted_peer() {
     let app = TestServer::spawn_with(&[("PAIRSYNC_CREATE_PER_MINUTE", "1")]).await;
     for _ in 0..3 {

@@ -58,7 +58,7 @@ impl Frame {
     }
 }
 
-type ByteStream = Pin<Box<dyn Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>;
+type ByteStream = Pin<Box<dyn Stream<Item = Result<bytes::Bytes, String>> + Send>>;
 
 /// A client's view of one SSE stream.
 pub struct EventStream {
@@ -73,9 +73,21 @@ pub struct EventStream {
 impl EventStream {
     /// Reads the stream of an already answered request.
     pub fn from_response(res: reqwest::Response) -> EventStream {
+        let headers = res.headers().clone();
+        EventStream::from_body(
+            headers,
+            res.bytes_stream().map(|r| r.map_err(|e| e.to_string())),
+        )
+    }
+
+    /// Reads a stream from its headers and body chunks (from any HTTP client).
+    pub fn from_body(
+        headers: reqwest::header::HeaderMap,
+        body: impl Stream<Item = Result<bytes::Bytes, String>> + Send + 'static,
+    ) -> EventStream {
         EventStream {
-            headers: res.headers().clone(),
-            body: Box::pin(res.bytes_stream()),
+            headers,
+            body: Box::pin(body),
             buffer: String::new(),
             frames: VecDeque::new(),
             ended: false,

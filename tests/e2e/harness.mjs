@@ -13,13 +13,18 @@
  *   CHROMIUM_PATH  the browser (default: /usr/bin/chromium; on Debian:
  *                  `apt-get install -y chromium`). Only playwright-core is used:
  *                  no browser is downloaded.
+ *
+ * `Server.create({ tls: true })` serves HTTPS (HTTP/2 and HTTP/1.1) with a
+ * certificate made for the test by the `openssl` command; browser contexts on it
+ * need `ignoreHTTPSErrors: true`.
  *   E2E_SHOTS      where screenshots go (default: target/e2e/ at the repository root).
  *
  * Every test saves a screenshot there; the server's log is printed when a
  * server fails to start.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -31,6 +36,7 @@ import { chromium } from 'playwright-core';
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const SERVER_START_TIMEOUT_MS = 30_000;
 const LOG_KEEP_CHARS = 20_000;
+const CERT_DAYS = '2';
 
 export const SHOTS_DIR = path.resolve(process.env.E2E_SHOTS || path.join(HERE, '..', '..', 'target', 'e2e'));
 
@@ -67,18 +73,29 @@ export function freePort() {
  * and killed (SIGKILL) at will; a restart reuses the port and the database.
  */
 export class Server {
-  constructor({ port, dir }) {
+  constructor({ port, dir, tls = false }) {
     this.port = port;
     this.dir = dir;
     this.dbUrl = path.join(dir, 'e2e.db');
-    this.base = `http://127.0.0.1:${port}`;
+    this.scheme = tls ? 'https' : 'http';
+    this.base = `${this.scheme}://127.0.0.1:${port}`;
+    this.tlsEnv = {};
+    this.cert = null;
+    if (tls) {
+      const cert = path.join(dir, 'cert.pem');
+      const key = path.join(dir, 'key.pem');
+      makeCertificate(cert, key);
+      this.tlsEnv = { PAIRSYNC_TLS_CERT: cert, PAIRSYNC_TLS_KEY: key };
+      this.cert = fs.readFileSync(cert);
+    }
     this.proc = null;
     this.log = '';
   }
 
-  static async create() {
+  /** A started server; `{ tls: true }` for HTTPS with a certificate made here. */
+  static async create({ tls = false } = {}) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pairsync-e2e-'));
-    const server = new Server({ port: await freePort(), dir });
+    const server = new Server({ port: await freePort(), dir, tls });
     await server.start();
     return server;
   }
@@ -107,22 +124,24 @@ export class Server {
         PAIRSYNC_BIND: `127.0.0.1:${this.port}`,
         DATABASE_URL: this.dbUrl,
         RUST_LOG: 'info',
+        ...this.tlsEnv,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.proc = proc;
+    const listening = `listening on ${this.scheme}://`;
     return new Promise((resolve, reject) => {
       let seen = '';
       const timer = setTimeout(() => {
         proc.kill('SIGKILL');
-        reject(new Error(`server did not log "listening on http://" within ${SERVER_START_TIMEOUT_MS} ms\n${this.log}`));
+        reject(new Error(`server did not log "${listening}" within ${SERVER_START_TIMEOUT_MS} ms\n${this.log}`));
       }, SERVER_START_TIMEOUT_MS);
       const onData = (chunk) => {
         const text = chunk.toString();
         this.log = (this.log + text).slice(-LOG_KEEP_CHARS);
         if (seen === null) return;
         seen += text;
-        if (seen.includes('listening on http://')) {
+        if (seen.includes(listening)) {
           seen = null;
           clearTimeout(timer);
           resolve();
@@ -159,6 +178,7 @@ export class Server {
 
   /** A JSON API call: resolves to { status, body } (body is null when empty). */
   async api(method, urlPath, body) {
+    if (this.cert) return this.#httpsApi(method, urlPath, body);
     const res = await fetch(this.base + urlPath, {
       method,
       headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
@@ -168,12 +188,49 @@ export class Server {
     return { status: res.status, body: text ? JSON.parse(text) : null, headers: res.headers };
   }
 
+  /** `api` over HTTPS, trusting the test certificate. */
+  #httpsApi(method, urlPath, body) {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    return new Promise((resolve, reject) => {
+      const req = https.request(
+        this.base + urlPath,
+        {
+          method,
+          ca: this.cert,
+          headers: payload === undefined ? {} : { 'Content-Type': 'application/json' },
+        },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk) => (text += chunk));
+          res.on('end', () => resolve({ status: res.statusCode, body: text ? JSON.parse(text) : null, headers: res.headers }));
+          res.on('error', reject);
+        },
+      );
+      req.on('error', reject);
+      req.end(payload);
+    });
+  }
+
   /** Creates a room through the API and returns its access code. */
   async createRoom({ driver = 'Grace', navigator = 'Alan', timerDuration = 25 * 60_000 } = {}) {
     const res = await this.api('POST', '/api/pair-room', { driver, navigator, timerDuration });
     assert.equal(res.status, 201, `POST /api/pair-room: ${JSON.stringify(res.body)}`);
     return res.body.accessCode;
   }
+}
+
+/** A self-signed certificate and key for 127.0.0.1 and localhost, by the `openssl` command. */
+function makeCertificate(cert, key) {
+  execFileSync(
+    'openssl',
+    [
+      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+      '-keyout', key, '-out', cert, '-days', CERT_DAYS, '-subj', '/CN=localhost',
+      '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
+    ],
+    { stdio: 'pipe' },
+  );
 }
 
 export async function launchBrowser() {
@@ -284,4 +341,42 @@ export function useServerAndBrowser() {
     await env.server?.stop();
   });
   return env;
+}
+
+/**
+ * Records every Content-Security-Policy violation in a browser context: the
+ * `securitypolicyviolation` events of its pages and the console errors Chromium
+ * logs for refused content. Call before opening pages; returns the list, which
+ * grows as violations happen.
+ */
+export async function watchCsp(context) {
+  const seen = [];
+  await context.exposeBinding('__pairsyncCspViolation', ({ page }, violation) => {
+    seen.push({ page: page.url(), ...violation });
+  });
+  await context.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => {
+      window.__pairsyncCspViolation({
+        directive: e.violatedDirective,
+        blocked: e.blockedURI,
+        source: `${e.sourceFile}:${e.lineNumber}`,
+      });
+    });
+  });
+  const onConsole = (page) => (msg) => {
+    if (msg.type() === 'error' && /Content Security Policy/i.test(msg.text())) {
+      seen.push({ page: page.url(), console: msg.text() });
+    }
+  };
+  context.on('page', (page) => page.on('console', onConsole(page)));
+  return seen;
+}
+
+/** Waits until `probe()` is truthy (polled every 20 ms), failing after `timeout` ms. */
+export async function until(probe, what, timeout = 10_000) {
+  const deadline = Date.now() + timeout;
+  while (!(await probe())) {
+    assert.ok(Date.now() < deadline, `not within ${timeout} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
