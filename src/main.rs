@@ -52,6 +52,10 @@ async fn serve(settings: Settings) -> std::process::ExitCode {
             log::info!("stopping: ending streams, finishing in-flight requests");
             let _ = running.shutdown.send(true);
             handle.stop(true).await;
+            if let Some(presence) = &running.presence {
+                // The other processes stop counting this one's streams at once.
+                let _ = presence.send(pairsync::rooms::presence::Leave).await;
+            }
             for arbiter in &running.arbiters {
                 arbiter.stop();
             }

@@ -22,7 +22,8 @@ use crate::http::stream_gate::StreamGate;
 use crate::http::{self, AppState};
 use crate::metrics::Metrics;
 use crate::rooms::messages::Feed;
-use crate::rooms::{RoomConfig, RoomContext, RoomRegistry};
+use crate::rooms::presence::Presence;
+use crate::rooms::{Cluster, RoomConfig, RoomContext, RoomRegistry};
 use crate::store::{feed, rooms, Backend, Db};
 use crate::tls::{self, TlsError};
 
@@ -78,6 +79,8 @@ fn limit_send_buffer(conn: &dyn Any, _: &mut Extensions) {
 pub struct Running {
     /// The address the server listens on (the real port when the setting asked for 0).
     pub local_addr: std::net::SocketAddr,
+    /// This process's presence reporter on a shared database: tell it `Leave` at a clean stop.
+    pub presence: Option<Addr<Presence>>,
     /// The server; await it to serve until stopped.
     pub server: Server,
     /// The arbiters room actors run on.
@@ -114,16 +117,25 @@ pub fn start(settings: Settings, clock: Clock) -> Result<Running, StartError> {
         pause_when_empty: settings.pause_when_empty,
         max_subscribers: settings.max_subscribers_per_room,
         idle_ttl: settings.room_idle_ms,
+        cluster: db.shared_url().is_some(),
     };
     // Running timers must reach their time-up (or pause-when-empty) on time after a
     // restart, whether or not anybody asks for their room: load them before serving.
     let running = db.blocking(|conn| rooms::running(conn, clock.now_ms()))?;
     log::info!("loading {} room(s) with a running timer", running.len());
+    // On a shared database, this process reports its streams for the others.
+    let cluster = db.shared_url().map(|_| {
+        let process = uuid::Uuid::new_v4().simple().to_string();
+        log::info!("process id {process} (several processes may share this database)");
+        let presence = Presence::new(process.clone(), db.clone(), clock.clone()).start();
+        Cluster { process, presence }
+    });
     let env = RoomContext {
         db: db.clone(),
         clock: clock.clone(),
         config: Arc::new(config),
         metrics: metrics.clone(),
+        cluster: cluster.clone(),
     };
     let registry = RoomRegistry::new(env, handles, running).start();
     // Several processes may share a PostgreSQL database: hear of each other's changes.
@@ -202,6 +214,7 @@ pub fn start(settings: Settings, clock: Clock) -> Result<Running, StartError> {
     log::info!("listening on {scheme}://{addr}");
     Ok(Running {
         local_addr: addr,
+        presence: cluster.map(|c| c.presence),
         server,
         arbiters,
         shutdown,

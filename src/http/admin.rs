@@ -15,6 +15,7 @@ use crate::error::{ApiError, ErrorBody};
 use crate::http::openapi::RoomCode;
 use crate::pairing::TimerView;
 use crate::rooms::messages::{Describe, LiveRoom, LiveRooms, RoomView};
+use crate::store::{presence, rooms};
 
 /// The page size when none is asked for.
 const DEFAULT_LIMIT: usize = 100;
@@ -92,12 +93,21 @@ fn number(query: &HashMap<&str, &str>, key: &str, default: usize) -> Result<usiz
 
 /// `limit` (1 to 1000, default 100) and `offset` (≥ 0, default 0), each at most once;
 /// any other parameter is refused.
-fn page(pairs: &[(String, String)]) -> Result<(usize, usize), ApiError> {
+/// A listing request: the page, and whether it covers every process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ListingQuery {
+    limit: usize,
+    offset: usize,
+    /// `scope=cluster`: rooms with a stream on any live process or a running timer.
+    cluster: bool,
+}
+
+fn page(pairs: &[(String, String)]) -> Result<ListingQuery, ApiError> {
     let mut query = HashMap::new();
     for (key, value) in pairs {
-        if key != "limit" && key != "offset" {
+        if !matches!(key.as_str(), "limit" | "offset" | "scope") {
             return Err(ApiError::invalid(format!(
-                "unknown query parameter {key}; only limit and offset are accepted"
+                "unknown query parameter {key}; only limit, offset and scope are accepted"
             )));
         }
         if query.insert(key.as_str(), value.as_str()).is_some() {
@@ -111,13 +121,25 @@ fn page(pairs: &[(String, String)]) -> Result<(usize, usize), ApiError> {
             "limit must be between 1 and {MAX_LIMIT}"
         )));
     }
-    Ok((limit, number(query, "offset", 0)?))
+    let cluster = match query.get("scope").copied() {
+        None | Some("process") => false,
+        Some("cluster") => true,
+        Some(_) => return Err(ApiError::invalid("scope must be process or cluster")),
+    };
+    Ok(ListingQuery {
+        limit,
+        offset: number(query, "offset", 0)?,
+        cluster,
+    })
 }
 
-/// `GET /rooms`
+/// `GET /rooms`: the rooms live in this process, or, with `scope=cluster`, every room with a
+/// stream on any live process or a running timer.
 #[utoipa::path(get, path = "/rooms", tag = "operations", security(("admin_token" = [])),
     params(("limit" = Option<usize>, Query, minimum = 1, maximum = 1000, description = "1 to 1000, default 100"),
-           ("offset" = Option<usize>, Query, minimum = 0, description = "0 or more, default 0")),
+           ("offset" = Option<usize>, Query, minimum = 0, description = "0 or more, default 0"),
+           ("scope" = Option<String>, Query, description = "`process` (default): the rooms live in this process; \
+               `cluster`: every room with a stream on any live process or a running timer, `subscribers` counting every process's streams")),
     responses((status = 200, body = Listing),
         (status = 400, description = "A bad limit or offset", body = ErrorBody),
         (status = 401, description = "Missing or wrong bearer token", body = ErrorBody)))]
@@ -127,7 +149,14 @@ pub async fn list(
     query: web::Query<Vec<(String, String)>>,
 ) -> Result<HttpResponse, ApiError> {
     state.admin_token.check(&req)?;
-    let (limit, offset) = page(&query)?;
+    let ListingQuery {
+        limit,
+        offset,
+        cluster,
+    } = page(&query)?;
+    if cluster {
+        return Ok(HttpResponse::Ok().json(cluster_listing(&state, limit, offset).await?));
+    }
     let live = state.registry.send(LiveRooms).await?;
     let total = live.len();
     let asks = live
@@ -144,6 +173,59 @@ pub async fn list(
         .map(|view| Entry::new(view, now))
         .collect();
     Ok(HttpResponse::Ok().json(Listing { rooms, total }))
+}
+
+/// Every room with a stream on a live process or a running timer, sorted by access code.
+/// With SQLite this process is the only one.
+async fn cluster_listing(
+    state: &AppState,
+    limit: usize,
+    offset: usize,
+) -> Result<Listing, ApiError> {
+    let now = state.clock.now_ms();
+    let streams: HashMap<String, i64> = if state.db.shared_url().is_some() {
+        state
+            .db
+            .run(move |conn| presence::streams_by_room(conn, now))
+            .await?
+            .into_iter()
+            .collect()
+    } else {
+        let live = state.registry.send(LiveRooms).await?;
+        join_all(live.into_iter().map(|(_, addr)| addr.send(Describe)))
+            .await
+            .into_iter()
+            .filter_map(|answer| answer.ok()?.ok())
+            .filter(|view| view.subscribers > 0)
+            .map(|view| {
+                let n = i64::try_from(view.subscribers).unwrap_or(i64::MAX);
+                (view.room.access_code, n)
+            })
+            .collect()
+    };
+    let codes: Vec<String> = streams.keys().cloned().collect();
+    let mut found = state
+        .db
+        .run(move |conn| rooms::running_or_among(conn, &codes, now))
+        .await?;
+    found.sort_by(|a, b| a.access_code.cmp(&b.access_code));
+    let total = found.len();
+    let rooms = found
+        .into_iter()
+        .skip(offset)
+        .take(limit)
+        .map(|room| {
+            let subscribers = streams.get(&room.access_code).copied().unwrap_or(0);
+            Entry::new(
+                RoomView {
+                    room,
+                    subscribers: usize::try_from(subscribers).unwrap_or(0),
+                },
+                now,
+            )
+        })
+        .collect();
+    Ok(Listing { rooms, total })
 }
 
 /// `GET /rooms/{code}`
@@ -212,11 +294,21 @@ mod tests {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect()
         };
-        assert_eq!(page(&q(&[])), Ok((100, 0)));
+        let listing = |limit, offset, cluster| {
+            Ok(ListingQuery {
+                limit,
+                offset,
+                cluster,
+            })
+        };
+        assert_eq!(page(&q(&[])), listing(100, 0, false));
         assert_eq!(
             page(&q(&[("limit", "1000"), ("offset", "5")])),
-            Ok((1000, 5))
+            listing(1000, 5, false)
         );
+        assert_eq!(page(&q(&[("scope", "cluster")])), listing(100, 0, true));
+        assert_eq!(page(&q(&[("scope", "process")])), listing(100, 0, false));
+        assert!(page(&q(&[("scope", "everywhere")])).is_err());
         for bad in [
             ("limit", "0"),
             ("limit", "1001"),

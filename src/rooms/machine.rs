@@ -42,6 +42,9 @@ pub struct RoomConfig {
     pub max_subscribers: usize,
     /// How long a room with no stream and no running timer stays live.
     pub idle_ttl: Duration,
+    /// Whether other processes may hold streams on the same rooms (a shared PostgreSQL):
+    /// then an empty room asks where else streams were seen before it pauses.
+    pub cluster: bool,
 }
 
 impl RoomConfig {
@@ -89,9 +92,22 @@ pub enum Input {
     Written(WriteOutcome),
     /// The room's row as the database holds it now (`None`: the row is gone).
     RowRead(Option<PairRoom>),
+    /// The answer to [`Effect::AskPresence`].
+    SeenElsewhere(Seen),
     /// The row after a change another process announced, with what that change told its
     /// streams (each `state` made from this row).
     ChangeRead(PairRoom, Vec<Notice>),
+}
+
+/// When another process last had a stream on the room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Seen {
+    /// No other process reported one.
+    Never,
+    /// At this wall instant (epoch ms); the present while one holds a stream.
+    At(i64),
+    /// The database did not answer.
+    Unknown,
 }
 
 /// What became of a write.
@@ -121,6 +137,9 @@ pub enum Effect {
     Greet(Vec<Notice>),
     /// Send every stream an SSE comment.
     Heartbeat,
+    /// Ask the database when another process last had a stream on this room, then report
+    /// [`Input::SeenElsewhere`].
+    AskPresence,
     /// Report [`Input::Wake`] at this monotonic instant; replaces any earlier wake-up.
     WakeAt(Duration),
     /// Send `close` to every stream and end them.
@@ -172,6 +191,8 @@ pub struct RoomMachine {
     retry_at: Option<Duration>,
     /// The write the shell is carrying out, if any.
     in_flight: Option<InFlight>,
+    /// Whether the shell is asking where else the room has streams.
+    asking: bool,
     /// Set once the room told its shell to stop; whether it was deleted.
     ended: Option<bool>,
 }
@@ -188,6 +209,7 @@ impl RoomMachine {
             last_write: now.mono,
             retry_at: None,
             in_flight: None,
+            asking: false,
             ended: None,
         }
     }
@@ -247,9 +269,10 @@ impl RoomMachine {
             Input::StreamsClosed(n) => self.close_streams(now, n),
             Input::Written(outcome) => self.written(now, outcome, &mut fx),
             Input::RowRead(row) => self.row_read(now, row, None, &mut fx),
+            Input::SeenElsewhere(seen) => self.seen_elsewhere(now, seen, &mut fx),
             Input::ChangeRead(row, told) => self.row_read(now, Some(row), Some(told), &mut fx),
         }
-        if self.in_flight.is_none() && self.ended.is_none() {
+        if self.in_flight.is_none() && !self.asking && self.ended.is_none() {
             fx.push(Effect::WakeAt(self.next_wake(now)));
         }
         fx
@@ -330,6 +353,11 @@ impl RoomMachine {
                 return self.plan(now, Cause::TimeUp, 0, fx);
             }
             if self.grace_over(now) {
+                if self.config.cluster {
+                    // Streams on other processes count too: ask before pausing.
+                    self.asking = true;
+                    return fx.push(Effect::AskPresence);
+                }
                 return self.plan(now, Cause::EmptyPause, 0, fx);
             }
         }
@@ -343,6 +371,29 @@ impl RoomMachine {
         {
             self.ended = Some(false);
             fx.push(Effect::Stop);
+        }
+    }
+
+    /// Pauses an empty room only when no other process had a stream on it for the whole
+    /// grace either; else the grace counts from when one was last seen there.
+    fn seen_elsewhere(&mut self, now: Now, seen: Seen, fx: &mut Vec<Effect>) {
+        self.asking = false;
+        let Grace::After(grace) = self.config.pause_when_empty else {
+            return;
+        };
+        match seen {
+            Seen::Unknown => self.retry_at = Some(now.mono + RETRY_FAILED_WRITE),
+            Seen::At(at)
+                if now.wall_ms - at < i64::try_from(grace.as_millis()).unwrap_or(i64::MAX) =>
+            {
+                let ago = Duration::from_millis(u64::try_from(now.wall_ms - at).unwrap_or(0));
+                self.empty_since = self.empty_since.max(now.mono.saturating_sub(ago));
+            }
+            Seen::At(_) | Seen::Never => {
+                if self.grace_over(now) {
+                    self.plan(now, Cause::EmptyPause, 0, fx);
+                }
+            }
         }
     }
 
@@ -410,7 +461,8 @@ impl RoomMachine {
                 }
             }
             (WriteOutcome::Stale(current), _) => {
-                self.adopt(now, current, fx);
+                // Another process got there first: tell the streams what it did.
+                self.row_read(now, Some(current), None, fx);
                 let again = flight.attempt < MAX_STALE_RETRIES;
                 match flight.cause {
                     Cause::Command(_) if again => {
@@ -419,7 +471,7 @@ impl RoomMachine {
                     Cause::TimeUp if again && self.room.timer.is_due(now.wall_ms) => {
                         self.plan(now, flight.cause, flight.attempt + 1, fx);
                     }
-                    Cause::EmptyPause if again && self.grace_over(now) => {
+                    Cause::EmptyPause if again && !self.config.cluster && self.grace_over(now) => {
                         self.plan(now, flight.cause, flight.attempt + 1, fx);
                     }
                     Cause::Command(_) | Cause::Delete => {
@@ -437,16 +489,6 @@ impl RoomMachine {
                 }
             }
         }
-    }
-
-    /// Takes a newer committed row as the truth and tells the streams where it stands.
-    fn adopt(&mut self, now: Now, current: PairRoom, fx: &mut Vec<Effect>) {
-        if current.version <= self.room.version {
-            return;
-        }
-        self.take(now, current);
-        let snapshot = self.room.snapshot(now.wall_ms);
-        self.broadcast(now, vec![Notice::State(snapshot)], fx);
     }
 
     /// Replaces the live copy with a newer committed row.

@@ -8,14 +8,16 @@
 //! - `fanout`: a room's streams, their bounded queues and the frame encoding.
 //! - `messages`: every message the actors answer.
 //! - `client`: how HTTP handlers reach a room.
+//! - `presence`: this process's stream counts, for the other processes (PostgreSQL).
 
 pub mod client;
 pub mod fanout;
 pub mod machine;
 pub mod messages;
+pub mod presence;
 pub mod registry;
 pub mod room;
 
 pub use machine::{RoomConfig, RoomError};
 pub use registry::RoomRegistry;
-pub use room::{Room, RoomContext};
+pub use room::{Cluster, Room, RoomContext};

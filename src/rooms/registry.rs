@@ -17,6 +17,11 @@ use crate::pairing::PairRoom;
 use crate::store::feed::FeedEvent;
 use crate::store::{rooms, StoreError};
 
+/// How often, on a shared database, the registry loads running rooms that are live in no
+/// actor here (started by another process, maybe one that died since), so that their
+/// time-ups and pauses happen whichever processes live on.
+const SWEEP: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Tries at drawing an unused access code before giving up (a clash is already
 /// vanishingly unlikely with 122 random bits).
 const CODE_ATTEMPTS: usize = 5;
@@ -77,6 +82,32 @@ impl RoomRegistry {
         addr
     }
 
+    /// Starts every running room that is not live here.
+    fn sweep(&mut self, ctx: &mut Context<Self>) {
+        let (db, clock) = (self.env.db.clone(), self.env.clock.clone());
+        let load = async move {
+            db.run(move |conn| rooms::running(conn, clock.now_ms()))
+                .await
+        };
+        ctx.spawn(
+            load.into_actor(self)
+                .map(|running, act, ctx| match running {
+                    Ok(rooms) => {
+                        for room in rooms {
+                            let live = act
+                                .live
+                                .get(&room.access_code)
+                                .is_some_and(|(addr, _)| addr.connected());
+                            if !live && !act.loading.contains_key(&room.access_code) {
+                                act.start_room(room, ctx);
+                            }
+                        }
+                    }
+                    Err(e) => log::warn!("cannot list the running rooms: {e}"),
+                }),
+        );
+    }
+
     fn finish_load(
         &mut self,
         code: String,
@@ -107,6 +138,9 @@ impl Actor for RoomRegistry {
     fn started(&mut self, ctx: &mut Self::Context) {
         for room in std::mem::take(&mut self.running_at_start) {
             self.start_room(room, ctx);
+        }
+        if self.env.cluster.is_some() {
+            ctx.run_interval(SWEEP, |act, ctx| act.sweep(ctx));
         }
     }
 }

@@ -12,13 +12,15 @@ use actix::fut::{ready, ActorFutureExt, WrapFuture};
 use actix::prelude::*;
 
 use super::fanout::{Fanout, StreamReceiver};
-use super::machine::{Effect, Input, RoomConfig, RoomError, RoomMachine, WriteOutcome};
+use super::machine::{Effect, Input, RoomConfig, RoomError, RoomMachine, Seen, WriteOutcome};
 use super::messages::{Delete, Describe, Execute, Forget, Refresh, RoomView, Subscribe};
+use super::presence::{Counted, Presence};
 use super::registry::RoomRegistry;
 use crate::access_code::short;
 use crate::clock::{Clock, WakeToken};
 use crate::metrics::{Metrics, StreamEnd};
 use crate::pairing::{told_from_wire, told_to_wire, PairRoom};
+use crate::store::presence;
 use crate::store::rooms::{self, Saved};
 use crate::store::Db;
 
@@ -33,6 +35,17 @@ pub struct RoomContext {
     pub config: Arc<RoomConfig>,
     /// The process's metrics.
     pub metrics: Metrics,
+    /// This process among the others on a shared database, if it may be shared.
+    pub cluster: Option<Cluster>,
+}
+
+/// This process among several on one database.
+#[derive(Clone)]
+pub struct Cluster {
+    /// This process's id in the presence tables.
+    pub process: String,
+    /// Where rooms report their stream counts.
+    pub presence: Addr<Presence>,
 }
 
 /// One live pair room.
@@ -82,8 +95,22 @@ impl Room {
 
     /// Feeds `input` to the machine and carries out what it answers.
     fn feed(&mut self, input: Input, ctx: &mut Context<Self>) -> Work {
-        let effects = self.machine.step(self.env.clock.now(), input);
+        let effects = self.step(input);
         self.carry_out(effects, ctx)
+    }
+
+    /// Feeds `input` to the machine; tells the other processes when the stream count moved.
+    fn step(&mut self, input: Input) -> Vec<Effect> {
+        let before = self.machine.subscribers();
+        let effects = self.machine.step(self.env.clock.now(), input);
+        let after = self.machine.subscribers();
+        if let (Some(cluster), true) = (&self.env.cluster, before != after) {
+            cluster.presence.do_send(Counted {
+                code: self.machine.room().access_code.clone(),
+                streams: after,
+            });
+        }
+        effects
     }
 
     /// Carries out `effects` in order. A write resolves the returned future only once its
@@ -91,11 +118,13 @@ impl Room {
     fn carry_out(&mut self, effects: Vec<Effect>, ctx: &mut Context<Self>) -> Work {
         let mut reply = None;
         let mut write = None;
+        let mut ask = false;
         let mut gone = 0;
         for effect in effects {
             match effect {
                 Effect::Save(room) => write = Some(Some(room)),
                 Effect::DeleteRow => write = Some(None),
+                Effect::AskPresence => ask = true,
                 Effect::Broadcast(notices) => {
                     let ids = self.fanout.broadcast(&notices);
                     gone += self.let_go(ids, ctx);
@@ -122,6 +151,16 @@ impl Room {
         if gone > 0 {
             let more = self.feed(Input::StreamsClosed(gone), ctx);
             return Box::pin(more.map(move |later, _, _| reply.or(later)));
+        }
+        if ask {
+            return Box::pin(
+                self.seen_elsewhere()
+                    .into_actor(self)
+                    .then(move |seen, act, ctx| {
+                        act.feed(Input::SeenElsewhere(seen), ctx)
+                            .map(move |later, _, _| reply.or(later))
+                    }),
+            );
         }
         match write {
             None => Box::pin(ready(reply)),
@@ -165,6 +204,30 @@ impl Room {
                 Err(e) => {
                     log::warn!("room {}…: write failed: {e}", short(&code));
                     WriteOutcome::Failed
+                }
+            }
+        }
+    }
+
+    /// When another process last had a stream on this room.
+    fn seen_elsewhere(&self) -> impl std::future::Future<Output = Seen> {
+        let db = self.env.db.clone();
+        let code = self.machine.room().access_code.clone();
+        let now = self.env.clock.now_ms();
+        let process = self.env.cluster.as_ref().map(|c| c.process.clone());
+        async move {
+            let Some(process) = process else {
+                return Seen::Never;
+            };
+            let seen = db
+                .run(move |conn| presence::seen_elsewhere(conn, &process, &code, now))
+                .await;
+            match seen {
+                Ok(Some(at)) => Seen::At(at),
+                Ok(None) => Seen::Never,
+                Err(e) => {
+                    log::warn!("cannot read where else the room has streams: {e}");
+                    Seen::Unknown
                 }
             }
         }
@@ -308,7 +371,7 @@ impl Handler<Subscribe> for Room {
     type Result = Result<StreamReceiver, RoomError>;
 
     fn handle(&mut self, _: Subscribe, ctx: &mut Self::Context) -> Self::Result {
-        let effects = self.machine.step(self.env.clock.now(), Input::StreamOpened);
+        let effects = self.step(Input::StreamOpened);
         let mut greeting = None;
         let mut rest = Vec::with_capacity(effects.len());
         for effect in effects {

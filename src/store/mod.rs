@@ -8,11 +8,13 @@
 //! - `schema`: the diesel table definitions.
 //! - `models`: the row type and its conversion to the domain.
 //! - `rooms`: the queries.
+//! - `presence`: who holds streams where, across processes on PostgreSQL.
 //! - `feed`: the change feed between processes on PostgreSQL (`NOTIFY` / `LISTEN`).
 
 mod conn;
 pub mod feed;
 pub mod models;
+pub mod presence;
 pub mod rooms;
 pub mod schema;
 

@@ -83,6 +83,25 @@ pub fn running(conn: &mut Conn, now: i64) -> Result<Vec<PairRoom>, StoreError> {
         .collect()
 }
 
+/// Every room whose timer runs or whose code is among `codes`.
+pub fn running_or_among(
+    conn: &mut Conn,
+    codes: &[String],
+    now: i64,
+) -> Result<Vec<PairRoom>, StoreError> {
+    let rows = dsl::rooms
+        .filter(
+            dsl::phase
+                .eq(PhaseName::Running.as_str())
+                .or(dsl::access_code.eq_any(codes)),
+        )
+        .select(RoomRow::as_select())
+        .load(conn)?;
+    rows.into_iter()
+        .map(|r| r.into_room(now).map_err(StoreError::from))
+        .collect()
+}
+
 /// Writes `room` (whose `version` is the new one) over the row holding `room.version − 1`;
 /// `told` is what the change tells the streams, for the other processes.
 pub fn save(conn: &mut Conn, room: &PairRoom, now: i64, told: &str) -> Result<Saved, StoreError> {

@@ -34,3 +34,29 @@ diesel::table! {
         time_up_at -> Nullable<BigInt>,
     }
 }
+
+diesel::table! {
+    /// The processes serving this database (several only on PostgreSQL).
+    processes (process_id) {
+        /// A process's own random id, made at its start.
+        process_id -> Text,
+        /// Its latest heartbeat, epoch ms.
+        heartbeat_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// How many streams each process holds on each room.
+    presence (process_id, access_code) {
+        /// The process.
+        process_id -> Text,
+        /// The room.
+        access_code -> Text,
+        /// Streams the process holds on the room.
+        streams -> BigInt,
+        /// When its count last fell to 0, epoch ms; NULL while it holds some.
+        empty_since -> Nullable<BigInt>,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(rooms, processes, presence);

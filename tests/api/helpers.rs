@@ -288,6 +288,21 @@ impl TestServer {
         }
     }
 
+    /// Cuts every PostgreSQL connection on this server's database that listens to the
+    /// change feed (its last statement was `LISTEN`), as a network fault would.
+    pub fn cut_feed_connections(&self) {
+        let (Some(name), Ok(admin)) = (&self.owned_postgres, std::env::var(POSTGRES_ENV)) else {
+            panic!("only a PostgreSQL server has a change feed");
+        };
+        postgres_admin(
+            &admin,
+            &format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE datname = '{name}' AND query LIKE 'LISTEN%'"
+            ),
+        );
+    }
+
     /// `kill -9` the process, then start a new one on the same database file.
     pub fn crash_and_restart(&mut self) {
         self.crash();

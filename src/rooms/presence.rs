@@ -1,0 +1,128 @@
+//! The `Presence` actor: this process's side of the cluster-wide stream count. Rooms tell
+//! it their stream count whenever it changes; it writes the counts and a heartbeat to the
+//! database (at once when a room gains its first stream or loses its last, else every
+//! [`BEAT`]), and removes this process's rows when the process stops. Runs only when
+//! several processes may share the database (PostgreSQL).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use actix::prelude::*;
+
+use crate::clock::Clock;
+use crate::store::presence::{self, Count};
+use crate::store::Db;
+
+/// How often the heartbeat and the pending counts are written; well inside
+/// [`presence::PROCESS_TTL_MS`].
+pub const BEAT: Duration = Duration::from_secs(2);
+
+/// Keeps this process's presence rows current.
+pub struct Presence {
+    /// This process's id in the `processes` table.
+    process: String,
+    db: Db,
+    clock: Clock,
+    /// Counts not yet written, by room.
+    pending: HashMap<String, Count>,
+    /// Whether a write is under way (the next waits for the next beat).
+    writing: bool,
+}
+
+impl Presence {
+    /// A reporter for the process `process`.
+    pub fn new(process: String, db: Db, clock: Clock) -> Presence {
+        Presence {
+            process,
+            db,
+            clock,
+            pending: HashMap::new(),
+            writing: false,
+        }
+    }
+
+    /// This process's id.
+    pub fn process(&self) -> &str {
+        &self.process
+    }
+
+    fn flush(&mut self, ctx: &mut Context<Self>) {
+        if self.writing {
+            return;
+        }
+        self.writing = true;
+        let counts: Vec<Count> = self.pending.drain().map(|(_, c)| c).collect();
+        let (db, process, now) = (self.db.clone(), self.process.clone(), self.clock.now_ms());
+        let retry = counts.clone();
+        let write = async move {
+            db.run(move |conn| presence::report(conn, &process, now, &counts))
+                .await
+        };
+        ctx.spawn(write.into_actor(self).map(move |done, act, _| {
+            act.writing = false;
+            if let Err(e) = done {
+                log::warn!("cannot record this process's streams: {e}");
+                // Written at the next beat, unless a newer count came meanwhile.
+                for count in retry {
+                    act.pending.entry(count.code.clone()).or_insert(count);
+                }
+            }
+        }));
+    }
+}
+
+impl Actor for Presence {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        self.flush(ctx);
+        ctx.run_interval(BEAT, |act, ctx| act.flush(ctx));
+    }
+}
+
+/// From a room: its stream count in this process changed.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct Counted {
+    /// The room.
+    pub code: String,
+    /// Its streams here now.
+    pub streams: usize,
+}
+
+impl Handler<Counted> for Presence {
+    type Result = ();
+
+    fn handle(&mut self, msg: Counted, ctx: &mut Self::Context) {
+        let streams = i64::try_from(msg.streams).unwrap_or(i64::MAX);
+        let was = self.pending.get(&msg.code).map(|c| c.streams);
+        let count = Count {
+            code: msg.code.clone(),
+            streams,
+            empty_since: (streams == 0).then(|| self.clock.now_ms()),
+        };
+        self.pending.insert(msg.code, count);
+        // The first stream and the last one matter to the other processes at once.
+        if streams <= 1 || was == Some(0) {
+            self.flush(ctx);
+        }
+    }
+}
+
+/// At a clean stop: remove this process's rows.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct Leave;
+
+impl Handler<Leave> for Presence {
+    type Result = ResponseFuture<()>;
+
+    fn handle(&mut self, _: Leave, _: &mut Self::Context) -> Self::Result {
+        let (db, process) = (self.db.clone(), self.process.clone());
+        Box::pin(async move {
+            if let Err(e) = db.run(move |conn| presence::leave(conn, &process)).await {
+                log::warn!("cannot remove this process's presence: {e}");
+            }
+        })
+    }
+}
