@@ -24,7 +24,11 @@ pub struct App {
     /// Moves the server's clock.
     pub clock: ManualClock,
     client: reqwest::Client,
+    /// For event streams: no limit on a response's life.
+    streams: reqwest::Client,
     server: actix_web::dev::ServerHandle,
+    /// The SQLite file.
+    database: String,
     /// Open streams end when this is dropped, as when the process stops.
     _shutdown: tokio::sync::watch::Sender<bool>,
     _scratch: tempfile::TempDir,
@@ -52,6 +56,7 @@ impl App {
         // Every room on this test's own thread.
         settings.room_threads = Some(0);
         adjust(&mut settings);
+        let database = settings.database_url.clone();
         let (clock, manual) = Clock::manual(T0);
         let running = pairsync::startup::start(settings, clock).expect("the server starts");
         let base = format!("http://{}", running.local_addr);
@@ -64,7 +69,9 @@ impl App {
                 .timeout(DELIVERY)
                 .build()
                 .expect("client"),
+            streams: reqwest::Client::new(),
             server,
+            database,
             _shutdown: running.shutdown,
             _scratch: scratch,
         }
@@ -73,6 +80,18 @@ impl App {
     /// Moves the clock forward by `ms` and waits until everything due meanwhile is done.
     pub async fn advance(&self, ms: u64) {
         self.clock.advance(Duration::from_millis(ms)).await;
+    }
+
+    /// Holds an exclusive lock on the SQLite file while the answer lives: every write of the
+    /// server fails (after its busy timeout), as on a database that went away.
+    pub fn lock_database(&self) -> diesel::SqliteConnection {
+        use diesel::connection::SimpleConnection;
+        use diesel::Connection;
+        let mut lock =
+            diesel::SqliteConnection::establish(&self.database).expect("a second connection");
+        lock.batch_execute("BEGIN EXCLUSIVE")
+            .expect("an exclusive lock");
+        lock
     }
 
     /// The server's wall clock now.
@@ -133,7 +152,7 @@ impl App {
     /// Opens the room's stream and reads its greeting; the stream and the greeting's snapshot.
     pub async fn connect(&self, code: &str) -> (EventStream, Value) {
         let res = self
-            .client
+            .streams
             .get(format!("{}/api/{code}/connect", self.base))
             .send()
             .await

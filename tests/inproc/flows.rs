@@ -281,3 +281,38 @@ async fn a_quiet_stream_gets_a_heartbeat_comment_before_the_heartbeat_period_end
         "{frame:?}"
     );
 }
+
+#[actix_web::test]
+async fn a_time_up_that_cannot_be_written_sends_only_the_final_tick_and_is_tried_again_a_second_later(
+) {
+    let app = App::start().await;
+    let code = app.room(1000).await;
+    let (mut stream, _) = app.connect(&code).await;
+    app.patch(&format!("/api/{code}/timer/start")).await;
+    next(&mut stream, 2).await;
+    let lock = app.lock_database();
+    // The write waits out SQLite's busy timeout (real seconds), then fails.
+    app.advance(1000).await;
+    assert_eq!(
+        next(&mut stream, 1).await,
+        pairs(&[("remaining-time", "0")])
+    );
+    drop(lock);
+    // Not tried again before a second after the failure: still running, at 0, round 0.
+    app.advance(999).await;
+    let timer = app.timer(&code).await;
+    assert_eq!(
+        (&timer["state"], &timer["remainingTime"], &timer["round"]),
+        (&json!("running"), &json!(0), &json!(0))
+    );
+    app.advance(1).await;
+    assert_eq!(
+        next(&mut stream, 2).await,
+        pairs(&[("timer", "stop"), ("remaining-time", "1000")])
+    );
+    let state = event(&mut stream).await.json();
+    assert_eq!(
+        (&state["round"], &state["state"]),
+        (&json!(1), &json!("idle"))
+    );
+}
