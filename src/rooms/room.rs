@@ -148,29 +148,33 @@ impl Room {
                 Effect::TimeUps(n) => self.env.metrics.time_ups.inc_by(n),
             }
         }
-        if gone > 0 {
-            let more = self.feed(Input::StreamsClosed(gone), ctx);
-            return Box::pin(more.map(move |later, _, _| reply.or(later)));
-        }
-        if ask {
-            return Box::pin(
+        let io: Work = if ask {
+            Box::pin(
                 self.seen_elsewhere()
                     .into_actor(self)
                     .then(move |seen, act, ctx| {
                         act.feed(Input::SeenElsewhere(seen), ctx)
                             .map(move |later, _, _| reply.or(later))
                     }),
-            );
+            )
+        } else {
+            match write {
+                None => Box::pin(ready(reply)),
+                Some(row) => Box::pin(self.write(row).into_actor(self).then(
+                    move |outcome, act, ctx| {
+                        act.feed(Input::Written(outcome), ctx)
+                            .map(move |later, _, _| reply.or(later))
+                    },
+                )),
+            }
+        };
+        if gone == 0 {
+            return io;
         }
-        match write {
-            None => Box::pin(ready(reply)),
-            Some(row) => Box::pin(self.write(row).into_actor(self).then(
-                move |outcome, act, ctx| {
-                    act.feed(Input::Written(outcome), ctx)
-                        .map(move |later, _, _| reply.or(later))
-                },
-            )),
-        }
+        // Streams the fan-out let go are the machine's news at once; the write or question
+        // asked above still follows (the machine holds no wake-up while one is pending).
+        let closed = self.feed(Input::StreamsClosed(gone), ctx);
+        Box::pin(closed.then(move |early, _, _| io.map(move |later, _, _| later.or(early))))
     }
 
     /// Writes `row` over its previous version (or, for `None`, deletes the room).
