@@ -80,7 +80,8 @@ impl<B: MessageBody + Unpin> MessageBody for UntilShutdown<B> {
 #[utoipa::path(get, path = "/api/{code}/connect", tag = "events", params(RoomCode),
     responses(
         (status = 200, description = "A Server-Sent Events stream: `connect`, `remaining-time`, \
-            `timer`, `state` and `close` events, each with an increasing `id`", content_type = "text/event-stream", body = String),
+            `timer` (`start`, `pause`, `stop`, `update`, `reset`, `running`, `complete`, `break`), \
+            `state` and `close` events, each with an increasing `id`", content_type = "text/event-stream", body = String),
         (status = 404, description = "No such room", body = ErrorBody),
         (status = 429, description = "The room holds as many streams as it may", body = ErrorBody),
         (status = 503, description = "The process holds as many streams as it may, or the database is unavailable", body = ErrorBody)))]
