@@ -8,6 +8,7 @@
 //! # Layout
 //! - [`timer`]: the countdown as a pure state machine (deadline-based, no drift).
 //! - [`pairing`]: a pair room as a pure value; commands and time-ups as transitions.
+//! - [`schedule`]: a room's settings for breaks and auto-start, and what follows a countdown.
 //! - [`rooms`]: the `Room` actors, the `RoomRegistry` supervisor, the SSE fan-out.
 //! - [`store`]: diesel over r2d2; the `rooms` table; blocking work off the actor threads.
 //! - [`http`]: the route table and thin handlers.
@@ -26,6 +27,7 @@ pub mod http;
 pub mod metrics;
 pub mod pairing;
 pub mod rooms;
+pub mod schedule;
 pub mod startup;
 pub mod store;
 pub mod timer;

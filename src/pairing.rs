@@ -12,11 +12,18 @@
 //! roles itself sends it, and changes nothing (the time-up already swapped). A swap that
 //! names its round swaps only in that round. The mark is part of the stored row, so the
 //! rule holds across restarts and across processes that share one database.
+//!
+//! What follows the end of a countdown (a break, or the next turn by itself; see
+//! [`crate::schedule`]) belongs to the same transition as that end: one committed write,
+//! so it happens exactly once and the time-up's mark survives it. The end of a break
+//! sets the mark too, as a page that swaps roles itself at every `remaining-time: 0`
+//! sends its swap there as well.
 
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::timer::{PhaseName, Timer, TimerRunning};
+use crate::schedule::{FollowUp, RoomSettings, SettingsPatch};
+use crate::timer::{Period, PhaseName, Timer, TimerRunning};
 
 /// How long after a time-up a swap without a round counts as that time-up's own swap.
 pub const TIME_UP_SWAP_WINDOW_MS: i64 = 10_000;
@@ -67,6 +74,8 @@ pub struct PairRoom {
     pub timer: Timer,
     /// In progress, or completed.
     pub status: RoomStatus,
+    /// What follows the end of a countdown.
+    pub settings: RoomSettings,
     /// When the latest time-up happened (epoch ms), as long as no request has changed the
     /// room since; `None` otherwise. What a time-up sets off by itself keeps it.
     pub time_up_at: Option<i64>,
@@ -87,6 +96,8 @@ pub struct NewRoom {
     pub duration: i64,
     /// Remaining ms (`1..=duration`); idle when equal to the duration, else paused.
     pub remaining: i64,
+    /// What follows the end of a countdown.
+    pub settings: RoomSettings,
 }
 
 impl NewRoom {
@@ -100,6 +111,7 @@ impl NewRoom {
             created_at: now,
             timer: Timer::new(self.duration, self.remaining, 0),
             status: RoomStatus::InProgress,
+            settings: self.settings,
             time_up_at: None,
             version: 1,
         }
@@ -130,6 +142,8 @@ pub enum Command {
     },
     /// The pair is done: the status becomes completed and a running timer stops.
     Complete,
+    /// Some of the room's settings change.
+    Settings(SettingsPatch),
 }
 
 /// The value of an `event: timer` line.
@@ -149,6 +163,8 @@ pub enum TimerEvent {
     Running,
     /// The room was marked completed.
     Complete,
+    /// A break began.
+    Break,
 }
 
 impl TimerEvent {
@@ -162,6 +178,7 @@ impl TimerEvent {
             TimerEvent::Reset => "reset",
             TimerEvent::Running => "running",
             TimerEvent::Complete => "complete",
+            TimerEvent::Break => "break",
         }
     }
 
@@ -236,11 +253,13 @@ pub struct TimerView {
     pub deadline_at: Option<i64>,
     /// The instant this view was made.
     pub server_time: i64,
-    /// Completed countdowns.
+    /// Completed turns.
     pub round: i64,
+    /// `turn` or `break`.
+    pub phase: Period,
 }
 
-/// All that a page needs to draw the room: the timer plus the two names.
+/// All that a page needs to draw the room: the timer plus the two names and the settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Snapshot {
@@ -251,6 +270,8 @@ pub struct Snapshot {
     pub navigator: String,
     /// Who types.
     pub driver: String,
+    /// What follows the end of a countdown.
+    pub settings: RoomSettings,
 }
 
 /// Why a command cannot be applied.
@@ -291,6 +312,7 @@ impl PairRoom {
             deadline_at: self.timer.deadline_at(),
             server_time: now,
             round: self.timer.round,
+            phase: self.timer.period,
         }
     }
 
@@ -300,26 +322,52 @@ impl PairRoom {
             timer: self.timer_view(now),
             navigator: self.navigator.clone(),
             driver: self.driver.clone(),
+            settings: self.settings,
         }
     }
 
-    /// The time-up, if the deadline has passed at `now`: the timer stops, the roles swap,
-    /// the round counts up and the timer rests idle at full duration; the room remembers when
-    /// (see [`PairRoom::time_up_at`]). The final tick is not among the notices; it comes from
-    /// [`Timer::take_due_ticks`].
+    /// The end of the countdown, if its deadline has passed at `now`, and what follows it,
+    /// as one transition. A turn's time-up stops the timer, swaps the roles, counts the
+    /// round and rests idle at full duration; a break's end rests idle at full duration
+    /// in the next turn. Either way the room remembers when (see [`PairRoom::time_up_at`]),
+    /// and then, as the settings say, a break or the next turn starts at `now`. The final
+    /// tick is not among the notices; it comes from [`Timer::take_due_ticks`].
     pub fn expire(&self, now: i64) -> Option<Transition> {
         if !self.timer.is_due(now) {
             return None;
         }
         let mut room = self.clone();
-        room.timer.time_up();
-        std::mem::swap(&mut room.navigator, &mut room.driver);
+        let follow_up = match room.timer.period {
+            Period::Turn => {
+                room.timer.time_up();
+                std::mem::swap(&mut room.navigator, &mut room.driver);
+                room.settings.after_turn(room.timer.round)
+            }
+            Period::Break => {
+                room.timer.end_break();
+                room.settings.after_break()
+            }
+        };
         room.time_up_at = Some(now);
-        let notices = vec![
+        let mut notices = vec![
             Notice::Timer(TimerEvent::Stop),
             Notice::Remaining(room.timer.duration),
             Notice::State(room.snapshot(now)),
         ];
+        match follow_up {
+            FollowUp::Break(length) => {
+                room.timer.start_break(now, length);
+                notices.push(Notice::Timer(TimerEvent::Break));
+                notices.push(Notice::Remaining(length));
+                notices.push(Notice::State(room.snapshot(now)));
+            }
+            FollowUp::Start => {
+                room.timer.start(now);
+                notices.push(Notice::Timer(TimerEvent::Start));
+                notices.push(Notice::State(room.snapshot(now)));
+            }
+            FollowUp::Rest => {}
+        }
         Some(Transition { room, notices })
     }
 
@@ -347,6 +395,10 @@ impl PairRoom {
                 room.timer.stop(now);
                 room.status = RoomStatus::Completed;
                 (true, Some(TimerEvent::Complete))
+            }
+            Command::Settings(patch) => {
+                room.settings = room.settings.patched(patch);
+                (true, None)
             }
         };
         if changed {
@@ -415,6 +467,7 @@ mod tests {
             created_at: T0,
             timer: Timer::new(duration, duration, 0),
             status: RoomStatus::InProgress,
+            settings: RoomSettings::default(),
             time_up_at: None,
             version: 1,
         }
@@ -644,6 +697,101 @@ mod tests {
         assert_eq!(events(&again), ["timer:complete", "state"]);
     }
 
+    fn room_with(duration: i64, auto_start: bool, break_every: i64) -> PairRoom {
+        let mut r = room(duration);
+        r.settings = RoomSettings {
+            auto_start,
+            break_every,
+            break_duration: 60_000,
+        };
+        r
+    }
+
+    #[test]
+    fn a_time_up_on_a_break_round_ends_in_a_running_break_in_one_transition() {
+        let running = applied(&room_with(3000, false, 1), Command::Start, T0).room;
+        let t = running.expire(T0 + 3000).expect("due");
+        assert_eq!(
+            events(&t),
+            [
+                "timer:stop",
+                "remaining-time:3000",
+                "state",
+                "timer:break",
+                "remaining-time:60000",
+                "state"
+            ]
+        );
+        assert_eq!(t.room.timer.period, Period::Break);
+        assert_eq!(t.room.timer.deadline_at(), Some(T0 + 63_000));
+        assert_eq!((t.room.timer.round, roles(&t.room)), (1, ("Dri", "Nav")));
+        assert_eq!(t.room.time_up_at, Some(T0 + 3000));
+    }
+
+    #[test]
+    fn with_auto_start_the_time_up_starts_the_next_turn_and_keeps_its_mark() {
+        let running = applied(&room_with(3000, true, 0), Command::Start, T0).room;
+        let t = running.expire(T0 + 3000).expect("due");
+        assert_eq!(
+            events(&t),
+            [
+                "timer:stop",
+                "remaining-time:3000",
+                "state",
+                "timer:start",
+                "state"
+            ]
+        );
+        assert_eq!(t.room.timer.deadline_at(), Some(T0 + 6000));
+        // The automatic start is no change in between: the page's own swap is absorbed.
+        assert_eq!(t.room.apply(LEGACY_SWAP, T0 + 3200), Ok(None));
+    }
+
+    #[test]
+    fn a_break_end_rests_idle_in_the_same_round_with_the_roles_kept() {
+        let running = applied(&room_with(3000, false, 1), Command::Start, T0).room;
+        let on_break = running.expire(T0 + 3000).expect("due").room;
+        let t = on_break.expire(T0 + 63_000).expect("due");
+        assert_eq!(events(&t), ["timer:stop", "remaining-time:3000", "state"]);
+        assert_eq!(
+            (t.room.timer.period, t.room.timer.phase, t.room.timer.round),
+            (Period::Turn, Phase::Idle, 1)
+        );
+        assert_eq!(roles(&t.room), ("Dri", "Nav"));
+        assert_eq!(t.room.time_up_at, Some(T0 + 63_000));
+        assert_eq!(t.room.apply(LEGACY_SWAP, T0 + 63_300), Ok(None));
+    }
+
+    #[test]
+    fn a_settings_change_announces_the_state_and_is_a_change_for_the_swap_rule() {
+        let timed_up = just_timed_up(3000);
+        let patch = SettingsPatch {
+            auto_start: Some(true),
+            ..SettingsPatch::default()
+        };
+        let t = applied(&timed_up, Command::Settings(patch), T0 + 3100);
+        assert_eq!(events(&t), ["state"]);
+        assert!(t.room.settings.auto_start);
+        assert_eq!(t.room.settings.break_duration, 300_000);
+        assert_eq!(t.room.time_up_at, None);
+        assert!(t
+            .room
+            .apply(LEGACY_SWAP, T0 + 3200)
+            .expect("swaps")
+            .is_some());
+    }
+
+    #[test]
+    fn a_snapshot_in_a_break_says_so() {
+        let running = applied(&room_with(3000, false, 1), Command::Start, T0).room;
+        let on_break = running.expire(T0 + 3000).expect("due").room;
+        let json = serde_json::to_value(on_break.snapshot(T0 + 4000)).expect("serializes");
+        assert_eq!(json["phase"], "break");
+        assert_eq!(json["remainingTime"], 59_000);
+        assert_eq!(json["duration"], 3000);
+        assert_eq!(json["settings"]["breakEvery"], 1);
+    }
+
     #[test]
     fn greeting_says_running_only_while_running() {
         let idle = room(5000);
@@ -663,7 +811,8 @@ mod tests {
             serde_json::json!({
                 "state": "running", "duration": 5000, "remainingTime": 4000,
                 "deadlineAt": T0 + 5000, "serverTime": T0 + 1000, "round": 0,
-                "navigator": "Nav", "driver": "Dri"
+                "phase": "turn", "navigator": "Nav", "driver": "Dri",
+                "settings": {"autoStart": false, "breakEvery": 0, "breakDuration": 300000}
             })
         );
     }

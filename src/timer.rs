@@ -9,6 +9,10 @@
 //! of [`TICK_MS`] strictly below the remaining time at start or resume, down to
 //! and including 0) is due at `deadline − v`. The running phase carries a cursor,
 //! the next value to announce, which only ever moves down.
+//!
+//! A timer counts down either a turn (its `duration`) or a break between turns
+//! ([`Period`]). A break's length is fixed when it starts: its deadline, or its
+//! remaining time once paused, carries it; a break never rests idle.
 
 use serde::Serialize;
 
@@ -18,6 +22,39 @@ pub const TICK_MS: i64 = 1000;
 pub const MIN_DURATION_MS: i64 = 1000;
 /// The longest duration a timer may have (24 hours).
 pub const MAX_DURATION_MS: i64 = 86_400_000;
+/// The shortest break.
+pub const MIN_BREAK_MS: i64 = 1000;
+/// The longest break (one hour).
+pub const MAX_BREAK_MS: i64 = 3_600_000;
+
+/// What the countdown is for; the API calls it the timer's `phase`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Period {
+    /// A turn: one person drives, the other navigates.
+    Turn,
+    /// A break between turns.
+    Break,
+}
+
+impl Period {
+    /// The lowercase name used in JSON and in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Period::Turn => "turn",
+            Period::Break => "break",
+        }
+    }
+
+    /// The period stored under `name`, if any.
+    pub fn parse(name: &str) -> Option<Period> {
+        match name {
+            "turn" => Some(Period::Turn),
+            "break" => Some(Period::Break),
+            _ => None,
+        }
+    }
+}
 
 /// Where the countdown stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,10 +104,12 @@ impl PhaseName {
 pub struct Timer {
     /// The current phase.
     pub phase: Phase,
-    /// The full length of one countdown, in ms.
+    /// The full length of one turn, in ms.
     pub duration: i64,
-    /// Completed countdowns (time-ups) since the room was created.
+    /// Completed turns (time-ups) since the room was created.
     pub round: i64,
+    /// A turn or a break.
+    pub period: Period,
 }
 
 /// The answer to a change of duration while the timer runs.
@@ -88,25 +127,50 @@ pub fn first_tick_below(remaining: i64) -> i64 {
 }
 
 impl Timer {
-    /// A timer of `duration` ms with `remaining` ms left: idle when they are equal, else paused.
+    /// A turn's timer of `duration` ms with `remaining` ms left: idle when they are equal,
+    /// else paused.
     pub fn new(duration: i64, remaining: i64, round: i64) -> Timer {
         Timer {
             phase: Self::rest_phase(duration, remaining),
             duration,
             round,
+            period: Period::Turn,
         }
     }
 
-    /// A timer running toward `deadline_at`, its tick cursor placed as if resumed at `now`.
+    /// A turn's timer running toward `deadline_at`, its tick cursor placed as if resumed at `now`.
     pub fn running(duration: i64, deadline_at: i64, round: i64, now: i64) -> Timer {
-        let remaining = (deadline_at - now).clamp(0, duration);
-        Timer {
-            phase: Phase::Running {
-                deadline_at,
-                next_tick: Some(first_tick_below(remaining)),
-            },
-            duration,
-            round,
+        Timer::new(duration, duration, round).resumed_in(Period::Turn, deadline_at, now)
+    }
+
+    /// This timer in `period`, running toward `deadline_at`, its tick cursor placed as if
+    /// resumed at `now` (how a stored running timer is loaded).
+    pub fn resumed_in(mut self, period: Period, deadline_at: i64, now: i64) -> Timer {
+        self.period = period;
+        let remaining = (deadline_at - now).clamp(0, self.limit());
+        self.phase = Phase::Running {
+            deadline_at,
+            next_tick: Some(first_tick_below(remaining)),
+        };
+        self
+    }
+
+    /// This timer in `period`, paused with `remaining` ms left (how a stored paused timer
+    /// is loaded); the remaining time is kept within `1..=` the period's longest length.
+    pub fn paused_in(mut self, period: Period, remaining: i64) -> Timer {
+        self.period = period;
+        self.phase = Phase::Paused {
+            remaining: remaining.clamp(1, self.limit()),
+        };
+        self
+    }
+
+    /// The most a countdown of the current period can have left: a turn's duration, or
+    /// the longest break.
+    fn limit(&self) -> i64 {
+        match self.period {
+            Period::Turn => self.duration,
+            Period::Break => MAX_BREAK_MS,
         }
     }
 
@@ -142,14 +206,15 @@ impl Timer {
         }
     }
 
-    /// Milliseconds left at `now`, always within `0..=duration`.
+    /// Milliseconds left at `now`: within `0..=duration` for a turn, within `0..=`
+    /// [`MAX_BREAK_MS`] for a break.
     pub fn remaining(&self, now: i64) -> i64 {
         let raw = match self.phase {
             Phase::Idle => self.duration,
             Phase::Paused { remaining } => remaining,
             Phase::Running { deadline_at, .. } => deadline_at - now,
         };
-        raw.clamp(0, self.duration)
+        raw.clamp(0, self.limit())
     }
 
     /// Whether a running timer has reached its deadline at `now`.
@@ -184,30 +249,50 @@ impl Timer {
         true
     }
 
-    /// Any state → idle at full duration; the round is kept. Returns whether anything changed.
+    /// Any state → a turn, idle at full duration (a break ends); the round is kept.
+    /// Returns whether anything changed.
     pub fn reset(&mut self) -> bool {
-        if self.phase == Phase::Idle {
+        if self.phase == Phase::Idle && self.period == Period::Turn {
             return false;
         }
         self.phase = Phase::Idle;
+        self.period = Period::Turn;
         true
     }
 
-    /// Sets a new duration and remaining time while not running: idle when they are equal,
-    /// else paused. The caller has validated `1 ≤ remaining ≤ duration`.
+    /// Sets a new duration and remaining time while not running: a turn, idle when they
+    /// are equal, else paused (a paused break ends). The caller has validated
+    /// `1 ≤ remaining ≤ duration`.
     pub fn set_duration(&mut self, duration: i64, remaining: i64) -> Result<(), TimerRunning> {
         if self.is_running() {
             return Err(TimerRunning);
         }
         self.duration = duration;
+        self.period = Period::Turn;
         self.phase = Self::rest_phase(duration, remaining.min(duration));
         Ok(())
     }
 
-    /// The countdown completed: idle at full duration, one more round.
+    /// A turn's countdown completed: idle at full duration, one more round.
     pub fn time_up(&mut self) {
         self.phase = Phase::Idle;
+        self.period = Period::Turn;
         self.round += 1;
+    }
+
+    /// A break of `length` ms begins at `now` and runs at once.
+    pub fn start_break(&mut self, now: i64, length: i64) {
+        self.period = Period::Break;
+        self.phase = Phase::Running {
+            deadline_at: now + length,
+            next_tick: Some(first_tick_below(length)),
+        };
+    }
+
+    /// A break's countdown completed: the next turn, idle at full duration, same round.
+    pub fn end_break(&mut self) {
+        self.phase = Phase::Idle;
+        self.period = Period::Turn;
     }
 
     /// The instant at which the next tick is due, while one remains.
@@ -403,6 +488,66 @@ mod tests {
             count += 1;
         }
         assert_eq!(count, MAX_DURATION_MS / TICK_MS);
+    }
+
+    #[test]
+    fn a_break_runs_for_its_own_length_even_past_the_turn_duration_and_ticks_like_a_turn() {
+        let mut t = Timer::new(2000, 2000, 3);
+        t.start_break(T0, 5000);
+        assert_eq!(t.period, Period::Break);
+        assert_eq!(t.deadline_at(), Some(T0 + 5000));
+        assert_eq!(t.remaining(T0 + 500), 4500);
+        assert_eq!(t.take_due_ticks(T0 + 1000), vec![4000]);
+        assert_eq!((t.round, t.duration), (3, 2000));
+    }
+
+    #[test]
+    fn a_paused_break_keeps_its_remaining_time_and_resumes_in_the_break() {
+        let mut t = Timer::new(2000, 2000, 0);
+        t.start_break(T0, 300_000);
+        assert!(t.stop(T0 + 1000));
+        assert_eq!(t.phase, Phase::Paused { remaining: 299_000 });
+        assert!(t.start(T0 + 50_000));
+        assert_eq!(
+            (t.period, t.deadline_at()),
+            (Period::Break, Some(T0 + 349_000))
+        );
+    }
+
+    #[test]
+    fn the_end_of_a_break_is_an_idle_turn_in_the_same_round() {
+        let mut t = Timer::new(2000, 2000, 4);
+        t.start_break(T0, 1000);
+        t.end_break();
+        assert_eq!(
+            (t.period, t.phase, t.round, t.remaining(T0)),
+            (Period::Turn, Phase::Idle, 4, 2000)
+        );
+    }
+
+    #[test]
+    fn reset_and_a_new_duration_end_a_break() {
+        let mut t = Timer::new(2000, 2000, 1);
+        t.start_break(T0, 60_000);
+        assert!(t.reset());
+        assert_eq!((t.period, t.phase, t.round), (Period::Turn, Phase::Idle, 1));
+        t.start_break(T0, 60_000);
+        t.stop(T0 + 10);
+        t.set_duration(9000, 4000).expect("not running");
+        assert_eq!(
+            (t.period, t.phase),
+            (Period::Turn, Phase::Paused { remaining: 4000 })
+        );
+    }
+
+    #[test]
+    fn a_stored_break_loads_with_its_own_length() {
+        let running = Timer::new(2000, 2000, 2).resumed_in(Period::Break, T0 + 90_500, T0);
+        assert_eq!(running.next_tick_at(), Some(T0 + 500));
+        assert_eq!(running.remaining(T0), 90_500);
+        let paused = Timer::new(2000, 2000, 2).paused_in(Period::Break, 45_000);
+        assert_eq!(paused.remaining(T0), 45_000);
+        assert_eq!(paused.period, Period::Break);
     }
 
     mod properties {

@@ -7,7 +7,7 @@
 //! the server at `deadlineAt − v`) re-anchors it. The second shown is the remaining time
 //! rounded up, as the pages show it.
 
-use super::events::{ServerEvent, Snapshot, TimerChange, TimerState};
+use super::events::{Phase, ServerEvent, Snapshot, TimerChange, TimerState};
 
 /// How long a notice (a refused command, a swap, a time-up) stays on screen.
 pub const NOTICE_MS: u64 = 6_000;
@@ -182,7 +182,24 @@ impl Model {
             .snapshot
             .as_ref()
             .is_some_and(|prev| prev.driver != next.driver || prev.navigator != next.navigator);
-        if self.time_up {
+        let was = self.snapshot.as_ref().map(|prev| prev.phase);
+        if self.time_up && was == Some(Phase::Break) {
+            self.say(
+                format!(
+                    "The break is over. {} drives now, {} navigates.",
+                    next.driver, next.navigator
+                ),
+                now,
+            );
+        } else if next.phase == Phase::Break && was == Some(Phase::Turn) {
+            self.say(
+                format!(
+                    "Time for a break. Then {} drives, {} navigates.",
+                    next.driver, next.navigator
+                ),
+                now,
+            );
+        } else if self.time_up {
             self.say(
                 format!(
                     "Time is up! {} drives now, {} navigates.",
@@ -453,6 +470,25 @@ mod tests {
         assert_eq!(
             (v.phase, v.state, v.clock.as_str()),
             ("break", "running", "00:59")
+        );
+        assert_eq!(
+            v.notice.as_deref(),
+            Some("Time for a break. Then Bob drives, Ann navigates.")
+        );
+        // Its end rings the bell and says so, not that roles swap.
+        assert_eq!(
+            m.apply(ServerEvent::Timer(TimerChange::TimeUp), 60_020),
+            Some(Effect::Bell)
+        );
+        m.apply(
+            ServerEvent::State(Box::new(snapshot(TimerState::Idle, 300_000))),
+            60_030,
+        );
+        let v = m.view(60_040);
+        assert_eq!((v.phase, v.state), ("turn", "idle"));
+        assert_eq!(
+            v.notice.as_deref(),
+            Some("The break is over. Bob drives now, Ann navigates.")
         );
     }
 

@@ -93,7 +93,8 @@ impl<B: MessageBody + Unpin> MessageBody for UntilShutdown<B> {
 #[utoipa::path(get, path = "/api/{code}/connect", tag = "events", params(RoomCode),
     responses(
         (status = 200, description = "A Server-Sent Events stream: `connect`, `remaining-time`, \
-            `timer`, `state` and `close` events, each with an increasing `id`", content_type = "text/event-stream", body = String),
+            `timer` (`start`, `pause`, `stop`, `update`, `reset`, `running`, `complete`, `break`), \
+            `state` and `close` events, each with an increasing `id`", content_type = "text/event-stream", body = String),
         (status = 404, description = "No such room", body = ErrorBody),
         (status = 429, description = "The room holds as many streams as it may (`too_many_subscribers`), \
             or this client address does (`rate_limited`, with `Retry-After`)", body = ErrorBody),

@@ -8,7 +8,8 @@ use serde_json::{Map, Value};
 use super::MAX_BODY_BYTES;
 use crate::error::ApiError;
 use crate::pairing::{Command, NewRoom, RoomStatus};
-use crate::timer::{MAX_DURATION_MS, MIN_DURATION_MS};
+use crate::schedule::{RoomSettings, SettingsPatch, MAX_BREAK_EVERY};
+use crate::timer::{MAX_BREAK_MS, MAX_DURATION_MS, MIN_BREAK_MS, MIN_DURATION_MS};
 
 /// The longest name a navigator or driver may have, in characters.
 pub const MAX_NAME_CHARS: usize = 20;
@@ -109,7 +110,47 @@ fn name(obj: &Map<String, Value>, field_name: &str) -> Result<String, ApiError> 
     Ok(trimmed.to_string())
 }
 
-/// `POST /api/pair-room`: `{navigator, driver, timerDuration, timerRemainingTime?, missionUrl?}`.
+/// The room settings named in `obj` (`autoStart`, `breakEvery`, `breakDuration`), each
+/// optional; anything else in `obj` is not looked at.
+fn settings_patch(obj: &Map<String, Value>) -> Result<SettingsPatch, ApiError> {
+    let auto_start = match field(obj, "autoStart") {
+        None => None,
+        Some(Value::Bool(b)) => Some(*b),
+        Some(_) => return Err(ApiError::invalid("autoStart must be true or false")),
+    };
+    let break_every = match field(obj, "breakEvery") {
+        None => None,
+        Some(v) => match v.as_i64() {
+            Some(n) if (0..=MAX_BREAK_EVERY).contains(&n) => Some(n),
+            _ => {
+                return Err(ApiError::invalid(format!(
+                    "breakEvery must be an integer from 0 (never) to {MAX_BREAK_EVERY}"
+                )))
+            }
+        },
+    };
+    let break_duration = match integer(obj, "breakDuration")? {
+        Some(ms) if !(MIN_BREAK_MS..=MAX_BREAK_MS).contains(&ms) => {
+            return Err(ApiError::invalid(format!(
+                "breakDuration must be between {MIN_BREAK_MS} and {MAX_BREAK_MS} milliseconds"
+            )))
+        }
+        ms => ms,
+    };
+    Ok(SettingsPatch {
+        auto_start,
+        break_every,
+        break_duration,
+    })
+}
+
+/// `PATCH /api/pair-room/{code}/settings`: any of `{autoStart, breakEvery, breakDuration}`.
+pub fn settings(body: &Value) -> Result<Command, ApiError> {
+    Ok(Command::Settings(settings_patch(object(body)?)?))
+}
+
+/// `POST /api/pair-room`: `{navigator, driver, timerDuration, timerRemainingTime?, missionUrl?,
+/// autoStart?, breakEvery?, breakDuration?}`.
 pub fn new_room(body: &Value) -> Result<NewRoom, ApiError> {
     let obj = object(body)?;
     let navigator = name(obj, "navigator")?;
@@ -129,12 +170,14 @@ pub fn new_room(body: &Value) -> Result<NewRoom, ApiError> {
         }
         Some(_) => return Err(ApiError::invalid("missionUrl must be a string")),
     };
+    let settings = RoomSettings::default().patched(settings_patch(obj)?);
     Ok(NewRoom {
         navigator,
         driver,
         mission_url,
         duration,
         remaining,
+        settings,
     })
 }
 
@@ -207,12 +250,69 @@ mod tests {
             ("timerRemainingTime", json!(60001)),
             ("missionUrl", json!("u".repeat(2049))),
             ("missionUrl", json!(["x"])),
+            ("autoStart", json!("yes")),
+            ("autoStart", json!(1)),
+            ("breakEvery", json!(-1)),
+            ("breakEvery", json!(21)),
+            ("breakEvery", json!(2.5)),
+            ("breakDuration", json!(999)),
+            ("breakDuration", json!(3_600_001)),
+            ("breakDuration", json!("300000")),
         ];
         for (field, value) in cases {
             let mut body = base.clone();
             body[field] = value.clone();
             let m = message(new_room(&body));
             assert!(m.contains(field), "{field}={value}: {m}");
+        }
+    }
+
+    #[test]
+    fn a_new_room_takes_its_settings_or_the_defaults() {
+        let base = json!({"navigator": "A", "driver": "B", "timerDuration": 60000});
+        assert_eq!(
+            new_room(&base).expect("valid").settings,
+            RoomSettings::default()
+        );
+        let mut full = base.clone();
+        full["autoStart"] = json!(true);
+        full["breakEvery"] = json!(20);
+        full["breakDuration"] = json!(1000);
+        full["pairId"] = json!(null);
+        assert_eq!(
+            new_room(&full).expect("valid").settings,
+            RoomSettings {
+                auto_start: true,
+                break_every: 20,
+                break_duration: 1000
+            }
+        );
+    }
+
+    #[test]
+    fn a_settings_change_names_any_subset_ignores_other_fields_and_names_a_bad_field() {
+        assert_eq!(
+            settings(&json!({"breakEvery": 0, "theme": "dark"})),
+            Ok(Command::Settings(SettingsPatch {
+                break_every: Some(0),
+                ..SettingsPatch::default()
+            }))
+        );
+        assert_eq!(
+            settings(&json!({})),
+            Ok(Command::Settings(SettingsPatch::default()))
+        );
+        for (body, field) in [
+            (json!({"autoStart": "true"}), "autoStart"),
+            (json!({"breakEvery": 100}), "breakEvery"),
+            (json!({"breakDuration": 3_600_001}), "breakDuration"),
+            (json!({"breakDuration": 1.5}), "breakDuration"),
+            (json!([true]), "object"),
+        ] {
+            match settings(&body) {
+                Err(ApiError::InvalidRequest(m)) => assert!(m.contains(field), "{body}: {m}"),
+                other => panic!("{body}: expected a 400, got {other:?}"),
+            }
         }
     }
 

@@ -3,7 +3,7 @@
 //! routes, wrong methods).
 //!
 //! # Layout
-//! - `pair_room`: create, look up, read, swap, complete and delete rooms.
+//! - `pair_room`: create, look up, read, swap, set up, complete and delete rooms.
 //! - `timer`: read and command a room's timer.
 //! - `events`: the SSE stream of a room.
 //! - `health`: liveness, readiness and metrics.
@@ -123,6 +123,11 @@ fn table() -> Vec<(&'static str, Method, Route)> {
             "/api/pair-room/{code}/status",
             M::PATCH,
             web::patch().to(pair_room::status),
+        ),
+        (
+            "/api/pair-room/{code}/settings",
+            M::PATCH,
+            web::patch().to(pair_room::settings),
         ),
         ("/api/{code}/timer", M::GET, get().to(timer::read)),
         (

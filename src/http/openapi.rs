@@ -9,7 +9,8 @@ use utoipa::{IntoParams, IntoResponses, Modify, OpenApi, ToSchema};
 use super::{admin, events, health, pages, pair_room, timer};
 use crate::error::ErrorBody;
 use crate::pairing::{RoomStatus, Snapshot, TimerView};
-use crate::timer::PhaseName;
+use crate::schedule::RoomSettings;
+use crate::timer::{Period, PhaseName};
 
 /// The `code` path parameter shared by every room endpoint.
 #[derive(IntoParams)]
@@ -39,6 +40,30 @@ pub struct CreateRoomBody {
     timer_remaining_time: Option<i64>,
     /// At most 2048 characters, returned as given (`""` when absent).
     mission_url: Option<String>,
+    /// After a time-up, the next turn starts by itself (default `false`).
+    auto_start: Option<bool>,
+    /// A break after every `breakEvery`-th time-up: 0 (never, the default) to 20.
+    #[schema(minimum = 0, maximum = 20)]
+    break_every: Option<i64>,
+    /// How long a break lasts, ms: 1000 to 3600000 (default 300000).
+    #[schema(minimum = 1000, maximum = 3600000)]
+    break_duration: Option<i64>,
+}
+
+/// `PATCH /api/pair-room/{code}/settings` (read by hand in `input`, described here): any
+/// subset of the three; other fields are ignored.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct SettingsBody {
+    /// After a time-up, the next turn starts by itself.
+    auto_start: Option<bool>,
+    /// A break after every `breakEvery`-th time-up: 0 (never) to 20.
+    #[schema(minimum = 0, maximum = 20)]
+    break_every: Option<i64>,
+    /// How long a break lasts, ms: 1000 to 3600000.
+    #[schema(minimum = 1000, maximum = 3600000)]
+    break_duration: Option<i64>,
 }
 
 /// `PATCH /api/{code}/timer` (read by hand in `input`, described here).
@@ -105,7 +130,7 @@ impl Modify for AdminToken {
     ),
     paths(
         pair_room::create, pair_room::exists, pair_room::read, pair_room::swap,
-        pair_room::status, pair_room::delete,
+        pair_room::status, pair_room::settings, pair_room::delete,
         timer::read, timer::update, timer::start, timer::stop, timer::reset,
         events::connect,
         health::healthz, health::readyz, health::metrics,
@@ -114,8 +139,8 @@ impl Modify for AdminToken {
         document,
     ),
     components(schemas(
-        pair_room::Created, pair_room::Exists, pair_room::RoomBody, RoomStatus, TimerView, Snapshot, PhaseName, ErrorBody,
-        CreateRoomBody, SetDurationBody, StatusBody, Status, admin::Entry, admin::Listing
+        pair_room::Created, pair_room::Exists, pair_room::RoomBody, RoomStatus, TimerView, Snapshot, PhaseName, Period, RoomSettings, ErrorBody,
+        CreateRoomBody, SetDurationBody, StatusBody, SettingsBody, Status, admin::Entry, admin::Listing
     )),
     modifiers(&AdminToken)
 )]
@@ -159,6 +184,43 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn the_room_snapshot_and_timer_describe_settings_and_phase() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).expect("serializes");
+        let schemas = &doc["components"]["schemas"];
+        // The snapshot flattens the timer in: its own fields are the last part of an `allOf`.
+        let snapshot_own = schemas["Snapshot"]["allOf"]
+            .as_array()
+            .and_then(|parts| parts.last())
+            .expect("Snapshot is the timer and its own fields");
+        for (name, schema) in [
+            ("RoomBody", &schemas["RoomBody"]),
+            ("Snapshot", snapshot_own),
+        ] {
+            assert_eq!(
+                schema["properties"]["settings"]["$ref"].as_str(),
+                Some("#/components/schemas/RoomSettings"),
+                "{name}"
+            );
+        }
+        let settings = &schemas["RoomSettings"]["properties"];
+        for field in ["autoStart", "breakEvery", "breakDuration"] {
+            assert!(settings.get(field).is_some(), "RoomSettings.{field}");
+        }
+        assert_eq!(
+            schemas["TimerView"]["properties"]["phase"]["$ref"].as_str(),
+            Some("#/components/schemas/Period")
+        );
+        assert_eq!(
+            schemas["Period"]["enum"],
+            serde_json::json!(["turn", "break"])
+        );
+        let body = &doc["paths"]["/api/pair-room/{code}/settings"]["patch"]["requestBody"];
+        assert!(body["content"]["application/json"]["schema"]["$ref"]
+            .as_str()
+            .is_some_and(|r| r.ends_with("/SettingsBody")));
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! `/api/pair-room`: create a room, ask whether one exists, read it, swap its roles, mark
-//! it completed, delete it.
+//! `/api/pair-room`: create a room, ask whether one exists, read it, swap its roles, change
+//! its settings, mark it completed, delete it.
 
 use actix_web::http::header;
 
@@ -12,10 +12,11 @@ use super::client::ClientKey;
 use super::{input, AppState};
 use crate::access_code;
 use crate::error::{ApiError, ErrorBody};
-use crate::http::openapi::{CreateRoomBody, RoomCode, RoomErrors, StatusBody};
+use crate::http::openapi::{CreateRoomBody, RoomCode, RoomErrors, SettingsBody, StatusBody};
 use crate::pairing::{Command, RoomStatus, TimerView};
 use crate::rooms::client::{ask, current};
 use crate::rooms::messages::{Create, Delete, Execute, RoomView};
+use crate::schedule::RoomSettings;
 use crate::store::rooms;
 
 /// The answer to a room creation.
@@ -38,6 +39,7 @@ pub struct RoomBody {
     remaining_time: i64,
     created_at: i64,
     timer: TimerView,
+    settings: RoomSettings,
 }
 
 impl RoomBody {
@@ -55,6 +57,7 @@ impl RoomBody {
             remaining_time: timer.remaining_time,
             created_at: room.created_at,
             timer,
+            settings: room.settings,
         }
     }
 }
@@ -175,6 +178,25 @@ pub async fn status(
 ) -> Result<HttpResponse, ApiError> {
     let complete = input::status(&body)?;
     ask(&state.registry, &code, Execute(complete)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `PATCH /api/pair-room/{code}/settings` with any of `{autoStart, breakEvery, breakDuration}`
+#[utoipa::path(patch, path = "/api/pair-room/{code}/settings", tag = "pair rooms", params(RoomCode),
+    request_body = SettingsBody,
+    responses(
+        (status = 204, description = "The settings named are changed (the others kept); \
+            streams get `state`. They apply from the next end of a countdown"),
+        (status = 400, description = "Malformed JSON, or a value out of bounds (the message names the field)", body = ErrorBody),
+        (status = 413, description = "Body over 16 KiB", body = ErrorBody),
+        RoomErrors))]
+pub async fn settings(
+    state: web::Data<AppState>,
+    code: web::Path<String>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    let change = input::settings(&body)?;
+    ask(&state.registry, &code, Execute(change)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -15,7 +15,13 @@
 //!   last stream's close, the latest start, and the room's load;
 //! - a quiet stream gets a heartbeat; a room with no stream and no running timer is
 //!   forgotten after its idle time;
-//! - a command whose write finds a newer row adopts that row and is planned again.
+//! - a command whose write finds a newer row adopts that row and is planned again;
+//! - a change made elsewhere is told with the events it made there (as announced on the
+//!   change feed, else worked out by [`change_events`]).
+//!
+//! What follows a countdown's end (a break, or the next turn by itself) is part of the
+//! time-up's own transition ([`PairRoom::expire`]): one write, committed once, and a
+//! running break is woken, ticked and ended like a turn.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,7 +29,7 @@ use std::time::Duration;
 use crate::clock::Now;
 use crate::config::Grace;
 use crate::pairing::{Command, CommandError, Notice, PairRoom, TimerEvent};
-use crate::timer::Phase;
+use crate::timer::{Period, Phase};
 
 /// How long a failed automatic write (a time-up, a pause of an empty room) waits before it
 /// is tried again.
@@ -117,7 +123,7 @@ pub enum WriteOutcome {
     /// existed and is gone).
     Committed,
     /// Another writer changed the row first; this is the row as it stands.
-    Stale(PairRoom),
+    Stale(Box<PairRoom>),
     /// The row does not exist.
     Gone,
     /// The database did not answer or refused; nothing was written.
@@ -462,7 +468,7 @@ impl RoomMachine {
             }
             (WriteOutcome::Stale(current), _) => {
                 // Another process got there first: tell the streams what it did.
-                self.row_read(now, Some(current), None, fx);
+                self.row_read(now, Some(*current), None, fx);
                 let again = flight.attempt < MAX_STALE_RETRIES;
                 match flight.cause {
                     Cause::Command(_) if again => {
@@ -494,7 +500,9 @@ impl RoomMachine {
     /// Replaces the live copy with a newer committed row.
     fn take(&mut self, now: Now, mut current: PairRoom) {
         // The same run toward the same deadline keeps its tick cursor: no tick twice.
-        if current.timer.deadline_at() == self.room.timer.deadline_at() {
+        if current.timer.is_running()
+            && current.timer.deadline_at() == self.room.timer.deadline_at()
+        {
             current.timer.phase = self.room.timer.phase;
         }
         if current.timer.is_running() && !self.room.timer.is_running() {
@@ -575,15 +583,29 @@ impl RoomMachine {
     }
 }
 
-/// The events (before `state`) that one committed change from `old` to `new` makes, as
-/// the process that made it broadcast them.
+/// The events (before the final `state`) that one committed change from `old` to `new`
+/// makes, as the process that made it broadcast them.
+///
+/// The end of a countdown, and what followed it, is told by making that transition again
+/// from `old` at the instant it was made ([`PairRoom::time_up_at`]): the same pure rules
+/// give the same events, `state`s in between included. Any other change is told by what
+/// it changed.
 fn change_events(old: &PairRoom, new: &PairRoom, now: i64) -> Vec<Notice> {
+    if let Some(notices) = replayed_expiry(old, new) {
+        return notices;
+    }
     let remaining = new.timer.remaining(now);
     let (was, is) = (&old.timer, &new.timer);
     if is.round > was.round {
         return vec![
             Notice::Timer(TimerEvent::Stop),
             Notice::Remaining(is.duration),
+        ];
+    }
+    if is.period == Period::Break && was.period == Period::Turn {
+        return vec![
+            Notice::Timer(TimerEvent::Break),
+            Notice::Remaining(remaining),
         ];
     }
     let event = match (was.phase, is.phase) {
@@ -599,6 +621,30 @@ fn change_events(old: &PairRoom, new: &PairRoom, now: i64) -> Vec<Notice> {
         (_, Phase::Paused { .. }) => TimerEvent::Update,
     };
     vec![Notice::Timer(event), Notice::Remaining(remaining)]
+}
+
+/// The notices (all but the last `state`) of the countdown's end that turned `old` into
+/// `new`, when that is what happened: `new` carries a new time-up mark, and ending `old`'s
+/// countdown at that instant gives `new`.
+fn replayed_expiry(old: &PairRoom, new: &PairRoom) -> Option<Vec<Notice>> {
+    let at = new
+        .time_up_at
+        .filter(|_| new.time_up_at != old.time_up_at)?;
+    let replay = old.expire(at)?;
+    let (a, b) = (&replay.room, new);
+    let same = a.navigator == b.navigator
+        && a.driver == b.driver
+        && a.settings == b.settings
+        && a.timer.round == b.timer.round
+        && a.timer.period == b.timer.period
+        && a.timer.phase_name() == b.timer.phase_name()
+        && a.timer.deadline_at() == b.timer.deadline_at();
+    if !same {
+        return None;
+    }
+    let mut notices = replay.notices;
+    notices.pop();
+    Some(notices)
 }
 
 #[cfg(test)]

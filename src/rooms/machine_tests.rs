@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use super::*;
 use crate::pairing::{NewRoom, TimerEvent};
-use crate::timer::{Phase, Timer};
+use crate::schedule::{RoomSettings, SettingsPatch};
+use crate::timer::{Period, Phase, Timer};
 
 const T0: i64 = 1_700_000_000_000;
 const GRACE: Duration = Duration::from_secs(60);
@@ -38,6 +39,7 @@ fn new_room(duration: i64) -> PairRoom {
         mission_url: String::new(),
         duration,
         remaining: duration,
+        settings: RoomSettings::default(),
     }
     .into_room("abcdefgh".into(), T0)
 }
@@ -104,7 +106,7 @@ impl Sim {
                 self.row = Some(next.clone());
                 WriteOutcome::Committed
             }
-            Some(row) => WriteOutcome::Stale(row.clone()),
+            Some(row) => WriteOutcome::Stale(Box::new(row.clone())),
         }
     }
 
@@ -172,6 +174,9 @@ fn reply(effects: &[Effect]) -> Option<Result<(), RoomError>> {
 fn stops(effects: &[Effect]) -> bool {
     effects.contains(&Effect::Stop)
 }
+
+#[path = "machine_break_tests.rs"]
+mod breaks;
 
 #[test]
 fn ticks_go_out_at_the_deadline_less_each_whole_second_and_never_before() {
@@ -553,6 +558,14 @@ mod properties {
                 Just(Command::Reset),
                 Just(Command::Swap { round: None }),
                 (1000..=6000i64).prop_map(|d| Command::SetDuration { duration: d, remaining: d }),
+                (
+                    proptest::option::of(any::<bool>()),
+                    proptest::option::of(0..=3i64),
+                    proptest::option::of(1000..=4000i64),
+                )
+                    .prop_map(|(auto_start, break_every, break_duration)| {
+                        Command::Settings(SettingsPatch { auto_start, break_every, break_duration })
+                    }),
             ]
             .prop_map(Step::Command),
             4 => (0..2500u64).prop_map(Step::Advance),
@@ -584,7 +597,23 @@ mod properties {
                     // Ticks go out before any write of the same input, on the old deadline.
                     Effect::TickLate(late) => prop_assert!(*late >= 0, "a tick {} ms early", -late),
                     Effect::Broadcast(notices) => {
-                        for n in notices {
+                        // A break starts only right after a time-up whose round calls for one.
+                        for (i, n) in notices.iter().enumerate() {
+                            if n != &Notice::Timer(TimerEvent::Break) {
+                                continue;
+                            }
+                            prop_assert!(i >= 3, "a break without a time-up: {:?}", notices);
+                            let Notice::State(s) = &notices[i - 1] else {
+                                return Err(TestCaseError::fail(format!("{notices:?}")));
+                            };
+                            prop_assert_eq!(&notices[i - 3], &Notice::Timer(TimerEvent::Stop));
+                            prop_assert!(s.settings.break_every > 0);
+                            prop_assert_eq!(s.timer.round % s.settings.break_every, 0);
+                        }
+                        // Ticks go out on their own, never with a `state`; the `remaining-time`
+                        // of an event (a reset during a break, say) is no tick.
+                        let ticks = notices.iter().all(|n| matches!(n, Notice::Remaining(_)));
+                        for n in notices.iter().filter(|_| ticks) {
                             if let (Notice::Remaining(v), Some(d), true) =
                                 (n, deadline, before.timer.is_running())
                             {
@@ -658,6 +687,9 @@ mod properties {
                         }
                     }
                 }
+                // A break always counts down: it never rests idle.
+                let timer = sim.machine.room().timer;
+                prop_assert!(timer.period == Period::Turn || timer.phase != Phase::Idle);
                 // No committed change is dropped: the live copy is the committed row, except
                 // for a change made elsewhere that nothing here has read back yet.
                 let row = sim.row.clone().expect("never deleted here");

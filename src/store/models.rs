@@ -4,7 +4,8 @@ use diesel::prelude::*;
 
 use super::schema::rooms;
 use crate::pairing::{PairRoom, RoomStatus};
-use crate::timer::{Phase, Timer};
+use crate::schedule::RoomSettings;
+use crate::timer::{Period, Timer};
 
 /// A `rooms` row as stored.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
@@ -39,6 +40,14 @@ pub struct RoomRow {
     pub status: String,
     /// See the schema.
     pub time_up_at: Option<i64>,
+    /// See the schema.
+    pub period: String,
+    /// See the schema.
+    pub auto_start: bool,
+    /// See the schema.
+    pub break_every: i64,
+    /// See the schema.
+    pub break_duration_ms: i64,
 }
 
 /// A row whose content no version of this server writes.
@@ -69,6 +78,10 @@ impl RoomRow {
             updated_at: now,
             status: room.status.as_str().to_string(),
             time_up_at: room.time_up_at,
+            period: room.timer.period.as_str().to_string(),
+            auto_start: room.settings.auto_start,
+            break_every: room.settings.break_every,
+            break_duration_ms: room.settings.break_duration,
         }
     }
 
@@ -81,19 +94,14 @@ impl RoomRow {
         if self.duration_ms <= 0 {
             return Err(corrupt("duration is not positive"));
         }
-        let timer = match (self.phase.as_str(), self.deadline_at) {
-            ("running", Some(deadline)) => {
-                Timer::running(self.duration_ms, deadline, self.round, now)
-            }
-            ("running", None) => return Err(corrupt("running without a deadline")),
-            ("idle", _) => Timer::new(self.duration_ms, self.duration_ms, self.round),
-            ("paused", _) => Timer {
-                phase: Phase::Paused {
-                    remaining: self.remaining_ms.clamp(1, self.duration_ms),
-                },
-                duration: self.duration_ms,
-                round: self.round,
-            },
+        let period = Period::parse(&self.period).ok_or_else(|| corrupt("unknown period"))?;
+        let idle = Timer::new(self.duration_ms, self.duration_ms, self.round);
+        let timer = match (self.phase.as_str(), self.deadline_at, period) {
+            ("running", Some(deadline), _) => idle.resumed_in(period, deadline, now),
+            ("running", None, _) => return Err(corrupt("running without a deadline")),
+            ("idle", _, Period::Turn) => idle,
+            ("idle", _, Period::Break) => return Err(corrupt("an idle break")),
+            ("paused", _, _) => idle.paused_in(period, self.remaining_ms),
             _ => return Err(corrupt("unknown phase")),
         };
         let status = RoomStatus::parse(&self.status).ok_or_else(|| corrupt("unknown status"))?;
@@ -105,6 +113,11 @@ impl RoomRow {
             created_at: self.created_at,
             timer,
             status,
+            settings: RoomSettings {
+                auto_start: self.auto_start,
+                break_every: self.break_every,
+                break_duration: self.break_duration_ms,
+            },
             time_up_at: self.time_up_at,
             version: self.version,
         })
@@ -126,10 +139,15 @@ mod tests {
             created_at: now - 5,
             timer: Timer::new(60_000, 60_000, 4),
             status: RoomStatus::InProgress,
+            settings: RoomSettings {
+                auto_start: true,
+                break_every: 3,
+                break_duration: 90_000,
+            },
             time_up_at: Some(now - 3000),
             version: 7,
         };
-        for step in 0..4 {
+        for step in 0..6 {
             match step {
                 1 => {
                     room.timer.start(now);
@@ -140,6 +158,10 @@ mod tests {
                 3 => {
                     room.status = RoomStatus::Completed;
                     room.time_up_at = None;
+                }
+                4 => room.timer.start_break(now, 90_000),
+                5 => {
+                    room.timer.stop(now + 30_000);
                 }
                 _ => {}
             }

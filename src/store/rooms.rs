@@ -17,7 +17,7 @@ pub enum Saved {
     /// The row had the expected version and now holds the new value.
     Committed,
     /// Another writer got there first; this is the row as it now stands.
-    Stale(PairRoom),
+    Stale(Box<PairRoom>),
     /// The row is gone (the room was deleted).
     Gone,
 }
@@ -123,7 +123,7 @@ pub fn save(conn: &mut Conn, room: &PairRoom, now: i64, told: &str) -> Result<Sa
         return Ok(Saved::Committed);
     }
     Ok(match find(conn, &room.access_code, now)? {
-        Some(current) => Saved::Stale(current),
+        Some(current) => Saved::Stale(Box::new(current)),
         None => Saved::Gone,
     })
 }

@@ -32,6 +32,14 @@ diesel::table! {
         status -> Text,
         /// The latest time-up, epoch ms, while no request has changed the room since.
         time_up_at -> Nullable<BigInt>,
+        /// `turn` or `break`: what the countdown is for.
+        period -> Text,
+        /// After a time-up, the next turn starts by itself.
+        auto_start -> Bool,
+        /// A break after every `break_every`-th time-up; 0: never.
+        break_every -> BigInt,
+        /// How long a break lasts, ms.
+        break_duration_ms -> BigInt,
     }
 }
 

@@ -132,6 +132,15 @@ mod tests {
             "duration",
             "copy-link",
             "status",
+            "room-heading",
+            "phase-label",
+            "enable-alerts",
+            "breaks-form",
+            "auto-start",
+            "break-every",
+            "break-minutes",
+            "save-breaks",
+            "breaks-error",
         ] {
             assert!(
                 ROOM_HTML.contains(&format!("id=\"{id}\"")),

@@ -126,6 +126,27 @@ async fn time_up_rings_the_bell_and_shows_the_next_round() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_break_shows_its_phase_and_its_end_rings_the_bell_again() {
+    let server = TestServer::spawn().await;
+    let code = server
+        .create_room(json!({
+            "navigator": "Ann", "driver": "Bob", "timerDuration": 1_000,
+            "breakEvery": 1, "breakDuration": 3_000
+        }))
+        .await;
+    let mut pty = watching(&server.url(&format!("/p/{code}")));
+    pty.send(" ");
+    pty.shows("running · break · round 1");
+    pty.shows("Time for a break. Then Ann drives, Bob navigates.");
+    assert_eq!(pty.bells(), 1);
+    pty.shows("idle · turn · round 1");
+    pty.shows("The break is over. Ann drives now, Bob navigates.");
+    assert_eq!(pty.bells(), 2);
+    pty.send("q");
+    assert_quit_cleanly(&mut pty);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_resized_terminal_gets_the_view_redrawn_to_fit() {
     let server = TestServer::spawn().await;
     let (_code, url) = room(&server, 60_000).await;

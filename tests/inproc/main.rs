@@ -4,6 +4,7 @@
 //! instants. The black-box suite (`tests/api`) stays the final word on the real clock.
 
 mod app;
+mod breaks;
 mod errors;
 mod flows;
 

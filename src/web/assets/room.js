@@ -7,6 +7,12 @@
 // ceil(remaining / 1000) seconds of the latest value, so every open page of the
 // room shows the same second. Buttons send PATCH requests and wait for the
 // stream to report the result.
+//
+// A break between turns (snapshot `phase: "break"`) is drawn apart from a turn:
+// its own ring colour, a "Break" badge, the heading and the tab title. The end
+// of a turn and the end of a break both chime and notify. Until the page may
+// play sound (browsers allow it only after a click or key press), a button
+// offers to turn sound and notifications on.
 (function () {
   'use strict';
 
@@ -27,7 +33,17 @@
     countdown: byId('countdown'),
     ring: byId('ring-progress'),
     timerState: byId('timer-state'),
+    phaseLabel: byId('phase-label'),
+    heading: byId('room-heading'),
+    enableAlerts: byId('enable-alerts'),
+    breaksForm: byId('breaks-form'),
+    autoStart: byId('auto-start'),
+    breakEvery: byId('break-every'),
+    breakMinutes: byId('break-minutes'),
+    saveBreaks: byId('save-breaks'),
+    breaksError: byId('breaks-error'),
     roles: byId('roles'),
+    live: document.querySelector('.room-live'),
     driver: byId('driver'),
     navigator: byId('navigator'),
     start: byId('start'),
@@ -49,6 +65,16 @@
   var snapshot = null;      // the latest `state` event
   var remaining = null;     // ms, the latest `remaining-time` (or snapshot) value
   var timeUpPending = false; // `timer: stop` seen, its `state` not yet
+  var endedPhase = 'turn';   // what that `timer: stop` ended: a turn or a break
+  var breakPending = false;  // `timer: break` seen, its `state` not yet
+  var breakLength = null;    // ms, the length of the break on show
+  // Settings a person set on this page that no snapshot has shown yet, by key; the
+  // fields keep them until one does (the answer to the request may come before the
+  // stream's `state`, and a field must not jump back meanwhile).
+  var settingsWanted = {};
+  var settingsInFlight = false; // a settings request is on its way
+  var settingsQueued = false;   // more was set meanwhile: send again after its answer
+  var settingsSettled = false;  // every request was answered: the next `state` is the truth
   var source = null;
   var reopenTimer = null;
   var gone = false;
@@ -81,25 +107,34 @@
 
   // ---- drawing ----
 
+  function inBreak() { return !!snapshot && snapshot.phase === 'break'; }
+
   function render() {
     if (remaining !== null) {
       var text = clock(remaining);
+      var title = (inBreak() ? 'Break ' : '') + text + ' · ' + TITLE;
       setText(el.countdown, text);
-      if (!gone && document.title !== text + ' · ' + TITLE) document.title = text + ' · ' + TITLE;
+      if (!gone && document.title !== title) document.title = title;
     }
     if (!snapshot) return;
     var s = snapshot;
     var running = s.state === 'running';
+    var isBreak = inBreak();
     el.body.dataset.timer = s.state;
+    el.body.dataset.phase = isBreak ? 'break' : 'turn';
+    el.phaseLabel.hidden = !isBreak;
+    setText(el.heading, isBreak ? 'Break time' : 'Pair room');
     setText(el.driver, s.driver);
     setText(el.navigator, s.navigator);
 
     var shownMs = remaining === null ? s.remainingTime : Math.ceil(Math.max(0, remaining) / 1000) * 1000;
-    var fraction = s.duration > 0 ? Math.min(1, Math.max(0, shownMs / s.duration)) : 0;
+    var full = isBreak ? Math.max(breakLength || 0, shownMs) : s.duration;
+    var fraction = full > 0 ? Math.min(1, Math.max(0, shownMs / full)) : 0;
     el.ring.style.strokeDashoffset = String(100 - fraction * 100);
 
     var label = running ? 'Running' : s.state === 'paused' ? 'Paused' : 'Ready';
-    setText(el.timerState, gone ? 'Room deleted' : label + ' · round ' + ((s.round || 0) + 1));
+    var where = isBreak ? ' · after round ' + (s.round || 0) : ' · round ' + ((s.round || 0) + 1);
+    setText(el.timerState, gone ? 'Room deleted' : label + where);
 
     var off = gone;
     el.start.disabled = off || running;
@@ -112,6 +147,24 @@
     el.setDuration.disabled = off || running;
     el.duration.title = running ? 'Pause the timer to change its length' : '';
     if (document.activeElement !== el.duration) el.duration.value = minutesText(s.duration);
+    renderSettings(s.settings, off);
+  }
+
+  function renderSettings(settings, off) {
+    el.breaksForm.hidden = !settings;
+    if (!settings) return;
+    [el.autoStart, el.breakEvery, el.breakMinutes, el.saveBreaks].forEach(function (c) { c.disabled = off; });
+    Object.keys(settingsWanted).forEach(function (k) {
+      if (settings[k] === settingsWanted[k]) delete settingsWanted[k];
+    });
+    // A field being edited, holding a value the server refused, or set here and not yet
+    // shown back, keeps what it holds.
+    function keeps(input, key) {
+      return key in settingsWanted || document.activeElement === input || input.getAttribute('aria-invalid') === 'true';
+    }
+    if (!keeps(el.autoStart, 'autoStart')) el.autoStart.checked = !!settings.autoStart;
+    if (!keeps(el.breakEvery, 'breakEvery')) el.breakEvery.value = String(settings.breakEvery);
+    if (!keeps(el.breakMinutes, 'breakDuration')) el.breakMinutes.value = minutesText(settings.breakDuration);
   }
 
   function setConnection(state) {
@@ -139,6 +192,9 @@
     clearTimeout(reopenTimer);
     setConnection('room deleted');
     el.body.classList.add('is-gone');
+    // What is left of the room is faded and out of reach: no focus, no clicks, and
+    // no longer read out (inactive content, which needs no contrast).
+    el.live.inert = true;
     if (why === 'missing') {
       el.goneTitle.textContent = 'This room no longer exists';
       el.goneText.textContent = 'It was deleted, or the link is wrong.';
@@ -165,8 +221,11 @@
     });
     es.addEventListener('timer', function (e) {
       if (e.data === 'stop') {
+        endedPhase = inBreak() ? 'break' : 'turn';
         timeUpPending = true;
         chime();
+      } else if (e.data === 'break') {
+        breakPending = true;
       }
     });
     es.addEventListener('state', function (e) {
@@ -209,13 +268,32 @@
   function onState(next) {
     var prev = snapshot;
     snapshot = next;
+    // A `state` that comes once every settings request was answered is as new as them.
+    if (settingsSettled) { settingsWanted = {}; settingsSettled = false; }
     if (typeof next.remainingTime === 'number') remaining = next.remainingTime;
     if (requestedDuration !== null && next.duration === requestedDuration) requestedDuration = null;
+    if (next.phase === 'break' && (breakPending || breakLength === null)) {
+      // A break that starts now runs its whole length; one joined part-way is at
+      // most as long as the room's setting.
+      breakLength = breakPending ? next.remainingTime
+        : Math.max(next.settings ? next.settings.breakDuration : 0, next.remainingTime);
+    } else if (next.phase !== 'break') {
+      breakLength = null;
+    }
     render();
     var swapped = prev && (prev.driver !== next.driver || prev.navigator !== next.navigator);
-    if (timeUpPending) {
+    var line = next.driver + ' drives now, ' + next.navigator + ' navigates.';
+    if (breakPending && next.phase === 'break') {
+      breakPending = false;
+      var then = 'Then ' + next.driver + ' drives, ' + next.navigator + ' navigates.';
+      announce('Time for a break: ' + clock(next.remainingTime) + '. ' + then, true);
+      notify('Time for a break', clock(next.remainingTime) + ' of break. ' + then);
+    } else if (timeUpPending && endedPhase === 'break') {
       timeUpPending = false;
-      var line = next.driver + ' drives now, ' + next.navigator + ' navigates.';
+      announce('The break is over. ' + line, true);
+      notify('The break is over', line);
+    } else if (timeUpPending) {
+      timeUpPending = false;
       announce('Time is up! ' + line, true);
       notify('Time is up: swap roles', line);
       highlightRoles();
@@ -266,20 +344,44 @@
     } catch (e) { /* some mobile browsers only notify from a service worker */ }
   }
 
+  // Whether the page may play sound now: its audio was unlocked by a gesture.
+  function soundAllowed() { return !!audio && audio.state === 'running'; }
+
+  // The "turn on sound and notifications" button shows until sound may play.
+  function renderAlerts() {
+    var possible = !!(window.AudioContext || window.webkitAudioContext);
+    el.enableAlerts.hidden = !possible || soundAllowed();
+  }
+
   // The first user gesture unlocks audio and asks for notification permission.
   function onFirstGesture() {
     document.removeEventListener('click', onFirstGesture, true);
     document.removeEventListener('keydown', onFirstGesture, true);
-    audioContext();
+    var ctx = audioContext();
+    if (ctx) {
+      ctx.onstatechange = renderAlerts;
+      if (ctx.resume) ctx.resume().then(renderAlerts, renderAlerts);
+    }
     if ('Notification' in window && Notification.permission === 'default') {
       try {
         var p = Notification.requestPermission();
-        if (p && p.catch) p.catch(function () {});
+        if (p && p.then) p.then(renderAlerts, function () {});
       } catch (e) { /* ignore */ }
     }
+    renderAlerts();
   }
   document.addEventListener('click', onFirstGesture, true);
   document.addEventListener('keydown', onFirstGesture, true);
+
+  el.enableAlerts.addEventListener('click', function () {
+    // The gesture itself (handled above) unlocked the sound; say what is on.
+    var notes = !('Notification' in window) ? ''
+      : Notification.permission === 'denied' ? ' Notifications are blocked in this browser.'
+      : ' You will also get a notification when a turn or a break ends.';
+    announce('Sound is on.' + notes);
+    if (!el.start.disabled) el.start.focus();
+  });
+  renderAlerts();
 
   // ---- commands ----
 
@@ -355,6 +457,84 @@
   });
   el.duration.addEventListener('change', applyDuration);
   el.duration.addEventListener('input', function () { showDurationError(''); });
+
+  // ---- breaks and auto-start ----
+
+  function showBreaksError(message, field) {
+    el.breaksError.textContent = message;
+    el.breaksError.hidden = !message;
+    [el.breakEvery, el.breakMinutes].forEach(function (input) {
+      if (message && input === field) input.setAttribute('aria-invalid', 'true');
+      else input.removeAttribute('aria-invalid');
+    });
+  }
+
+  // The bounds the server holds a break's length to.
+  var MIN_BREAK_MS = 1000;
+  var MAX_BREAK_MS = 3600000;
+  var EVERY_HELP = 'Break after every: a whole number of turns from 0 (never) to 20.';
+  var LENGTH_HELP = 'Break length: from 1 second (0.02) to 60 minutes.';
+
+  // What the fields say, as settings; or the first field that is not valid.
+  function fieldSettings() {
+    var every = el.breakEvery.value.trim();
+    if (!/^\d+$/.test(every) || Number(every) > 20) return { error: EVERY_HELP, field: el.breakEvery };
+    var raw = el.breakMinutes.value.trim();
+    var mins = Number(raw);
+    var ms = Math.round(mins * 60000);
+    if (raw === '' || !isFinite(mins) || ms < MIN_BREAK_MS || ms > MAX_BREAK_MS) {
+      return { error: LENGTH_HELP, field: el.breakMinutes };
+    }
+    return { settings: { autoStart: el.autoStart.checked, breakEvery: Number(every), breakDuration: ms } };
+  }
+
+  // Takes in what the fields say that differs from the room (or from what was already
+  // set here), and sends it unless a request is on its way.
+  function applySettings() {
+    if (!snapshot || !snapshot.settings || gone) return;
+    var read = fieldSettings();
+    if (read.error) { showBreaksError(read.error, read.field); return; }
+    Object.keys(read.settings).forEach(function (k) {
+      var known = k in settingsWanted ? settingsWanted[k] : snapshot.settings[k];
+      if (read.settings[k] !== known) settingsWanted[k] = read.settings[k];
+    });
+    if (Object.keys(settingsWanted).length === 0) { showBreaksError(''); return; }
+    settingsSettled = false;
+    if (settingsInFlight) { settingsQueued = true; return; }
+    sendSettings();
+  }
+
+  function sendSettings() {
+    var body = {};
+    Object.keys(settingsWanted).forEach(function (k) { body[k] = settingsWanted[k]; });
+    settingsInFlight = true;
+    settingsQueued = false;
+    send('PATCH', '/api/pair-room/' + encodeURIComponent(code) + '/settings', body).then(function (r) {
+      settingsInFlight = false;
+      if (!r.ok) {
+        // Nothing of it was taken: the fields go back to the room's, but the one at fault.
+        settingsWanted = {};
+        settingsQueued = false;
+        if (/breakDuration/.test(r.error.message)) showBreaksError(LENGTH_HELP, el.breakMinutes);
+        else if (/breakEvery/.test(r.error.message)) showBreaksError(EVERY_HELP, el.breakEvery);
+        else showBreaksError(r.error.message);
+      } else {
+        showBreaksError('');
+        if (settingsQueued) { sendSettings(); return; }
+        settingsSettled = true;
+      }
+      render();
+    });
+  }
+
+  el.breaksForm.addEventListener('submit', function (e) {
+    e.preventDefault();
+    applySettings();
+  });
+  [el.autoStart, el.breakEvery, el.breakMinutes].forEach(function (input) {
+    input.addEventListener('change', applySettings);
+    input.addEventListener('input', function () { showBreaksError(''); });
+  });
 
   var copiedTimer = null;
   el.copyLink.addEventListener('click', function () {
