@@ -53,7 +53,7 @@
 //!
 //! # Several server processes on one database
 //!
-//! - `--url A,B,C`: rooms are created and started through `A`; stream `j` of room `r`
+//! - `--url A,B,C`: rooms are created through `A` and started through each server in turn; stream `j` of room `r`
 //!   (counted over all rooms) goes to server `(r · streams-per-room + j) mod 3`, so each
 //!   server gets the same share and every room has streams on every server. Give
 //!   `--server-pid P1,P2,P3` in the same order for each process's memory and CPU. Besides
@@ -812,12 +812,19 @@ async fn create_rooms(http: &reqwest::Client, args: &Args) -> Vec<String> {
     ok.into_iter().flatten().collect()
 }
 
-/// Starts every room's timer; returns how many started and the spread of their answers.
-async fn start_timers(http: &reqwest::Client, args: &Args, codes: &[String]) -> (usize, Duration) {
+/// Starts every room's timer, room `r` (counted over all shards) through server
+/// `r mod servers`; returns how many started and the spread of their answers.
+async fn start_timers(
+    http: &reqwest::Client,
+    args: &Args,
+    codes: &[String],
+    first_room: usize,
+) -> (usize, Duration) {
     let begin = Instant::now();
-    let answers: Vec<Option<Duration>> = stream::iter(codes)
-        .map(|code| async move {
-            let url = format!("{}/api/{code}/timer/start", args.url);
+    let answers: Vec<Option<Duration>> = stream::iter(codes.iter().enumerate())
+        .map(|(i, code)| async move {
+            let server = &args.urls[(first_room + i) % args.urls.len()];
+            let url = format!("{server}/api/{code}/timer/start");
             match http.patch(&url).send().await {
                 Ok(r) if r.status() == reqwest::StatusCode::NO_CONTENT => Some(begin.elapsed()),
                 Ok(r) => {
@@ -1125,7 +1132,7 @@ async fn main() {
     let ticks_begin = Instant::now();
     let (started, spread, published) = match args.mode {
         Mode::Pairsync => {
-            let (started, spread) = start_timers(&http, &args, &codes).await;
+            let (started, spread) = start_timers(&http, &args, &codes, first_room).await;
             tokio::time::sleep(Duration::from_millis(
                 u64::try_from(args.duration_ms).unwrap_or(0),
             ))
