@@ -50,6 +50,28 @@
 //! One process may hold at most ~19,900 sockets here: past that, run several benchmark
 //! processes with different `--source-ips` (each then starts and reports on its own rooms
 //! only, and its memory per stream counts the other processes' streams too).
+//!
+//! # Several server processes on one database
+//!
+//! - `--url A,B,C`: rooms are created through `A` and started through each server in turn; stream `j` of room `r`
+//!   (counted over all rooms) goes to server `(r · streams-per-room + j) mod 3`, so each
+//!   server gets the same share and every room has streams on every server. Give
+//!   `--server-pid P1,P2,P3` in the same order for each process's memory and CPU. Besides
+//!   the usual figures it prints each process's tick lateness; the spread of one tick
+//!   across processes (per room and tick value, the latest less the earliest of each
+//!   process's first arrival, and the same over every stream of the room); and how long a
+//!   command takes to reach the other processes' streams: after the ticks, a sample of
+//!   rooms (`--command-rooms`, 100 by default with several URLs, else 0) get
+//!   `PATCH /api/{code}/timer/start` again, one at a time 20 ms apart, room `r` through
+//!   server `r mod 3`; each stream on another server must then get `timer: start`, timed
+//!   from the command's `204` and from the moment its request was sent.
+//! - `--shard I/N`: this process takes the `I`-th of `N` equal slices of `--rooms`
+//!   (creates, streams, starts and commands only those), so `N` processes with different
+//!   `--source-ips` share a load too large for one. `--start-at EPOCH_MS` makes them start
+//!   their timers at one instant. `--samples-out FILE` writes this shard's raw samples
+//!   (format in `cluster.rs`); `--merge FILE,FILE…` (and nothing else) reads them all and
+//!   prints the combined figures, exiting 1 if any shard's run was not clean.
+//!   `tests/bench/cluster.sh` does all of this on three fresh processes.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
@@ -58,6 +80,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures_util::stream::{self, StreamExt};
+
+mod cluster;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpSocket;
 use tokio::sync::{watch, Semaphore};
@@ -70,6 +94,12 @@ const LATE_GRACE: Duration = Duration::from_secs(3);
 const HTTP_CONCURRENCY: usize = 64;
 /// Room and stream errors printed in full; the rest are only counted.
 const ERRORS_SHOWN: usize = 5;
+/// Several servers: rooms commanded after the ticks, unless `--command-rooms` says.
+const DEFAULT_COMMAND_ROOMS: usize = 100;
+/// Several servers: the pause between two commands, so that each is measured alone.
+const COMMAND_GAP: Duration = Duration::from_millis(20);
+/// Several servers: how long the streams wait for the last command's event.
+const COMMAND_GRACE: Duration = Duration::from_secs(2);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
@@ -79,7 +109,19 @@ enum Mode {
 
 #[derive(Debug, Clone)]
 struct Args {
+    /// The first server: rooms are created, started and counted through it.
     url: String,
+    /// Every server; a room's streams are spread over them in turn.
+    urls: Vec<String>,
+    /// This process's slice of the rooms: `(index, count)`.
+    shard: (usize, usize),
+    /// Start the timers at this instant (epoch ms), so that shards tick together.
+    start_at_ms: Option<i64>,
+    /// Where this shard writes its raw samples (see `cluster.rs`).
+    samples_out: Option<String>,
+    /// Samples files to merge instead of running.
+    merge: Vec<String>,
+    command_rooms: Option<usize>,
     rooms: usize,
     streams_per_room: usize,
     duration_ms: i64,
@@ -95,7 +137,8 @@ fn usage(problem: &str) -> ! {
         "fanout: {problem}\nusage: cargo bench --bench fanout -- --url http://HOST:PORT \
          [--rooms R] [--streams-per-room S] [--duration-ms D] [--source-ips IP,IP] \
          [--mode pairsync|nchan] [--server-pid PID,PID] [--connect-concurrency N] \
-         [--spread-ms MS]"
+         [--spread-ms MS] [--shard I/N] [--start-at EPOCH_MS] [--samples-out FILE] \
+         [--command-rooms N]\n       cargo bench --bench fanout -- --merge FILE,FILE"
     );
     std::process::exit(2)
 }
@@ -110,6 +153,12 @@ impl Args {
     fn parse() -> Args {
         let mut args = Args {
             url: String::new(),
+            urls: Vec::new(),
+            shard: (0, 1),
+            start_at_ms: None,
+            samples_out: None,
+            merge: Vec::new(),
+            command_rooms: None,
             rooms: 100,
             streams_per_room: 10,
             duration_ms: 10_000,
@@ -129,7 +178,23 @@ impl Args {
                 .next()
                 .unwrap_or_else(|| usage(&format!("{flag} needs a value")));
             match flag.as_str() {
-                "--url" => args.url = value.trim_end_matches('/').to_string(),
+                "--url" => {
+                    args.urls = value
+                        .split(',')
+                        .map(|u| u.trim_end_matches('/').to_string())
+                        .collect();
+                    args.url = args.urls[0].clone();
+                }
+                "--shard" => {
+                    let (i, n) = value
+                        .split_once('/')
+                        .unwrap_or_else(|| usage("--shard takes I/N"));
+                    args.shard = (number(&flag, i), number(&flag, n));
+                }
+                "--start-at" => args.start_at_ms = Some(number(&flag, &value)),
+                "--samples-out" => args.samples_out = Some(value),
+                "--command-rooms" => args.command_rooms = Some(number(&flag, &value)),
+                "--merge" => args.merge = value.split(',').map(str::to_string).collect(),
                 "--rooms" => args.rooms = number(&flag, &value),
                 "--streams-per-room" => args.streams_per_room = number(&flag, &value),
                 "--duration-ms" => args.duration_ms = number(&flag, &value),
@@ -151,8 +216,17 @@ impl Args {
                 other => usage(&format!("unknown argument {other}")),
             }
         }
-        if args.url.is_empty() {
+        if !args.merge.is_empty() {
+            return args;
+        }
+        if args.url.is_empty() || args.urls.iter().any(String::is_empty) {
             usage("--url is required");
+        }
+        if args.shard.1 == 0 || args.shard.0 >= args.shard.1 {
+            usage("--shard I/N needs 0 <= I < N");
+        }
+        if args.mode == Mode::Nchan && (args.urls.len() > 1 || args.shard.1 > 1) {
+            usage("several URLs and shards are for pairsync mode");
         }
         if args.rooms == 0 || args.streams_per_room == 0 || args.source_ips.is_empty() {
             usage("rooms, streams per room and source addresses must not be empty");
@@ -163,12 +237,27 @@ impl Args {
         args
     }
 
-    /// `host:port` of the URL, for the `Host` header and the socket address.
-    fn authority(&self) -> &str {
-        let rest = self.url.strip_prefix("http://").unwrap_or_else(|| {
-            usage("--url must start with http:// (the stream reader speaks plain HTTP/1.1)")
-        });
-        rest.split('/').next().unwrap_or(rest)
+    /// The rooms of this shard: the index of its first room among all, and how many.
+    fn shard_rooms(&self) -> (usize, usize) {
+        let (i, n) = self.shard;
+        let first = self.rooms * i / n;
+        (first, self.rooms * (i + 1) / n - first)
+    }
+
+    /// Rooms commanded after the ticks: only with several servers unless asked for.
+    fn command_rooms(&self) -> usize {
+        let default = if self.urls.len() > 1 {
+            DEFAULT_COMMAND_ROOMS
+        } else {
+            0
+        };
+        self.command_rooms.unwrap_or(default)
+    }
+
+    /// The server of stream `j` of room `room` (counted over every shard's rooms): the
+    /// streams of all rooms go to the servers in turn, so each server gets an equal share.
+    fn server_of(&self, room: usize, j: usize) -> usize {
+        (room * self.streams_per_room + j) % self.urls.len()
     }
 
     /// The tick values of one countdown, as the contract lists them: every multiple of
@@ -177,6 +266,14 @@ impl Args {
         let top = (self.duration_ms - 1) / 1000 * 1000;
         (0..=top / 1000).rev().map(|k| k * 1000).collect()
     }
+}
+
+/// `host:port` of a URL, for the `Host` header and the socket address.
+fn authority(url: &str) -> &str {
+    let rest = url.strip_prefix("http://").unwrap_or_else(|| {
+        usage("--url must start with http:// (the stream reader speaks plain HTTP/1.1)")
+    });
+    rest.split('/').next().unwrap_or(rest)
 }
 
 fn epoch_us() -> i64 {
@@ -219,13 +316,22 @@ fn cpu_seconds(pids: &[String]) -> Option<f64> {
     Some(total as f64 / tick)
 }
 
-/// The server's own record of how late its tick timers fired (pairsync's `/metrics`):
-/// the sum in seconds and the count of `pairsync_tick_lateness_seconds`.
+/// The servers' own record of how late their tick timers fired (pairsync's `/metrics`):
+/// the sum in seconds and the count of `pairsync_tick_lateness_seconds`, over every server.
 async fn server_tick_lateness(http: &reqwest::Client, args: &Args) -> Option<(f64, f64)> {
     if args.mode != Mode::Pairsync {
         return None;
     }
-    let url = &args.url;
+    let (mut sum, mut count) = (0.0, 0.0);
+    for url in &args.urls {
+        let (s, c) = one_server_tick_lateness(http, url).await?;
+        sum += s;
+        count += c;
+    }
+    Some((sum, count))
+}
+
+async fn one_server_tick_lateness(http: &reqwest::Client, url: &str) -> Option<(f64, f64)> {
     let text = http
         .get(format!("{url}/metrics"))
         .send()
@@ -425,8 +531,8 @@ impl Reader {
 /// What the benchmark's tasks share.
 struct Shared {
     mode: Mode,
-    addr: SocketAddr,
-    authority: String,
+    /// Each server's socket address and `host:port`.
+    servers: Vec<(SocketAddr, String)>,
     greeted: AtomicUsize,
     failed: AtomicUsize,
     open_slots: Semaphore,
@@ -440,6 +546,11 @@ struct Outcome {
     lateness_us: Vec<i64>,
     /// The value of each tick, in the order received.
     tick_values: Vec<i64>,
+    /// The instant each tick was read (epoch µs), in the order received.
+    arrivals_us: Vec<i64>,
+    /// The instant the first `timer: start` after the time-up was read (epoch µs): the
+    /// command sent after the ticks.
+    command_us: Option<i64>,
     /// `remaining-time` events out of place (before the deadline was known, after the
     /// last tick, or unparsable).
     surprises: u32,
@@ -462,9 +573,9 @@ enum Phase {
     Done,
 }
 
-async fn run_stream(shared: Arc<Shared>, source: IpAddr, path: String) -> Outcome {
+async fn run_stream(shared: Arc<Shared>, source: IpAddr, server: usize, path: String) -> Outcome {
     let mut outcome = Outcome::default();
-    let result = stream_inner(&shared, source, &path, &mut outcome).await;
+    let result = stream_inner(&shared, source, server, &path, &mut outcome).await;
     if let Err(e) = result {
         outcome.error = Some(e);
     }
@@ -477,9 +588,11 @@ async fn run_stream(shared: Arc<Shared>, source: IpAddr, path: String) -> Outcom
 async fn stream_inner(
     shared: &Shared,
     source: IpAddr,
+    server: usize,
     path: &str,
     outcome: &mut Outcome,
 ) -> Result<(), String> {
+    let (addr, authority) = &shared.servers[server];
     let permit = shared
         .open_slots
         .acquire()
@@ -495,7 +608,7 @@ async fn stream_inner(
         .bind(SocketAddr::new(source, 0))
         .map_err(|e| format!("bind {source}: {e}"))?;
     let mut tcp = socket
-        .connect(shared.addr)
+        .connect(*addr)
         .await
         .map_err(|e| format!("connect: {e}"))?;
     // Close with a reset at the end, so that no port stays in TIME_WAIT between runs.
@@ -503,9 +616,8 @@ async fn stream_inner(
         .set_linger(Some(Duration::ZERO))
         .map_err(|e| format!("linger: {e}"))?;
     let request = format!(
-        "GET {path} HTTP/1.1\r\nHost: {}\r\nAccept: text/event-stream\r\n\
-         Cache-Control: no-cache\r\n\r\n",
-        shared.authority
+        "GET {path} HTTP/1.1\r\nHost: {authority}\r\nAccept: text/event-stream\r\n\
+         Cache-Control: no-cache\r\n\r\n"
     );
     tcp.write_all(request.as_bytes())
         .await
@@ -599,6 +711,7 @@ fn pairsync_event(phase: Phase, event: &Event, received_us: i64, outcome: &mut O
             let due_ms = deadline_ms - value;
             outcome.lateness_us.push(received_us - due_ms * 1000);
             outcome.tick_values.push(value);
+            outcome.arrivals_us.push(received_us);
             if value == 0 {
                 Phase::Done
             } else {
@@ -612,6 +725,10 @@ fn pairsync_event(phase: Phase, event: &Event, received_us: i64, outcome: &mut O
         }
         (Phase::Idle | Phase::Starting, "remaining-time") => {
             outcome.surprises += 1;
+            phase
+        }
+        (Phase::Done, "timer") if event.data == "start" && outcome.command_us.is_none() => {
+            outcome.command_us = Some(received_us);
             phase
         }
         _ => phase,
@@ -660,6 +777,7 @@ fn tick_order(received: &[i64], expected: &[i64]) -> TickOrder {
 // ---------------------------------------------------------------------------------------
 // The control side: rooms, timers, publishing
 
+/// Creates this shard's rooms through the first server.
 async fn create_rooms(http: &reqwest::Client, args: &Args) -> Vec<String> {
     let url = format!("{}/api/pair-room", args.url);
     let body = serde_json::json!({
@@ -667,7 +785,7 @@ async fn create_rooms(http: &reqwest::Client, args: &Args) -> Vec<String> {
         "driver": "bench-drv",
         "timerDuration": args.duration_ms,
     });
-    let codes: Vec<Result<String, String>> = stream::iter(0..args.rooms)
+    let codes: Vec<Result<String, String>> = stream::iter(0..args.shard_rooms().1)
         .map(|_| async {
             let response = http
                 .post(&url)
@@ -694,12 +812,19 @@ async fn create_rooms(http: &reqwest::Client, args: &Args) -> Vec<String> {
     ok.into_iter().flatten().collect()
 }
 
-/// Starts every room's timer; returns how many started and the spread of their answers.
-async fn start_timers(http: &reqwest::Client, args: &Args, codes: &[String]) -> (usize, Duration) {
+/// Starts every room's timer, room `r` (counted over all shards) through server
+/// `r mod servers`; returns how many started and the spread of their answers.
+async fn start_timers(
+    http: &reqwest::Client,
+    args: &Args,
+    codes: &[String],
+    first_room: usize,
+) -> (usize, Duration) {
     let begin = Instant::now();
-    let answers: Vec<Option<Duration>> = stream::iter(codes)
-        .map(|code| async move {
-            let url = format!("{}/api/{code}/timer/start", args.url);
+    let answers: Vec<Option<Duration>> = stream::iter(codes.iter().enumerate())
+        .map(|(i, code)| async move {
+            let server = &args.urls[(first_room + i) % args.urls.len()];
+            let url = format!("{server}/api/{code}/timer/start");
             match http.patch(&url).send().await {
                 Ok(r) if r.status() == reqwest::StatusCode::NO_CONTENT => Some(begin.elapsed()),
                 Ok(r) => {
@@ -796,23 +921,117 @@ async fn publish_all(http: &reqwest::Client, url: &str, channels: &[String], bod
 // ---------------------------------------------------------------------------------------
 // The run
 
-fn percentile(sorted: &[i64], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
+use cluster::percentile;
+
+/// One command sent after the ticks.
+struct Command {
+    /// The room's index among this shard's rooms.
+    room: usize,
+    /// The server it was sent to.
+    server: usize,
+    /// When its request was sent and when its `204` was read (epoch µs).
+    sent_us: i64,
+    ack_us: Option<i64>,
+}
+
+/// Several servers: once the time-ups are over, starts the timer of a sample of rooms again
+/// (`PATCH /api/{code}/timer/start`, every stream then gets `timer: start`), one room at a
+/// time, each through one server in turn.
+async fn send_commands(
+    http: &reqwest::Client,
+    args: &Args,
+    codes: &[String],
+    first_room: usize,
+) -> Vec<Command> {
+    let n = args.command_rooms().min(codes.len());
+    let mut commands = Vec::with_capacity(n);
+    for k in 0..n {
+        let room = k * codes.len() / n;
+        let server = (first_room + room) % args.urls.len();
+        let url = format!("{}/api/{}/timer/start", args.urls[server], codes[room]);
+        let sent_us = epoch_us();
+        let ack_us = match http.patch(&url).send().await {
+            Ok(r) if r.status() == reqwest::StatusCode::NO_CONTENT => Some(epoch_us()),
+            Ok(r) => {
+                eprintln!("command: status {}", r.status());
+                None
+            }
+            Err(e) => {
+                eprintln!("command: {e}");
+                None
+            }
+        };
+        commands.push(Command {
+            room,
+            server,
+            sent_us,
+            ack_us,
+        });
+        tokio::time::sleep(COMMAND_GAP).await;
     }
-    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
-    sorted[rank - 1] as f64 / 1000.0
+    commands
+}
+
+/// Memory (KiB) and CPU time (s) of each server process on its own.
+fn sample_each(pids: &[u32]) -> Vec<(Option<u64>, Option<f64>)> {
+    pids.iter()
+        .map(|p| (rss_kb(&[*p]), cpu_seconds(&[p.to_string()])))
+        .collect()
+}
+
+/// One room-tick's arrivals: the first per server, the earliest and the latest (epoch µs).
+type TickArrivals = (BTreeMap<usize, i64>, i64, i64);
+
+/// Per room-tick spreads over the streams of this shard: for each room and tick value,
+/// the latest less the earliest of each server's first arrival (only where two servers or
+/// more got it), and the latest less the earliest arrival over every stream.
+fn tick_spreads(streams: &[(usize, usize, &Outcome)]) -> (Vec<i64>, Vec<i64>) {
+    let mut ticks: std::collections::HashMap<(usize, i64), TickArrivals> =
+        std::collections::HashMap::new();
+    for (room, server, outcome) in streams {
+        for (value, at) in outcome.tick_values.iter().zip(&outcome.arrivals_us) {
+            let entry = ticks
+                .entry((*room, *value))
+                .or_insert_with(|| (BTreeMap::new(), *at, *at));
+            let first = entry.0.entry(*server).or_insert(*at);
+            *first = (*first).min(*at);
+            entry.1 = entry.1.min(*at);
+            entry.2 = entry.2.max(*at);
+        }
+    }
+    let mut first = Vec::new();
+    let mut all = Vec::with_capacity(ticks.len());
+    for (per_server, earliest, latest) in ticks.values() {
+        all.push(latest - earliest);
+        if per_server.len() > 1 {
+            let min = per_server.values().min().copied().unwrap_or(0);
+            let max = per_server.values().max().copied().unwrap_or(0);
+            first.push(max - min);
+        }
+    }
+    (first, all)
 }
 
 #[tokio::main]
 async fn main() {
     let args = Args::parse();
-    let authority = args.authority().to_string();
-    let addr = authority
-        .to_socket_addrs()
-        .ok()
-        .and_then(|mut a| a.next())
-        .unwrap_or_else(|| usage(&format!("cannot resolve {authority}")));
+    if !args.merge.is_empty() {
+        std::process::exit(cluster::merge(&args.merge));
+    }
+    let servers: Vec<(SocketAddr, String)> = args
+        .urls
+        .iter()
+        .map(|url| {
+            let authority = authority(url).to_string();
+            let addr = authority
+                .to_socket_addrs()
+                .ok()
+                .and_then(|mut a| a.next())
+                .unwrap_or_else(|| usage(&format!("cannot resolve {authority}")));
+            (addr, authority)
+        })
+        .collect();
+    let (first_room, shard_rooms) = args.shard_rooms();
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()
@@ -847,25 +1066,34 @@ async fn main() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     let rss_before = rss_kb(&args.server_pids);
     let cpu_before_open = cpu_seconds(&pids);
+    let each_before_open = sample_each(&args.server_pids);
 
     // Open the streams, spread over the rooms and the source addresses.
     let total = codes.len() * args.streams_per_room;
     let (stop_tx, stop_rx) = watch::channel(false);
     let shared = Arc::new(Shared {
         mode: args.mode,
-        addr,
-        authority,
+        servers,
         greeted: AtomicUsize::new(0),
         failed: AtomicUsize::new(0),
         open_slots: Semaphore::new(args.connect_concurrency.max(1)),
         stop: stop_rx,
     });
     let open_begin = Instant::now();
-    let tasks: Vec<_> = (0..total)
+    // Stream `i` is stream `i / rooms` of room `i % rooms`.
+    let placement: Vec<(usize, usize)> = (0..total)
         .map(|i| {
+            let room = i % paths.len();
+            (room, args.server_of(first_room + room, i / paths.len()))
+        })
+        .collect();
+    let tasks: Vec<_> = placement
+        .iter()
+        .enumerate()
+        .map(|(i, (room, server))| {
             let source = args.source_ips[i % args.source_ips.len()];
-            let path = paths[i % paths.len()].clone();
-            tokio::spawn(run_stream(shared.clone(), source, path))
+            let path = paths[*room].clone();
+            tokio::spawn(run_stream(shared.clone(), source, *server, path))
         })
         .collect();
     let mut last_report = Instant::now();
@@ -884,8 +1112,19 @@ async fn main() {
     let open_time = open_begin.elapsed();
     let open = shared.greeted.load(Ordering::Relaxed);
     tokio::time::sleep(Duration::from_millis(1000)).await;
+    if let Some(start_at_ms) = args.start_at_ms {
+        let wait_ms = start_at_ms - epoch_ms();
+        if wait_ms < 0 {
+            eprintln!(
+                "fanout: the streams opened {} ms after --start-at",
+                -wait_ms
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(u64::try_from(wait_ms).unwrap_or(0))).await;
+    }
     let rss_after = rss_kb(&args.server_pids);
     let cpu_before_ticks = cpu_seconds(&pids);
+    let each_before_ticks = sample_each(&args.server_pids);
     let self_before = cpu_seconds(&["self".to_string()]);
 
     // Run the timers.
@@ -893,7 +1132,7 @@ async fn main() {
     let ticks_begin = Instant::now();
     let (started, spread, published) = match args.mode {
         Mode::Pairsync => {
-            let (started, spread) = start_timers(&http, &args, &codes).await;
+            let (started, spread) = start_timers(&http, &args, &codes, first_room).await;
             tokio::time::sleep(Duration::from_millis(
                 u64::try_from(args.duration_ms).unwrap_or(0),
             ))
@@ -911,6 +1150,14 @@ async fn main() {
     let rss_end = rss_kb(&args.server_pids);
     let cpu_after_ticks = cpu_seconds(&pids);
     let self_after = cpu_seconds(&["self".to_string()]);
+    let each_after_ticks = sample_each(&args.server_pids);
+    let commands = if args.command_rooms() > 0 && args.mode == Mode::Pairsync {
+        let commands = send_commands(&http, &args, &codes, first_room).await;
+        tokio::time::sleep(COMMAND_GRACE).await;
+        commands
+    } else {
+        Vec::new()
+    };
     stop_tx.send_replace(true);
     let server_ticks_after = server_tick_lateness(&http, &args).await;
 
@@ -921,8 +1168,51 @@ async fn main() {
     let mut errors: BTreeMap<String, usize> = BTreeMap::new();
     let mut ended_early = 0;
     let (mut first_deadline, mut last_deadline) = (i64::MAX, i64::MIN);
+    let mut samples = cluster::Samples::default();
+    let mut outcomes = Vec::with_capacity(total);
     for task in tasks {
-        let outcome = task.await.expect("a stream task does not panic");
+        outcomes.push(task.await.expect("a stream task does not panic"));
+    }
+    let streams: Vec<(usize, usize, &Outcome)> = placement
+        .iter()
+        .zip(&outcomes)
+        .map(|((room, server), outcome)| (*room, *server, outcome))
+        .collect();
+    let (spread_first, spread_all) = tick_spreads(&streams);
+    samples.spread_first_us = spread_first;
+    samples.spread_all_us = spread_all;
+    let mut by_room: BTreeMap<usize, Vec<(usize, &Outcome)>> = BTreeMap::new();
+    for (room, server, outcome) in &streams {
+        by_room.entry(*room).or_default().push((*server, outcome));
+    }
+    for command in &commands {
+        samples.count("commands", 1);
+        let Some(ack_us) = command.ack_us else {
+            continue;
+        };
+        samples.count("commands_answered", 1);
+        for (server, outcome) in by_room.get(&command.room).into_iter().flatten() {
+            let other = *server != command.server;
+            if other && outcome.greeted {
+                samples.count("command_events_expected", 1);
+            }
+            match (outcome.command_us, other) {
+                (Some(at), true) => {
+                    samples.count("command_events_received", 1);
+                    samples.after_ack_us.push(at - ack_us);
+                    samples.after_sent_us.push(at - command.sent_us);
+                }
+                (Some(at), false) => samples.same_after_ack_us.push(at - ack_us),
+                (None, _) => {}
+            }
+        }
+    }
+    for (outcome, (_, server)) in outcomes.iter().zip(&placement) {
+        samples
+            .late_us
+            .entry(*server)
+            .or_default()
+            .extend(&outcome.lateness_us);
         if let Some(d) = outcome.deadline_ms {
             first_deadline = first_deadline.min(d);
             last_deadline = last_deadline.max(d);
@@ -932,14 +1222,14 @@ async fn main() {
             order.missed += stream.missed;
             order.out_of_order += stream.out_of_order;
         }
-        lateness.extend(outcome.lateness_us);
+        lateness.extend(&outcome.lateness_us);
         surprises += outcome.surprises;
         id_regressions += outcome.id_regressions;
-        if let Some(e) = outcome.error {
+        if let Some(e) = &outcome.error {
             if outcome.greeted {
                 ended_early += 1;
             }
-            *errors.entry(e).or_default() += 1;
+            *errors.entry(e.clone()).or_default() += 1;
         }
     }
     lateness.sort_unstable();
@@ -956,7 +1246,7 @@ async fn main() {
         codes.len(),
         args.streams_per_room,
         args.duration_ms,
-        args.url,
+        args.urls.join(","),
         args.source_ips
     );
     println!(
@@ -1040,21 +1330,67 @@ async fn main() {
             (b - a) * 100.0 / tick_wall.as_secs_f64()
         );
     }
-    let problems: Vec<String> = [
-        (args.rooms - codes.len(), "rooms not created"),
-        (codes.len() - started, "timers not started"),
-        (total - open, "streams not opened"),
-        (ended_early, "streams ended early"),
-        (order.missed, "ticks missed"),
-        (early, "ticks early"),
-        (order.out_of_order, "ticks out of order"),
-        (surprises as usize, "events out of place"),
-        (id_regressions as usize, "ids that did not increase"),
-    ]
-    .into_iter()
-    .filter(|(n, _)| *n > 0)
-    .map(|(n, what)| format!("{n} {what}"))
-    .collect();
+    let counters = [
+        ("rooms_wanted", shard_rooms),
+        ("rooms", codes.len()),
+        ("started", started),
+        ("streams_wanted", total),
+        ("streams_open", open),
+        ("ended_early", ended_early),
+        ("ticks_expected", expected),
+        ("missed", order.missed),
+        ("early", early),
+        ("out_of_order", order.out_of_order),
+        ("surprises", surprises as usize),
+        ("id_regressions", id_regressions as usize),
+        ("max_streams_per_room", args.streams_per_room),
+        ("max_open_ms", open_time.as_millis() as usize),
+    ];
+    for (name, value) in counters {
+        samples.count(name, i64::try_from(value).unwrap_or(i64::MAX));
+    }
+    if first_deadline <= last_deadline {
+        samples.count("min_deadline", first_deadline);
+        samples.count("max_deadline", last_deadline);
+    }
+    let paired = args.server_pids.len() == args.urls.len();
+    for (i, pid) in args.server_pids.iter().enumerate() {
+        let at = |each: &[(Option<u64>, Option<f64>)]| each.get(i).copied().unwrap_or_default();
+        let (before, cpu_open_from) = at(&each_before_open);
+        let (with, cpu_open_to) = at(&each_before_ticks);
+        let (end, cpu_ticks_to) = at(&each_after_ticks);
+        let streams = placement
+            .iter()
+            .zip(&streams)
+            .filter(|((_, server), (_, _, outcome))| paired && *server == i && outcome.greeted)
+            .count();
+        samples.processes.push(cluster::Process {
+            shard: format!("{}/{}", args.shard.0, args.shard.1),
+            pid: pid.to_string(),
+            rss_before_kb: before,
+            rss_with_kb: with,
+            rss_end_kb: end,
+            cpu_open_s: cpu_open_to.zip(cpu_open_from).map(|(b, a)| b - a),
+            cpu_ticks_s: cpu_ticks_to.zip(cpu_open_to).map(|(b, a)| b - a),
+            tick_wall_s: tick_wall.as_secs_f64(),
+            streams,
+            url: if paired {
+                args.urls[i].clone()
+            } else {
+                "-".to_string()
+            },
+        });
+    }
+    if args.urls.len() > 1 {
+        samples.sort();
+        cluster::print_processes(&samples);
+    }
+    if let Some(file) = &args.samples_out {
+        if let Err(e) = std::fs::write(file, samples.to_text()) {
+            eprintln!("fanout: cannot write {file}: {e}");
+        }
+    }
+    let problems = cluster::problems(&samples);
     let status = if problems.is_empty() {
         println!("result: clean run");
         0
