@@ -24,7 +24,7 @@ use crate::metrics::Metrics;
 use crate::rooms::messages::Feed;
 use crate::rooms::presence::Presence;
 use crate::rooms::{Cluster, RoomConfig, RoomContext, RoomRegistry};
-use crate::store::{feed, rooms, Backend, Db};
+use crate::store::{feed, presence, rooms, Backend, Db};
 use crate::tls::{self, TlsError};
 
 /// Bytes the HTTP layer buffers for one connection before it stops pulling events from
@@ -139,9 +139,10 @@ pub fn start(settings: Settings, clock: Clock) -> Result<Running, StartError> {
     };
     let registry = RoomRegistry::new(env, handles, running).start();
     // Several processes may share a PostgreSQL database: hear of each other's changes.
-    let feed = db.shared_url().map(|url| {
+    let feed = db.shared_url().zip(cluster.as_ref()).map(|(url, cluster)| {
         let to = registry.clone();
-        let health = feed::listen(url.to_string(), move |event| to.do_send(Feed(event)));
+        let url = presence::tagged_url(url, &cluster.process);
+        let health = feed::listen(url, move |event| to.do_send(Feed(event)));
         // Serve once other processes' changes reach this one (readiness says so meanwhile).
         if !health.wait_up(FEED_START_WAIT) {
             log::warn!("the change feed is not connected yet; /readyz answers 503 until it is");

@@ -1,7 +1,10 @@
 //! Who holds streams where, when several processes share one PostgreSQL database: each
 //! process's heartbeat (`processes`) and its stream count per room (`presence`). A process
-//! whose heartbeat is older than [`PROCESS_TTL_MS`] no longer counts; its streams count as
-//! closed at its last heartbeat. With SQLite (one process) nothing here is written or read.
+//! counts while its heartbeat is younger than [`PROCESS_TTL_MS`] and its change-feed
+//! connection, named `pairsync-<process id>` (see [`tagged_url`]), is open: a process killed
+//! outright loses that connection at once, so it stops counting at once. A process that no
+//! longer counts has its streams counted as closed at its last heartbeat. With SQLite (one
+//! process) nothing here is written or read.
 
 use diesel::pg::PgConnection;
 use diesel::sql_types::{BigInt, Nullable, Text};
@@ -11,6 +14,23 @@ use super::{Conn, StoreError};
 
 /// How long a process counts after its last heartbeat.
 pub const PROCESS_TTL_MS: i64 = 10_000;
+
+/// The database URL with the connection named after `process`
+/// (`application_name=pairsync-<process>`), so that the other processes can tell, from
+/// `pg_stat_activity`, whether this one still holds its change-feed connection.
+pub fn tagged_url(url: &str, process: &str) -> String {
+    let joiner = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{joiner}application_name=pairsync-{process}")
+}
+
+/// The SQL that says whether the process of `presence` row `p` / `processes` row `pr`
+/// still counts at `$now` (bound as parameter `now_param`).
+fn alive(now_param: u8) -> String {
+    format!(
+        "(pr.heartbeat_at > ${now_param} - {PROCESS_TTL_MS} AND EXISTS (SELECT 1 FROM \
+         pg_stat_activity a WHERE a.application_name = 'pairsync-' || p.process_id))"
+    )
+}
 
 /// One room's count in this process, as reported.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,18 +113,18 @@ pub fn seen_elsewhere(
     let Some(pg) = pg(conn) else {
         return Ok(None);
     };
-    let row: Seen = diesel::sql_query(
+    let row: Seen = diesel::sql_query(format!(
         "SELECT MAX(CASE \
-             WHEN p.streams > 0 AND pr.heartbeat_at > $3 - $4 THEN $3 \
+             WHEN p.streams > 0 AND {alive} THEN $3 \
              WHEN p.streams > 0 THEN pr.heartbeat_at \
              ELSE p.empty_since END) AS seen \
          FROM presence p LEFT JOIN processes pr ON pr.process_id = p.process_id \
          WHERE p.access_code = $1 AND p.process_id <> $2",
-    )
+        alive = alive(3)
+    ))
     .bind::<Text, _>(code)
     .bind::<Text, _>(process)
     .bind::<BigInt, _>(now)
-    .bind::<BigInt, _>(PROCESS_TTL_MS)
     .get_result(pg)?;
     Ok(row.seen)
 }
@@ -122,17 +142,34 @@ pub fn streams_by_room(conn: &mut Conn, now: i64) -> Result<Vec<(String, i64)>, 
     let Some(pg) = pg(conn) else {
         return Ok(Vec::new());
     };
-    let rows: Vec<RoomStreams> = diesel::sql_query(
+    let rows: Vec<RoomStreams> = diesel::sql_query(format!(
         "SELECT p.access_code, SUM(p.streams)::BIGINT AS streams \
          FROM presence p JOIN processes pr ON pr.process_id = p.process_id \
-         WHERE p.streams > 0 AND pr.heartbeat_at > $1 - $2 \
+         WHERE p.streams > 0 AND {alive} \
          GROUP BY p.access_code",
-    )
+        alive = alive(1)
+    ))
     .bind::<BigInt, _>(now)
-    .bind::<BigInt, _>(PROCESS_TTL_MS)
     .load(pg)?;
     Ok(rows
         .into_iter()
         .map(|r| (r.access_code, r.streams))
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_feed_connection_is_named_after_the_process() {
+        assert_eq!(
+            tagged_url("postgres://u@h/db", "abc"),
+            "postgres://u@h/db?application_name=pairsync-abc"
+        );
+        assert_eq!(
+            tagged_url("postgres://u@h/db?sslmode=disable", "abc"),
+            "postgres://u@h/db?sslmode=disable&application_name=pairsync-abc"
+        );
+    }
 }
