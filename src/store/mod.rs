@@ -34,6 +34,12 @@ pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migration
 
 /// How long a request waits for a pooled connection before the database counts as unavailable.
 const POOL_WAIT: Duration = Duration::from_secs(3);
+/// How long a request waits for a connection while the pool holds none at all: the
+/// database is away (its connections failed or were cut) and the pool keeps connecting
+/// again in the background. Long enough to get a connection that has just opened, short
+/// enough that a room whose write fails meanwhile is held up only briefly: its commands
+/// are answered `503` at once and its ticks keep their time.
+const POOL_WAIT_WHILE_AWAY: Duration = Duration::from_millis(100);
 /// How long SQLite waits on a lock held by another connection.
 const SQLITE_BUSY_TIMEOUT_MS: u32 = 5000;
 /// Connections in the pool; SQLite serializes writers anyway, readers share WAL snapshots.
@@ -200,7 +206,12 @@ impl Db {
     }
 
     fn conn(&self) -> Result<PooledConnection<Manager>, StoreError> {
-        Ok(self.pool.get()?)
+        let wait = if self.pool.state().connections == 0 {
+            POOL_WAIT_WHILE_AWAY
+        } else {
+            POOL_WAIT
+        };
+        Ok(self.pool.get_timeout(wait)?)
     }
 
     /// The PostgreSQL URL when the database may be shared by several processes.
@@ -262,6 +273,24 @@ impl Db {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pool_without_any_connection_answers_unavailable_without_the_full_wait() {
+        // Nothing listens on port 1: every connection attempt is refused.
+        let backend = Backend::Postgres("postgres://pairsync@127.0.0.1:1/pairsync".into());
+        let pool = Pool::builder()
+            .max_size(2)
+            .connection_timeout(POOL_WAIT)
+            .build_unchecked(Manager {
+                backend: backend.clone(),
+            });
+        let db = Db { pool, backend };
+        for _ in 0..3 {
+            let asked = std::time::Instant::now();
+            assert!(matches!(db.conn(), Err(StoreError::Unavailable(_))));
+            assert!(asked.elapsed() < POOL_WAIT, "waited {:?}", asked.elapsed());
+        }
+    }
 
     #[test]
     fn database_urls_select_sqlite_by_path_or_scheme() {
