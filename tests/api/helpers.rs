@@ -134,6 +134,24 @@ impl TestServer {
                 (db.to_str().expect("utf-8 path").to_string(), None)
             }
         };
+        TestServer::spawn_in(scratch, database_url, owned_postgres, env)
+    }
+
+    /// A server with the suite's settings and extra environment settings, on the SQLite
+    /// file `path` whichever database the suite runs on.
+    pub async fn spawn_on_sqlite_file(path: &Path, env: &[(&str, &str)]) -> TestServer {
+        let scratch = tempfile::tempdir().expect("temp dir");
+        let database_url = path.to_str().expect("utf-8 path").to_string();
+        TestServer::spawn_in(scratch, database_url, None, env)
+    }
+
+    /// Starts a server with the suite's settings on `database_url`, in `scratch`.
+    fn spawn_in(
+        scratch: tempfile::TempDir,
+        database_url: String,
+        owned_postgres: Option<String>,
+        env: &[(&str, &str)],
+    ) -> TestServer {
         let mut full = owned(&[
             ("PAIRSYNC_BIND", "127.0.0.1:0"),
             ("DATABASE_URL", &database_url),

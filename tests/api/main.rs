@@ -11,6 +11,7 @@ mod expect;
 mod helpers;
 mod legacy;
 mod operators;
+mod outages;
 mod pair_rooms;
 mod settings;
 mod sse;
