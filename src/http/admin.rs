@@ -90,9 +90,10 @@ fn number(query: &HashMap<&str, &str>, key: &str, default: usize) -> Result<usiz
     }
 }
 
-/// `limit` (1 to 1000, default 100) and `offset` (≥ 0, default 0), each at most once;
-/// any other parameter is refused.
-fn page(pairs: &[(String, String)]) -> Result<(usize, usize), ApiError> {
+/// The page `GET /rooms` asks for, as `(limit, offset)`, from its query pairs: `limit`
+/// (1 to 1000, default 100) and `offset` (≥ 0, default 0), each at most once; any other
+/// parameter is refused with a message that names it.
+pub fn page(pairs: &[(String, String)]) -> Result<(usize, usize), ApiError> {
     let mut query = HashMap::new();
     for (key, value) in pairs {
         if key != "limit" && key != "offset" {
