@@ -82,7 +82,9 @@ fn ticks_on_time(events: &[Frame], deadline: i64) -> Vec<i64> {
     ticks.iter().map(|t| t.ms()).collect()
 }
 
-#[tokio::test]
+// Two worker threads: the recordings go on reading (and stamping) their streams while the
+// test itself blocks on the database administration that makes the outage.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_postgres_outage_keeps_streams_ticking_refuses_commands_and_ends_in_one_time_up() {
     if std::env::var(POSTGRES_ENV).is_err() {
         return skipped(&format!(
