@@ -142,9 +142,12 @@ impl Room {
         async move {
             let key = code.clone();
             let done = match row {
-                Some(room) => db.run(move |conn| rooms::save(conn, &room, now)).await,
+                Some(room) => {
+                    db.run_for_room(move |conn| rooms::save(conn, &room, now))
+                        .await
+                }
                 None => db
-                    .run(move |conn| rooms::delete(conn, &key))
+                    .run_for_room(move |conn| rooms::delete(conn, &key))
                     .await
                     .map(|existed| {
                         if existed {

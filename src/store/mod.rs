@@ -34,12 +34,11 @@ pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migration
 
 /// How long a request waits for a pooled connection before the database counts as unavailable.
 const POOL_WAIT: Duration = Duration::from_secs(3);
-/// How long a request waits for a connection while the pool holds none at all: the
+/// How long a live room waits for a connection while the pool holds none at all: the
 /// database is away (its connections failed or were cut) and the pool keeps connecting
-/// again in the background. Long enough to get a connection that has just opened, short
-/// enough that a room whose write fails meanwhile is held up only briefly: its commands
-/// are answered `503` at once and its ticks keep their time.
-const POOL_WAIT_WHILE_AWAY: Duration = Duration::from_millis(100);
+/// again in the background. A room takes no other input while it waits, so this is short:
+/// its commands are answered `503` at once and its ticks keep their time.
+const ROOM_WAIT_WHILE_AWAY: Duration = Duration::from_millis(100);
 /// How long SQLite waits on a lock held by another connection.
 const SQLITE_BUSY_TIMEOUT_MS: u32 = 5000;
 /// Connections in the pool; SQLite serializes writers anyway, readers share WAL snapshots.
@@ -206,12 +205,16 @@ impl Db {
     }
 
     fn conn(&self) -> Result<PooledConnection<Manager>, StoreError> {
-        let wait = if self.pool.state().connections == 0 {
-            POOL_WAIT_WHILE_AWAY
-        } else {
-            POOL_WAIT
-        };
-        Ok(self.pool.get_timeout(wait)?)
+        Ok(self.pool.get()?)
+    }
+
+    /// A connection for a live room: as [`Db::conn`], but while the pool holds no
+    /// connection at all, waited for only [`ROOM_WAIT_WHILE_AWAY`].
+    fn room_conn(&self) -> Result<PooledConnection<Manager>, StoreError> {
+        if self.pool.state().connections == 0 {
+            return Ok(self.pool.get_timeout(ROOM_WAIT_WHILE_AWAY)?);
+        }
+        self.conn()
     }
 
     /// The PostgreSQL URL when the database may be shared by several processes.
@@ -263,8 +266,31 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&mut Conn) -> Result<T, StoreError> + Send + 'static,
     {
+        self.run_on(Db::conn, work).await
+    }
+
+    /// Runs `work` for a live room, which takes no other input meanwhile: as [`Db::run`],
+    /// but while the database is away (the pool holds no connection) it fails within
+    /// [`ROOM_WAIT_WHILE_AWAY`] instead of waiting the full pool wait.
+    pub async fn run_for_room<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Conn) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.run_on(Db::room_conn, work).await
+    }
+
+    async fn run_on<T, F>(
+        &self,
+        connect: fn(&Db) -> Result<PooledConnection<Manager>, StoreError>,
+        work: F,
+    ) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Conn) -> Result<T, StoreError> + Send + 'static,
+    {
         let db = self.clone();
-        actix_web::rt::task::spawn_blocking(move || work(&mut *db.conn()?))
+        actix_web::rt::task::spawn_blocking(move || work(&mut *connect(&db)?))
             .await
             .map_err(|e| StoreError::Unavailable(format!("database task failed: {e}")))?
     }
@@ -275,7 +301,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_pool_without_any_connection_answers_unavailable_without_the_full_wait() {
+    fn a_room_meets_a_pool_without_any_connection_without_the_full_wait() {
         // Nothing listens on port 1: every connection attempt is refused.
         let backend = Backend::Postgres("postgres://pairsync@127.0.0.1:1/pairsync".into());
         let pool = Pool::builder()
@@ -287,7 +313,7 @@ mod tests {
         let db = Db { pool, backend };
         for _ in 0..3 {
             let asked = std::time::Instant::now();
-            assert!(matches!(db.conn(), Err(StoreError::Unavailable(_))));
+            assert!(matches!(db.room_conn(), Err(StoreError::Unavailable(_))));
             assert!(asked.elapsed() < POOL_WAIT, "waited {:?}", asked.elapsed());
         }
     }
