@@ -22,10 +22,16 @@ pub fn is_well_formed(code: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
+/// How many characters of an access code the logs show.
+const SHORT_CHARS: usize = 6;
+
 /// An access code shortened for logs (its first six characters), so that logs do not
 /// hand out rooms.
 pub fn short(code: &str) -> &str {
-    code.get(..6).unwrap_or(code)
+    match code.char_indices().nth(SHORT_CHARS) {
+        Some((end, _)) => &code[..end],
+        None => code,
+    }
 }
 
 #[cfg(test)]
@@ -59,5 +65,15 @@ mod tests {
     fn logs_show_only_the_first_six_characters() {
         assert_eq!(short("abcdefghijkl"), "abcdef");
         assert_eq!(short("abc"), "abc");
+    }
+
+    #[test]
+    fn a_code_with_characters_of_several_bytes_is_shortened_to_six_characters_too() {
+        // Found by fuzzing: a code whose sixth byte fell inside a character was logged whole.
+        assert_eq!(short("aaaaa\u{7ba2}bbbbbbb"), "aaaaa\u{7ba2}");
+        assert_eq!(
+            short("\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}"),
+            "\u{e9}".repeat(6)
+        );
     }
 }

@@ -86,7 +86,8 @@ pub fn watch_target(room: &str, server: &str) -> Result<RoomAddress, ClientError
     if !is_access_code(&code) {
         return Err(ClientError::RoomNotFound(code));
     }
-    url.set_path(&segments.join("/"));
+    // Segments are joined after the path's leading `/`, empty ones (`//`) included.
+    url.set_path(&format!("/{}", segments.join("/")));
     Ok(RoomAddress {
         server: server_base(url.as_str())?,
         code,
@@ -114,6 +115,15 @@ mod tests {
         let a = target("http://example.test/pairsync/p/abcdefgh/?x=1#top").expect("a room");
         assert_eq!(a.server, "http://example.test/pairsync");
         assert_eq!(a.code, "abcdefgh");
+    }
+
+    #[test]
+    fn empty_segments_before_the_page_stay_in_the_server_address() {
+        // Found by fuzzing: one `/` of a `//` before the page was lost, so the page URL of
+        // the address found named another server path.
+        let a = target("http://h///x/p/abcdefgh").expect("a room");
+        assert_eq!(a.server, "http://h///x");
+        assert_eq!(target(&a.page_url()).expect("the same room"), a);
     }
 
     #[test]

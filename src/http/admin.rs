@@ -91,18 +91,21 @@ fn number(query: &HashMap<&str, &str>, key: &str, default: usize) -> Result<usiz
     }
 }
 
-/// `limit` (1 to 1000, default 100) and `offset` (≥ 0, default 0), each at most once;
-/// any other parameter is refused.
-/// A listing request: the page, and whether it covers every process.
+/// A listing request, from `GET /rooms`'s query pairs: `limit` (1 to 1000, default 100),
+/// `offset` (≥ 0, default 0) and `scope` (`process`, the default, or `cluster`), each at
+/// most once; any other parameter is refused with a message that names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct ListingQuery {
-    limit: usize,
-    offset: usize,
+pub struct ListingQuery {
+    /// Rooms on the page.
+    pub limit: usize,
+    /// Rooms skipped before it.
+    pub offset: usize,
     /// `scope=cluster`: rooms with a stream on any live process or a running timer.
-    cluster: bool,
+    pub cluster: bool,
 }
 
-fn page(pairs: &[(String, String)]) -> Result<ListingQuery, ApiError> {
+/// Reads a listing request; see [`ListingQuery`].
+pub fn page(pairs: &[(String, String)]) -> Result<ListingQuery, ApiError> {
     let mut query = HashMap::new();
     for (key, value) in pairs {
         if !matches!(key.as_str(), "limit" | "offset" | "scope") {

@@ -59,6 +59,18 @@ fn notice_data(notice: &Notice) -> String {
     }
 }
 
+/// An SSE event named `name` with `data` and the `id:` `id`.
+fn event(name: &'static str, data: String, id: u64) -> sse::Event {
+    sse::Data::new(data).event(name).id(id.to_string()).into()
+}
+
+/// The SSE event of `notice` with the `id:` `id`, exactly as every stream of a room is sent
+/// it: the event name, and the data on one line (a number, a word, or a `state` snapshot
+/// as compact JSON, whose strings escape every line break).
+pub fn notice_frame(notice: &Notice, id: u64) -> sse::Event {
+    event(event_name(notice), notice_data(notice), id)
+}
+
 impl Fanout {
     /// No streams yet; `room` names the room in log lines (a shortened access code).
     pub fn new(metrics: Metrics, room: &str) -> Fanout {
@@ -83,12 +95,13 @@ impl Fanout {
 
     fn frame(&mut self, name: &'static str, data: String) -> Frame {
         self.next_event_id += 1;
-        Arc::new(
-            sse::Data::new(data)
-                .event(name)
-                .id(self.next_event_id.to_string())
-                .into(),
-        )
+        Arc::new(event(name, data, self.next_event_id))
+    }
+
+    /// The frame of `notice`, with the room's next event id.
+    fn notice(&mut self, notice: &Notice) -> Frame {
+        self.next_event_id += 1;
+        Arc::new(notice_frame(notice, self.next_event_id))
     }
 
     /// Lets go of the stream at `index` and records why; answers its id.
@@ -111,7 +124,7 @@ impl Fanout {
         self.metrics.sent("connect", 1);
         for notice in greeting {
             let name = event_name(notice);
-            let frame = self.frame(name, notice_data(notice));
+            let frame = self.notice(notice);
             let _ = tx.try_send(frame);
             self.metrics.sent(name, 1);
         }
@@ -175,7 +188,7 @@ impl Fanout {
         let mut gone = Vec::new();
         for notice in notices {
             let name = event_name(notice);
-            let frame = self.frame(name, notice_data(notice));
+            let frame = self.notice(notice);
             let sent = self.send_all(&frame, &mut gone);
             self.metrics.sent(name, sent);
         }
@@ -307,6 +320,43 @@ mod tests {
             series(&m, "pairsync_sse_streams "),
             "pairsync_sse_streams 0"
         );
+    }
+
+    /// The bytes a stream's body writes for `frame`.
+    fn wire(frame: sse::Event) -> String {
+        use actix_web::body::MessageBody;
+        use std::task::{Context, Poll, Waker};
+        let body = std::pin::pin!(sse::Sse::from_infallible_stream(
+            futures_util::stream::iter([frame])
+        ));
+        match body.poll_next(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(Some(Ok(bytes))) => String::from_utf8_lossy(&bytes).into_owned(),
+            _ => panic!("a frame is written at once"),
+        }
+    }
+
+    #[test]
+    fn a_state_frame_is_one_data_line_whatever_the_names_hold() {
+        let mut room = crate::pairing::NewRoom {
+            navigator: "Ann".into(),
+            driver: "Bob".into(),
+            mission_url: String::new(),
+            duration: 60_000,
+            remaining: 60_000,
+            settings: crate::schedule::RoomSettings::default(),
+        }
+        .into_room("AbCdEfGhIjKl".into(), 0);
+        room.navigator = "a\nevent: close\r\ndata: OK\r\r".into();
+        room.driver = "\"}\u{2028}\u{0}\\".into();
+        let text = wire(notice_frame(&Notice::State(room.snapshot(0)), 7));
+        assert!(!text.contains('\r'), "{text:?}");
+        let lines: Vec<&str> = text.trim_end_matches('\n').split('\n').collect();
+        assert_eq!(lines.len(), 3, "{text:?}");
+        assert_eq!(lines[..2], ["id: 7", "event: state"]);
+        let data = lines[2].strip_prefix("data: ").expect("a data line");
+        let json: serde_json::Value = serde_json::from_str(data).expect("JSON");
+        assert_eq!(json["navigator"].as_str(), Some(room.navigator.as_str()));
+        assert_eq!(json["driver"].as_str(), Some(room.driver.as_str()));
     }
 
     #[test]

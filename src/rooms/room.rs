@@ -187,11 +187,11 @@ impl Room {
             let key = code.clone();
             let done = match row {
                 Some(room) => {
-                    db.run(move |conn| rooms::save(conn, &room, now, &told))
+                    db.run_for_room(move |conn| rooms::save(conn, &room, now, &told))
                         .await
                 }
                 None => db
-                    .run(move |conn| rooms::delete(conn, &key))
+                    .run_for_room(move |conn| rooms::delete(conn, &key))
                     .await
                     .map(|existed| {
                         if existed {

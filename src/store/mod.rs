@@ -36,6 +36,11 @@ pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migration
 
 /// How long a request waits for a pooled connection before the database counts as unavailable.
 const POOL_WAIT: Duration = Duration::from_secs(3);
+/// How long a live room waits for a connection while the pool holds none at all: the
+/// database is away (its connections failed or were cut) and the pool keeps connecting
+/// again in the background. A room takes no other input while it waits, so this is short:
+/// its commands are answered `503` at once and its ticks keep their time.
+const ROOM_WAIT_WHILE_AWAY: Duration = Duration::from_millis(100);
 /// How long SQLite waits on a lock held by another connection.
 const SQLITE_BUSY_TIMEOUT_MS: u32 = 5000;
 /// Connections in the pool; SQLite serializes writers anyway, readers share WAL snapshots.
@@ -205,6 +210,15 @@ impl Db {
         Ok(self.pool.get()?)
     }
 
+    /// A connection for a live room: as [`Db::conn`], but while the pool holds no
+    /// connection at all, waited for only [`ROOM_WAIT_WHILE_AWAY`].
+    fn room_conn(&self) -> Result<PooledConnection<Manager>, StoreError> {
+        if self.pool.state().connections == 0 {
+            return Ok(self.pool.get_timeout(ROOM_WAIT_WHILE_AWAY)?);
+        }
+        self.conn()
+    }
+
     /// The PostgreSQL URL when the database may be shared by several processes.
     pub fn shared_url(&self) -> Option<&str> {
         match &self.backend {
@@ -254,8 +268,31 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&mut Conn) -> Result<T, StoreError> + Send + 'static,
     {
+        self.run_on(Db::conn, work).await
+    }
+
+    /// Runs `work` for a live room, which takes no other input meanwhile: as [`Db::run`],
+    /// but while the database is away (the pool holds no connection) it fails within
+    /// [`ROOM_WAIT_WHILE_AWAY`] instead of waiting the full pool wait.
+    pub async fn run_for_room<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Conn) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.run_on(Db::room_conn, work).await
+    }
+
+    async fn run_on<T, F>(
+        &self,
+        connect: fn(&Db) -> Result<PooledConnection<Manager>, StoreError>,
+        work: F,
+    ) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Conn) -> Result<T, StoreError> + Send + 'static,
+    {
         let db = self.clone();
-        actix_web::rt::task::spawn_blocking(move || work(&mut *db.conn()?))
+        actix_web::rt::task::spawn_blocking(move || work(&mut *connect(&db)?))
             .await
             .map_err(|e| StoreError::Unavailable(format!("database task failed: {e}")))?
     }
@@ -264,6 +301,24 @@ impl Db {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_room_meets_a_pool_without_any_connection_without_the_full_wait() {
+        // Nothing listens on port 1: every connection attempt is refused.
+        let backend = Backend::Postgres("postgres://pairsync@127.0.0.1:1/pairsync".into());
+        let pool = Pool::builder()
+            .max_size(2)
+            .connection_timeout(POOL_WAIT)
+            .build_unchecked(Manager {
+                backend: backend.clone(),
+            });
+        let db = Db { pool, backend };
+        for _ in 0..3 {
+            let asked = std::time::Instant::now();
+            assert!(matches!(db.room_conn(), Err(StoreError::Unavailable(_))));
+            assert!(asked.elapsed() < POOL_WAIT, "waited {:?}", asked.elapsed());
+        }
+    }
 
     #[test]
     fn database_urls_select_sqlite_by_path_or_scheme() {

@@ -207,3 +207,128 @@ async fn two_processes_on_one_database_apply_a_time_up_once() {
         );
     }
 }
+
+/// What one writer of the concurrent-writes test saw: its room, the last duration the
+/// server acknowledged, and the one it was sending when the server died.
+struct Written {
+    code: String,
+    acknowledged: i64,
+    in_flight: i64,
+}
+
+/// Sets the room's duration to a new value after each acknowledgement, until the server
+/// stops answering; counts each acknowledgement in `acks`.
+async fn write_until_gone(
+    client: reqwest::Client,
+    base: String,
+    code: String,
+    start: i64,
+    acks: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) -> Written {
+    let mut acknowledged = start;
+    loop {
+        let next = acknowledged + 1000;
+        let sent = client
+            .patch(format!("{base}/api/{code}/timer"))
+            .json(&json!({"duration": next}))
+            .send()
+            .await;
+        match sent {
+            Ok(res) if res.status() == StatusCode::NO_CONTENT => {
+                acknowledged = next;
+                acks.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+            Ok(res) => panic!("a write was answered {}", res.status()),
+            Err(_) => {
+                return Written {
+                    code,
+                    acknowledged,
+                    in_flight: next,
+                }
+            }
+        }
+    }
+}
+
+/// Creates rooms one after the other until the server stops answering; the access codes
+/// acknowledged, each with its navigator's name.
+async fn create_until_gone(client: reqwest::Client, base: String) -> Vec<(String, String)> {
+    let mut created = Vec::new();
+    for n in 0.. {
+        let navigator = format!("Nav{n}");
+        let sent = client
+            .post(format!("{base}/api/pair-room"))
+            .json(&json!({"navigator": navigator, "driver": "Dri", "timerDuration": 60000}))
+            .send()
+            .await;
+        match sent {
+            Ok(res) if res.status() == StatusCode::CREATED => {
+                let body: serde_json::Value = res.json().await.expect("json");
+                let code = body["accessCode"].as_str().expect("accessCode").to_string();
+                created.push((code, navigator));
+            }
+            Ok(res) => panic!("a creation was answered {}", res.status()),
+            Err(_) => break,
+        }
+    }
+    created
+}
+
+#[tokio::test]
+async fn a_kill_during_concurrent_writes_to_many_rooms_loses_no_acknowledged_state() {
+    /// Rooms written at once, one writer each.
+    const ROOMS: usize = 24;
+    /// Acknowledged writes before the kill.
+    const ACKS_BEFORE_KILL: usize = 300;
+    let mut app = TestServer::spawn().await;
+    let mut codes = Vec::new();
+    for _ in 0..ROOMS {
+        codes.push(app.room(60_000).await);
+    }
+    let acks = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let writers: Vec<_> = codes
+        .iter()
+        .map(|code| {
+            tokio::spawn(write_until_gone(
+                app.client.clone(),
+                app.base.clone(),
+                code.clone(),
+                60_000,
+                acks.clone(),
+            ))
+        })
+        .collect();
+    let creator = tokio::spawn(create_until_gone(app.client.clone(), app.base.clone()));
+    eventually(Duration::from_secs(30), || async {
+        (acks.load(std::sync::atomic::Ordering::SeqCst) >= ACKS_BEFORE_KILL).then_some(())
+    })
+    .await;
+
+    app.crash();
+    let mut written = Vec::new();
+    for writer in writers {
+        written.push(writer.await.expect("a writer"));
+    }
+    let created = creator.await.expect("the creator");
+    app.restart();
+
+    for w in &written {
+        let duration = app.timer(&w.code).await["duration"]
+            .as_i64()
+            .expect("duration");
+        // The write in flight at the kill may have been committed without its answer.
+        assert!(
+            duration == w.acknowledged || duration == w.in_flight,
+            "room {}: duration {duration}, acknowledged {}, in flight {}",
+            w.code,
+            w.acknowledged,
+            w.in_flight
+        );
+    }
+    assert!(!created.is_empty(), "no room was created before the kill");
+    for (code, navigator) in &created {
+        let (status, room) = app.get_json(&format!("/api/pair-room/{code}")).await;
+        assert_eq!(status, StatusCode::OK, "a created room is gone");
+        assert_eq!(room["navigator"], navigator.as_str());
+    }
+}

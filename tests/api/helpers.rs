@@ -127,7 +127,7 @@ impl TestServer {
 
     /// A server with the suite's settings and extra environment settings.
     pub async fn spawn_with(env: &[(&str, &str)]) -> TestServer {
-        TestServer::spawn_in(tempfile::tempdir().expect("temp dir"), env).await
+        TestServer::spawn_in_dir(tempfile::tempdir().expect("temp dir"), env).await
     }
 
     /// A server speaking HTTPS (`PAIRSYNC_TLS_CERT`, `PAIRSYNC_TLS_KEY`) with a certificate
@@ -153,10 +153,11 @@ impl TestServer {
             ("PAIRSYNC_TLS_KEY", key.as_str()),
         ];
         all.extend_from_slice(env);
-        (TestServer::spawn_in(dir, &all).await, cert_pem)
+        (TestServer::spawn_in_dir(dir, &all).await, cert_pem)
     }
 
-    async fn spawn_in(scratch: tempfile::TempDir, env: &[(&str, &str)]) -> TestServer {
+    /// A server in `scratch` on the suite's database (a fresh PostgreSQL one, or SQLite there).
+    async fn spawn_in_dir(scratch: tempfile::TempDir, env: &[(&str, &str)]) -> TestServer {
         let (database_url, owned_postgres) = match std::env::var(POSTGRES_ENV) {
             Ok(admin) => {
                 let name = format!("pairsync_test_{}", uuid::Uuid::new_v4().simple());
@@ -168,6 +169,24 @@ impl TestServer {
                 (db.to_str().expect("utf-8 path").to_string(), None)
             }
         };
+        TestServer::spawn_in(scratch, database_url, owned_postgres, env)
+    }
+
+    /// A server with the suite's settings and extra environment settings, on the SQLite
+    /// file `path` whichever database the suite runs on.
+    pub async fn spawn_on_sqlite_file(path: &Path, env: &[(&str, &str)]) -> TestServer {
+        let scratch = tempfile::tempdir().expect("temp dir");
+        let database_url = path.to_str().expect("utf-8 path").to_string();
+        TestServer::spawn_in(scratch, database_url, None, env)
+    }
+
+    /// Starts a server with the suite's settings on `database_url`, in `scratch`.
+    fn spawn_in(
+        scratch: tempfile::TempDir,
+        database_url: String,
+        owned_postgres: Option<String>,
+        env: &[(&str, &str)],
+    ) -> TestServer {
         let mut full = owned(&[
             ("PAIRSYNC_BIND", "127.0.0.1:0"),
             ("DATABASE_URL", &database_url),

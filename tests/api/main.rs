@@ -14,6 +14,7 @@ mod https;
 mod https_client;
 mod legacy;
 mod operators;
+mod outages;
 mod pages;
 mod pair_rooms;
 mod settings;

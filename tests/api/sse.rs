@@ -205,3 +205,78 @@ impl EventStream {
         }
     }
 }
+
+/// A stream read in the background: every frame it brings is kept, stamped, for the test
+/// to look at while it does other things.
+pub struct Recording {
+    frames: std::sync::Arc<std::sync::Mutex<Vec<Frame>>>,
+    ended: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    reader: tokio::task::JoinHandle<()>,
+}
+
+impl Recording {
+    /// Starts reading `stream` until it ends (or the recording is dropped).
+    pub fn start(mut stream: EventStream) -> Recording {
+        let frames = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let ended = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (sink, done) = (frames.clone(), ended.clone());
+        let reader = tokio::spawn(async move {
+            while let Some(frame) = stream.next_frame(Duration::from_secs(3600)).await {
+                sink.lock().expect("frames lock").push(frame);
+            }
+            done.store(true, std::sync::atomic::Ordering::SeqCst);
+        });
+        Recording {
+            frames,
+            ended,
+            reader,
+        }
+    }
+
+    /// The events received so far (comments and `retry` left out), in order.
+    pub fn events(&self) -> Vec<Frame> {
+        self.frames
+            .lock()
+            .expect("frames lock")
+            .iter()
+            .filter(|f| f.event.is_some())
+            .cloned()
+            .collect()
+    }
+
+    /// Whether the server ended the stream.
+    pub fn ended(&self) -> bool {
+        self.ended.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Waits (at most `within`) for the first event that `wanted` accepts; that event.
+    pub async fn until(&self, within: Duration, wanted: impl Fn(&Frame) -> bool) -> Frame {
+        self.until_from(0, within, wanted).await
+    }
+
+    /// Waits (at most `within`) for the first event from the `from`-th on that `wanted`
+    /// accepts; that event.
+    pub async fn until_from(
+        &self,
+        from: usize,
+        within: Duration,
+        wanted: impl Fn(&Frame) -> bool,
+    ) -> Frame {
+        crate::expect::eventually(within, || async {
+            self.events().into_iter().skip(from).find(|f| wanted(f))
+        })
+        .await
+    }
+
+    /// Waits (at most `within`) for the first event with this name and data; that event.
+    pub async fn until_event(&self, event: &str, data: &str, within: Duration) -> Frame {
+        let wanted = (event.to_string(), data.to_string());
+        self.until(within, |f| f.pair() == wanted).await
+    }
+}
+
+impl Drop for Recording {
+    fn drop(&mut self) {
+        self.reader.abort();
+    }
+}
