@@ -550,6 +550,11 @@ impl RoomMachine {
         self.broadcast(now, notices, fx);
     }
 
+    /// Whether the write in flight pauses a room that had no stream for the grace.
+    pub fn pausing_empty(&self) -> bool {
+        matches!(&self.in_flight, Some(flight) if flight.cause == Cause::EmptyPause)
+    }
+
     /// What the write in flight will tell the streams once committed.
     pub fn pending_notices(&self) -> &[Notice] {
         self.in_flight

@@ -122,7 +122,15 @@ impl Room {
         let mut gone = 0;
         for effect in effects {
             match effect {
-                Effect::Save(room) => write = Some(Some(room)),
+                Effect::Save(room) => {
+                    if self.machine.pausing_empty() {
+                        log::info!(
+                            "room {}…: no stream for the grace period, pausing",
+                            short(&room.access_code)
+                        );
+                    }
+                    write = Some(Some(room));
+                }
                 Effect::DeleteRow => write = Some(None),
                 Effect::AskPresence => ask = true,
                 Effect::Broadcast(notices) => {
