@@ -73,13 +73,16 @@ fn check_feed_payload(text: &str) {
     if let Some(change) = Change::parse(text) {
         assert_eq!(Change::parse(&change.payload()), Some(change));
     }
-    // What a process writes, any other process reads back.
-    if let Some((code, version)) = text.split_once('\n') {
-        let change = Change {
-            code: code.to_string(),
-            version: version.len() as i64,
-        };
-        assert_eq!(Change::parse(&change.payload()), Some(change));
+    // What a process writes (always for a well-formed code), any other process reads back.
+    if let Some((code, told)) = text.split_once('\n') {
+        if access_code::is_well_formed(code) {
+            let change = Change {
+                code: code.to_string(),
+                version: told.len() as i64,
+                told: told.to_string(),
+            };
+            assert_eq!(Change::parse(&change.payload()), Some(change));
+        }
     }
 }
 

@@ -14,6 +14,7 @@ use actix_web_lab::sse::{self, Sse};
 use libfuzzer_sys::fuzz_target;
 use pairsync::cli::events::{decode, ServerEvent};
 use pairsync::pairing::{Notice, PairRoom, RoomStatus};
+use pairsync::schedule::RoomSettings;
 use pairsync::rooms::fanout::notice_frame;
 use pairsync::timer::{Timer, MAX_DURATION_MS, MIN_DURATION_MS};
 
@@ -56,6 +57,7 @@ fn room(
         timer,
         status: RoomStatus::InProgress,
         time_up_at: None,
+        settings: RoomSettings::default(),
         version: 1,
     }
 }
