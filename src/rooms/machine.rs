@@ -536,7 +536,9 @@ impl RoomMachine {
             notices.push(Notice::Remaining(0));
         }
         if current.version == self.room.version + 1 {
-            match told {
+            // The end of a countdown is replayed from the old row, which makes its states in
+            // between too; any other change is told as announced.
+            match told.filter(|_| replayed_expiry(&self.room, &current).is_none()) {
                 Some(told) => notices.extend(told),
                 None => {
                     notices.extend(change_events(&self.room, &current, now.wall_ms));
