@@ -41,11 +41,6 @@ impl Presence {
         }
     }
 
-    /// This process's id.
-    pub fn process(&self) -> &str {
-        &self.process
-    }
-
     fn flush(&mut self, ctx: &mut Context<Self>) {
         if self.writing {
             return;
