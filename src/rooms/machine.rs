@@ -538,9 +538,13 @@ impl RoomMachine {
         if current.version == self.room.version + 1 {
             // The end of a countdown is replayed from the old row, which makes its states in
             // between too; any other change is told as announced.
-            match told.filter(|_| replayed_expiry(&self.room, &current).is_none()) {
-                Some(told) => notices.extend(told),
-                None => {
+            match (replayed_expiry(&self.room, &current), told) {
+                (Some(replayed), _) => {
+                    notices.extend(replayed);
+                    notices.push(Notice::State(current.snapshot(now.wall_ms)));
+                }
+                (None, Some(told)) => notices.extend(told),
+                (None, None) => {
                     notices.extend(change_events(&self.room, &current, now.wall_ms));
                     notices.push(Notice::State(current.snapshot(now.wall_ms)));
                 }
