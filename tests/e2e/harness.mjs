@@ -274,6 +274,23 @@ export function timerState(page) {
   return page.evaluate(() => document.body.dataset.timer);
 }
 
+/**
+ * Waits until a running countdown has reached `text` or gone below it: a
+ * page that is busy (many tabs, a slow machine) may be read after the second
+ * has already passed, and an exact match would then wait forever.
+ */
+export async function waitCountdownReaches(page, text, timeout = 10_000) {
+  const want = seconds(text);
+  await page.waitForFunction(
+    (limit) => {
+      const m = /^(\d+):(\d\d)$/.exec(document.getElementById('countdown').textContent.trim());
+      return m !== null && Number(m[1]) * 60 + Number(m[2]) <= limit;
+    },
+    want,
+    { timeout, polling: 100 },
+  );
+}
+
 /** Waits until the page's countdown shows `text`. */
 export async function waitCountdown(page, text, timeout = 10_000) {
   await page.waitForFunction((want) => document.getElementById('countdown').textContent.trim() === want, text, {
