@@ -325,6 +325,20 @@ impl Timer {
         }
         due
     }
+
+    /// Moves a running timer's tick cursor below `told`, a remaining time already announced
+    /// for this run, so that no tick tells it again. A copy loaded at a reading taken before
+    /// the run began (another process's clock, a read planned earlier) would otherwise place
+    /// its cursor one tick too high.
+    pub fn ticks_below(&mut self, told: i64) {
+        if let Phase::Running {
+            next_tick: Some(value),
+            ..
+        } = &mut self.phase
+        {
+            *value = (*value).min(first_tick_below(told));
+        }
+    }
 }
 
 #[cfg(test)]

@@ -553,6 +553,9 @@ impl RoomMachine {
             notices.push(Notice::State(current.snapshot(now.wall_ms)));
         }
         self.take(now, current);
+        if let Some(told) = told_remaining(&notices) {
+            self.room.timer.ticks_below(told);
+        }
         self.broadcast(now, notices, fx);
     }
 
@@ -632,6 +635,22 @@ fn change_events(old: &PairRoom, new: &PairRoom, now: i64) -> Vec<Notice> {
         (_, Phase::Paused { .. }) => TimerEvent::Update,
     };
     vec![Notice::Timer(event), Notice::Remaining(remaining)]
+}
+
+/// The lowest remaining time `notices` tell for the run they end on: what follows their
+/// last `timer` event (all of them when there is none).
+fn told_remaining(notices: &[Notice]) -> Option<i64> {
+    let run = notices
+        .iter()
+        .rposition(|n| matches!(n, Notice::Timer(_)))
+        .map_or(notices, |last| &notices[last..]);
+    run.iter()
+        .filter_map(|n| match n {
+            Notice::Remaining(v) => Some(*v),
+            Notice::State(s) => Some(s.timer.remaining_time),
+            Notice::Timer(_) => None,
+        })
+        .min()
 }
 
 /// The notices (all but the last `state`) of the countdown's end that turned `old` into

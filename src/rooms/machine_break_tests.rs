@@ -417,3 +417,25 @@ fn a_pause_and_a_reset_of_a_break_elsewhere_are_told_as_such() {
         ["timer:reset", "remaining-time:2000", "state"]
     );
 }
+
+#[test]
+fn a_break_read_back_at_a_reading_before_it_began_ticks_no_value_twice() {
+    let mut sim = started(false, 1);
+    run_until(&mut sim, 1000);
+    // The other process commits the time-up and its break at 2004; this copy's own write,
+    // planned at 2000, reads that row back with its cursor placed at 2000.
+    let theirs = expired_elsewhere(sim.machine.room(), 2004);
+    let read = RoomRow::from_room(&theirs, T0 + 2004)
+        .into_room(T0 + 2000)
+        .expect("readable");
+    sim.row = Some(read);
+    let (_, fx) = sim.wake();
+    assert_eq!(
+        broadcasts(&fx),
+        then(&TIME_UP, &["timer:break", "remaining-time:5000", "state"])
+    );
+    // The next tick is the break's 4000, at 3004; 5000 was told with the break.
+    assert_eq!(sim.wake_at(), Duration::from_millis(3004));
+    let (_, fx) = sim.wake();
+    assert_eq!(broadcasts(&fx), ["remaining-time:4000"]);
+}
