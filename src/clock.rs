@@ -6,13 +6,22 @@
 //! which measures grace periods, idle times and retries without jumping when the wall
 //! clock is stepped. [`Clock::sleep_until`] waits for a monotonic instant; with the manual
 //! clock it waits until a test advances the clock that far.
+//!
+//! The system clock wakes its sleepers from one thread of its own ([`alarms`]), to within
+//! tens of microseconds of their instant: tokio's timer counts whole milliseconds and
+//! rounds every instant up, which would make every tick 1–2 ms late.
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::{oneshot, watch};
+
+use self::alarms::Alarms;
+
+mod alarms;
 
 /// One reading of the clock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,7 +78,9 @@ impl Clock {
     /// The operating system's clocks.
     pub fn system() -> Clock {
         Clock(Arc::new(SystemSource {
-            start: tokio::time::Instant::now(),
+            start: Instant::now(),
+            latest: AtomicU64::new(0),
+            alarms: Alarms::start(),
         }))
     }
 
@@ -106,25 +117,39 @@ impl Clock {
 }
 
 struct SystemSource {
-    start: tokio::time::Instant,
+    start: Instant,
+    /// The highest monotonic reading handed out, in nanoseconds since `start`.
+    latest: AtomicU64,
+    alarms: Alarms,
 }
 
 impl Source for SystemSource {
+    /// The wall clock is read to the microsecond and truncated to the millisecond; the
+    /// monotonic face is moved back by what was truncated, so that it names the instant at
+    /// which the wall clock read `wall_ms` exactly. [`Now::mono_at_wall`] then gives the
+    /// very instant a wall-clock time falls due, not up to 1 ms after it. Readings never
+    /// go back, even when the wall clock is stepped.
     fn now(&self) -> Now {
-        let wall_ms = SystemTime::now()
+        let since_epoch = SystemTime::now()
             .duration_since(UNIX_EPOCH)
-            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-            .unwrap_or(0);
+            .unwrap_or(Duration::ZERO);
+        let elapsed = self.start.elapsed();
+        let wall_ms = i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX);
+        let truncated = Duration::from_nanos(u64::from(since_epoch.subsec_nanos() % 1_000_000));
+        let aligned = u64::try_from(elapsed.saturating_sub(truncated).as_nanos()).unwrap_or(u64::MAX);
+        let previous = self.latest.fetch_max(aligned, Ordering::Relaxed);
         Now {
             wall_ms,
-            mono: self.start.elapsed(),
+            mono: Duration::from_nanos(previous.max(aligned)),
         }
     }
 
     fn sleep_until(&self, mono: Duration) -> Sleep {
-        let at = self.start + mono;
+        let rx = self.alarms.at(self.start + mono);
         Box::pin(async move {
-            tokio::time::sleep_until(at).await;
+            // The alarm thread outlives every clock handle; a closed channel still means
+            // the instant has come or the process is ending.
+            let _ = rx.await;
             WakeToken::default()
         })
     }
@@ -321,6 +346,22 @@ mod tests {
         assert!(!advancing.is_finished());
         tx.send(()).expect("sleeper waits");
         advancing.await.expect("advance returns");
+    }
+
+    #[tokio::test]
+    async fn the_system_clock_wakes_a_wall_clock_instant_never_before_it_comes() {
+        let clock = Clock::system();
+        for _ in 0..20 {
+            let now = clock.now();
+            let due = now.wall_ms + 2;
+            drop(clock.sleep_until(now.mono_at_wall(due)).await);
+            let woke = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .expect("after 1970")
+                .as_millis();
+            assert!(woke >= due as u128, "woke at {woke}, due at {due}");
+            assert!(clock.now().mono >= now.mono);
+        }
     }
 
     #[tokio::test]

@@ -64,8 +64,8 @@ pub struct Room {
     /// One future per stream that ends when its client hangs up; cancelled when the room
     /// lets go of the stream first, which releases the stream's last sender.
     watchers: HashMap<u64, SpawnHandle>,
-    /// The sleep until the machine's next wake-up.
-    wake: Option<SpawnHandle>,
+    /// The sleep until the machine's next wake-up, and its instant.
+    wake: Option<(SpawnHandle, std::time::Duration)>,
 }
 
 /// How a batch of effects ends: the reply to the input that caused it, if any.
@@ -258,15 +258,21 @@ impl Room {
     /// Replaces the pending wake-up with one at `at`. While the woken work runs, the actor
     /// takes no other input, and the clock's token is held until it is done.
     fn sleep_until(&mut self, at: std::time::Duration, ctx: &mut Context<Self>) {
-        if let Some(handle) = self.wake.take() {
+        if let Some((handle, pending)) = self.wake.take() {
+            if pending == at {
+                // Most inputs leave the next wake-up where it was.
+                self.wake = Some((handle, pending));
+                return;
+            }
             ctx.cancel_future(handle);
         }
         let sleep = self.env.clock.sleep_until(at).into_actor(self);
-        self.wake = Some(ctx.spawn(sleep.map(|token: WakeToken, act, ctx| {
+        let handle = ctx.spawn(sleep.map(|token: WakeToken, act, ctx| {
             act.wake = None;
             let work = act.feed(Input::Wake, ctx).map(move |_, _, _| drop(token));
             ctx.wait(work);
-        })));
+        }));
+        self.wake = Some((handle, at));
     }
 
     /// A stream's client went away.
