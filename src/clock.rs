@@ -136,7 +136,8 @@ impl Source for SystemSource {
         let elapsed = self.start.elapsed();
         let wall_ms = i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX);
         let truncated = Duration::from_nanos(u64::from(since_epoch.subsec_nanos() % 1_000_000));
-        let aligned = u64::try_from(elapsed.saturating_sub(truncated).as_nanos()).unwrap_or(u64::MAX);
+        let aligned =
+            u64::try_from(elapsed.saturating_sub(truncated).as_nanos()).unwrap_or(u64::MAX);
         let previous = self.latest.fetch_max(aligned, Ordering::Relaxed);
         Now {
             wall_ms,
