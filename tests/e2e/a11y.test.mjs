@@ -27,6 +27,14 @@ for (const colorScheme of ['light', 'dark']) {
     await home.click('#create');
     await home.locator('.field-error:not([hidden])').first().waitFor({ state: 'visible', timeout: 10_000 });
     await assertNoWcagViolation(home, `home with an error (${colorScheme})`);
+    // With the break settings set, and one of them refused.
+    await home.fill('#driver', 'Grace');
+    await home.fill('#navigator', 'Alan');
+    await home.check('#auto-start');
+    await home.fill('#break-every', '21');
+    await home.click('#create');
+    await home.locator('#break-every-error').waitFor({ state: 'visible', timeout: 10_000 });
+    await assertNoWcagViolation(home, `home with a break setting refused (${colorScheme})`);
     await home.context().close();
 
     const code = await env.server.createRoom({ timerDuration: 1000 });

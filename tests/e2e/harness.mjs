@@ -21,6 +21,9 @@
  *
  * Every test saves a screenshot there; the server's log is printed when a
  * server fails to start.
+ *
+ * session.test.mjs also runs the terminal client in tmux (`apt-get install -y tmux`;
+ * see tmux.mjs).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';

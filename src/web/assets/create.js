@@ -1,7 +1,9 @@
 // pairsync — the "create a pair room" page.
 // Posts the form to POST /api/pair-room and opens /p/{accessCode} on 201.
-// Validation is the server's: its 400 message names the field, and the
-// message is shown next to that field.
+// The room's settings (auto-start, a break every N turns, the break's length)
+// go in the same body. Validation is the server's: its 400 message names the
+// field, and the message is shown next to that field; only a field that holds
+// no number at all is refused here.
 (function () {
   'use strict';
 
@@ -9,6 +11,9 @@
   var driver = document.getElementById('driver');
   var navigator_ = document.getElementById('navigator');
   var minutes = document.getElementById('minutes');
+  var autoStart = document.getElementById('auto-start');
+  var breakEvery = document.getElementById('break-every');
+  var breakMinutes = document.getElementById('break-minutes');
   var submit = document.getElementById('create');
   var formError = document.getElementById('form-error');
   var presets = Array.prototype.slice.call(document.querySelectorAll('[data-minutes]'));
@@ -17,7 +22,9 @@
   var FIELDS = {
     driver: [driver, document.getElementById('driver-error')],
     navigator: [navigator_, document.getElementById('navigator-error')],
-    timerDuration: [minutes, document.getElementById('minutes-error')]
+    timerDuration: [minutes, document.getElementById('minutes-error')],
+    breakEvery: [breakEvery, document.getElementById('break-every-error')],
+    breakDuration: [breakMinutes, document.getElementById('break-minutes-error')]
   };
 
   function syncPresets() {
@@ -80,18 +87,37 @@
     return best;
   }
 
+  // The number an input holds, or null when it holds none.
+  function numberIn(input) {
+    var n = Number(input.value);
+    return input.value.trim() === '' || !isFinite(n) ? null : n;
+  }
+
   form.addEventListener('submit', function (event) {
     event.preventDefault();
     clearErrors();
-    var mins = Number(minutes.value);
-    if (minutes.value.trim() === '' || !isFinite(mins)) {
+    var mins = numberIn(minutes);
+    if (mins === null) {
       showError('timerDuration', 'Enter the minutes per turn, for example 25.');
+      return;
+    }
+    var every = numberIn(breakEvery);
+    if (every === null) {
+      showError('breakEvery', 'Enter after how many turns a break comes, or 0 for no breaks.');
+      return;
+    }
+    var breakMins = numberIn(breakMinutes);
+    if (breakMins === null) {
+      showError('breakDuration', 'Enter the break length in minutes, for example 5.');
       return;
     }
     var payload = {
       navigator: navigator_.value,
       driver: driver.value,
-      timerDuration: Math.round(mins * 60000)
+      timerDuration: Math.round(mins * 60000),
+      autoStart: autoStart.checked,
+      breakEvery: every,
+      breakDuration: Math.round(breakMins * 60000)
     };
     submit.disabled = true;
     fetch('/api/pair-room', {
