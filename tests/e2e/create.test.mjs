@@ -55,12 +55,12 @@ test('the server validation message shows next to the field it names', { timeout
   assert.equal(await page.getAttribute('#driver', 'aria-invalid'), 'true');
   assert.equal(await page.locator('#navigator-error').isVisible(), false);
 
-  // Too short a timer: the message names `timerDuration`.
+  // Too short a timer: the server's refusal, said in the page's units.
   await page.fill('#driver', 'Grace');
   await page.fill('#minutes', '0');
   await page.click('#create');
   await page.locator('#minutes-error').waitFor({ state: 'visible', timeout: 10_000 });
-  assert.match(await page.textContent('#minutes-error'), /timerDuration/);
+  assert.match(await page.textContent('#minutes-error'), /A turn lasts between 1 second and 1440 minutes/);
   assert.equal(await page.locator('#driver-error').isVisible(), false);
   assert.equal(new URL(page.url()).pathname, '/');
   await screenshot(page, 'create-validation');
@@ -134,10 +134,10 @@ test('a break setting the room would refuse is named next to its field, and no r
   assert.match(await page.textContent('#break-minutes-error'), /break length in minutes/);
   assert.equal(await page.getAttribute('#break-minutes', 'aria-invalid'), 'true');
 
-  // Over an hour: the server's message names `breakDuration`.
+  // Over an hour: the server's refusal, said next to the field in the page's units.
   await page.fill('#break-minutes', '61');
   await page.click('#create');
-  await page.waitForFunction(() => /breakDuration/.test(document.getElementById('break-minutes-error').textContent), null, {
+  await page.waitForFunction(() => /between 1 second and 60 minutes/.test(document.getElementById('break-minutes-error').textContent), null, {
     timeout: 10_000,
   });
   assert.equal(await page.locator('#break-every-error').isVisible(), false);

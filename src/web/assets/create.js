@@ -87,6 +87,26 @@
     return best;
   }
 
+  // Words for a length of `ms` milliseconds, as the page asks for lengths.
+  function lengthWords(ms) {
+    if (ms % 60000 === 0) return plural(ms / 60000, 'minute');
+    if (ms % 1000 === 0) return plural(ms / 1000, 'second');
+    return plural(ms, 'millisecond');
+  }
+
+  function plural(n, unit) { return n + ' ' + unit + (n === 1 ? '' : 's'); }
+
+  // The page asks for minutes, the API counts milliseconds: a refused length is said in
+  // the page's words (the field's label and readable bounds); any other message as sent.
+  var LENGTH_LABELS = { timerDuration: 'A turn', breakDuration: 'A break' };
+
+  function inPageUnits(field, message) {
+    var m = /between (\d+) and (\d+) milliseconds/.exec(message);
+    if (!LENGTH_LABELS[field] || !m) return message;
+    return LENGTH_LABELS[field] + ' lasts between ' + lengthWords(Number(m[1])) + ' and ' +
+      lengthWords(Number(m[2])) + '.';
+  }
+
   // The number an input holds, or null when it holds none.
   function numberIn(input) {
     var n = Number(input.value);
@@ -132,7 +152,8 @@
         }
         submit.disabled = false;
         if (res.status === 400 && body && body.message) {
-          showError(fieldOf(body), body.message);
+          var field = fieldOf(body);
+          showError(field, inPageUnits(field, body.message));
         } else {
           showError(null, (body && body.message) || 'The server answered ' + res.status + '. Try again.');
         }
