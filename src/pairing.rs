@@ -168,6 +168,18 @@ pub enum TimerEvent {
 }
 
 impl TimerEvent {
+    /// Every timer event, in the order of the enum.
+    pub const ALL: [TimerEvent; 8] = [
+        TimerEvent::Start,
+        TimerEvent::Pause,
+        TimerEvent::Stop,
+        TimerEvent::Update,
+        TimerEvent::Reset,
+        TimerEvent::Running,
+        TimerEvent::Complete,
+        TimerEvent::Break,
+    ];
+
     /// The word sent as the event's data.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -91,6 +91,17 @@ fn number(query: &HashMap<&str, &str>, key: &str, default: usize) -> Result<usiz
     }
 }
 
+/// The `scope` of `GET /rooms`, as the document shows it (read by [`page`]).
+#[derive(ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum Scope {
+    /// The rooms live in this process (the default).
+    Process,
+    /// Every room with a stream on any live process or a running timer.
+    Cluster,
+}
+
 /// A listing request, from `GET /rooms`'s query pairs: `limit` (1 to 1000, default 100),
 /// `offset` (≥ 0, default 0) and `scope` (`process`, the default, or `cluster`), each at
 /// most once; any other parameter is refused with a message that names it.
@@ -141,7 +152,7 @@ pub fn page(pairs: &[(String, String)]) -> Result<ListingQuery, ApiError> {
 #[utoipa::path(get, path = "/rooms", tag = "operations", security(("admin_token" = [])),
     params(("limit" = Option<usize>, Query, minimum = 1, maximum = 1000, description = "1 to 1000, default 100"),
            ("offset" = Option<usize>, Query, minimum = 0, description = "0 or more, default 0"),
-           ("scope" = Option<String>, Query, description = "`process` (default): the rooms live in this process; \
+           ("scope" = Option<Scope>, Query, description = "`process` (default): the rooms live in this process; \
                `cluster`: every room with a stream on any live process or a running timer, `subscribers` counting every process's streams")),
     responses((status = 200, body = Listing),
         (status = 400, description = "A bad limit or offset", body = ErrorBody),
@@ -232,7 +243,7 @@ async fn cluster_listing(
 }
 
 /// `GET /rooms/{code}`
-#[utoipa::path(get, path = "/rooms/{code}", tag = "operations", security(("admin_token" = [])), params(RoomCode),
+#[utoipa::path(get, path = "/rooms/{code}", operation_id = "read_live_room", tag = "operations", security(("admin_token" = [])), params(RoomCode),
     responses((status = 200, body = Entry),
         (status = 404, description = "No such room live in this process", body = ErrorBody),
         (status = 401, description = "Missing or wrong bearer token", body = ErrorBody)))]

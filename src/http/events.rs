@@ -18,7 +18,7 @@ use super::client::ClientKey;
 use super::stream_gate::{Refusal, StreamPermit};
 use super::AppState;
 use crate::error::{ApiError, ErrorBody};
-use crate::http::openapi::RoomCode;
+use crate::http::openapi::{RoomCode, StreamEvent};
 use crate::metrics::StreamEnd;
 use crate::rooms::client::ask;
 use crate::rooms::messages::Subscribe;
@@ -92,9 +92,11 @@ impl<B: MessageBody + Unpin> MessageBody for UntilShutdown<B> {
 /// `GET /api/{code}/connect`
 #[utoipa::path(get, path = "/api/{code}/connect", tag = "events", params(RoomCode),
     responses(
-        (status = 200, description = "A Server-Sent Events stream: `connect`, `remaining-time`, \
-            `timer` (`start`, `pause`, `stop`, `update`, `reset`, `running`, `complete`, `break`), \
-            `state` and `close` events, each with an increasing `id`", content_type = "text/event-stream", body = String),
+        (status = 200, description = "A Server-Sent Events stream that lasts until the room is deleted \
+            (`close`) or the server stops; each event is a `StreamEvent`",
+            headers(("Cache-Control" = String, description = "`no-cache`"),
+                ("X-Accel-Buffering" = String, description = "`no`: a proxy passes each event on at once")),
+            content_type = "text/event-stream", item_schema = StreamEvent),
         (status = 404, description = "No such room", body = ErrorBody),
         (status = 429, description = "The room holds as many streams as it may (`too_many_subscribers`), \
             or this client address does (`rate_limited`, with `Retry-After`)", body = ErrorBody),

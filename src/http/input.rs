@@ -1,20 +1,23 @@
-//! Request bodies: how JSON is read, and the validation that turns it into domain
-//! values, with a message that names the field at fault.
+//! Request bodies and query values as the handlers read them: JSON off the wire, then the
+//! body type of [`super::bodies`] with its validation, refused with a `400` whose message
+//! names the field at fault.
+
+mod field_order;
+mod messages;
 
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::{web, HttpRequest};
-use serde_json::{Map, Value};
+use garde::Validate;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
 
+use self::field_order::InFieldOrder;
+use super::bodies::{CreateRoomBody, SetDurationBody, SettingsBody, StatusBody};
 use super::MAX_BODY_BYTES;
 use crate::error::ApiError;
-use crate::pairing::{Command, NewRoom, RoomStatus};
-use crate::schedule::{RoomSettings, SettingsPatch, MAX_BREAK_EVERY};
-use crate::timer::{MAX_BREAK_MS, MAX_DURATION_MS, MIN_BREAK_MS, MIN_DURATION_MS};
+use crate::pairing::{Command, NewRoom};
 
-/// The longest name a navigator or driver may have, in characters.
-pub const MAX_NAME_CHARS: usize = 20;
-/// The longest mission URL, in characters.
-pub const MAX_MISSION_URL_CHARS: usize = 2048;
+pub use super::bodies::{MAX_MISSION_URL_CHARS, MAX_NAME_CHARS};
 
 /// JSON bodies: at most [`MAX_BODY_BYTES`], any content type, errors as the contract's JSON.
 pub fn json_config() -> web::JsonConfig {
@@ -49,147 +52,38 @@ pub fn query_config() -> web::QueryConfig {
     })
 }
 
-fn object(body: &Value) -> Result<&Map<String, Value>, ApiError> {
-    body.as_object()
-        .ok_or_else(|| ApiError::invalid("the body must be a JSON object"))
-}
-
-/// A present, non-null field.
-fn field<'a>(obj: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
-    obj.get(name).filter(|v| !v.is_null())
-}
-
-fn integer(obj: &Map<String, Value>, name: &str) -> Result<Option<i64>, ApiError> {
-    match field(obj, name) {
-        None => Ok(None),
-        Some(v) => v
-            .as_i64()
-            .map(Some)
-            .ok_or_else(|| ApiError::invalid(format!("{name} must be an integer of milliseconds"))),
-    }
-}
-
-fn duration(obj: &Map<String, Value>, name: &str) -> Result<i64, ApiError> {
-    let ms = integer(obj, name)?.ok_or_else(|| ApiError::invalid(format!("{name} is required")))?;
-    if !(MIN_DURATION_MS..=MAX_DURATION_MS).contains(&ms) {
-        return Err(ApiError::invalid(format!(
-            "{name} must be between {MIN_DURATION_MS} and {MAX_DURATION_MS} milliseconds"
-        )));
-    }
-    Ok(ms)
-}
-
-fn remaining(obj: &Map<String, Value>, name: &str, duration: i64) -> Result<i64, ApiError> {
-    let ms = integer(obj, name)?.unwrap_or(duration);
-    if !(1..=duration).contains(&ms) {
-        return Err(ApiError::invalid(format!(
-            "{name} must be between 1 and the duration ({duration} milliseconds)"
-        )));
-    }
-    Ok(ms)
-}
-
-fn name(obj: &Map<String, Value>, field_name: &str) -> Result<String, ApiError> {
-    let raw = match field(obj, field_name) {
-        None => return Err(ApiError::invalid(format!("{field_name} is required"))),
-        Some(Value::String(s)) => s,
-        Some(_) => return Err(ApiError::invalid(format!("{field_name} must be a string"))),
+/// `body` as a `T`: a JSON object whose fields have the types `T` declares (unknown fields
+/// are ignored) and keep the bounds it declares. The message names one fault, whatever the
+/// order of the keys: a wrong type first, then a missing field, then a broken bound, each
+/// in the order `T` declares its fields.
+pub fn read<T>(body: &Value) -> Result<T, ApiError>
+where
+    T: DeserializeOwned + Validate<Context = ()>,
+{
+    let Value::Object(object) = body else {
+        return Err(ApiError::invalid("the body must be a JSON object"));
     };
-    let trimmed = raw.trim();
-    let chars = trimmed.chars().count();
-    if chars == 0 || chars > MAX_NAME_CHARS {
-        return Err(ApiError::invalid(format!(
-            "{field_name} must be 1 to {MAX_NAME_CHARS} characters after trimming"
-        )));
-    }
-    if trimmed.chars().any(char::is_control) {
-        return Err(ApiError::invalid(format!(
-            "{field_name} must not contain control characters"
-        )));
-    }
-    Ok(trimmed.to_string())
-}
-
-/// The room settings named in `obj` (`autoStart`, `breakEvery`, `breakDuration`), each
-/// optional; anything else in `obj` is not looked at.
-fn settings_patch(obj: &Map<String, Value>) -> Result<SettingsPatch, ApiError> {
-    let auto_start = match field(obj, "autoStart") {
-        None => None,
-        Some(Value::Bool(b)) => Some(*b),
-        Some(_) => return Err(ApiError::invalid("autoStart must be true or false")),
-    };
-    let break_every = match field(obj, "breakEvery") {
-        None => None,
-        Some(v) => match v.as_i64() {
-            Some(n) if (0..=MAX_BREAK_EVERY).contains(&n) => Some(n),
-            _ => {
-                return Err(ApiError::invalid(format!(
-                    "breakEvery must be an integer from 0 (never) to {MAX_BREAK_EVERY}"
-                )))
-            }
-        },
-    };
-    let break_duration = match integer(obj, "breakDuration")? {
-        Some(ms) if !(MIN_BREAK_MS..=MAX_BREAK_MS).contains(&ms) => {
-            return Err(ApiError::invalid(format!(
-                "breakDuration must be between {MIN_BREAK_MS} and {MAX_BREAK_MS} milliseconds"
-            )))
-        }
-        ms => ms,
-    };
-    Ok(SettingsPatch {
-        auto_start,
-        break_every,
-        break_duration,
-    })
+    let typed: T = serde_path_to_error::deserialize(InFieldOrder(object.clone()))
+        .map_err(|e| ApiError::invalid(messages::type_fault(&e)))?;
+    garde::with_i18n(messages::Predicates, || typed.validate())
+        .map_err(|report| ApiError::invalid(messages::sentence(&report)))?;
+    Ok(typed)
 }
 
 /// `PATCH /api/pair-room/{code}/settings`: any of `{autoStart, breakEvery, breakDuration}`.
 pub fn settings(body: &Value) -> Result<Command, ApiError> {
-    Ok(Command::Settings(settings_patch(object(body)?)?))
+    read::<SettingsBody>(body).map(Command::from)
 }
 
 /// `POST /api/pair-room`: `{navigator, driver, timerDuration, timerRemainingTime?, missionUrl?,
 /// autoStart?, breakEvery?, breakDuration?}`.
 pub fn new_room(body: &Value) -> Result<NewRoom, ApiError> {
-    let obj = object(body)?;
-    let navigator = name(obj, "navigator")?;
-    let driver = name(obj, "driver")?;
-    if navigator == driver {
-        return Err(ApiError::invalid("navigator and driver must differ"));
-    }
-    let duration = duration(obj, "timerDuration")?;
-    let remaining = remaining(obj, "timerRemainingTime", duration)?;
-    let mission_url = match field(obj, "missionUrl") {
-        None => String::new(),
-        Some(Value::String(s)) if s.chars().count() <= MAX_MISSION_URL_CHARS => s.clone(),
-        Some(Value::String(_)) => {
-            return Err(ApiError::invalid(format!(
-                "missionUrl must be at most {MAX_MISSION_URL_CHARS} characters"
-            )))
-        }
-        Some(_) => return Err(ApiError::invalid("missionUrl must be a string")),
-    };
-    let settings = RoomSettings::default().patched(settings_patch(obj)?);
-    Ok(NewRoom {
-        navigator,
-        driver,
-        mission_url,
-        duration,
-        remaining,
-        settings,
-    })
+    read::<CreateRoomBody>(body).map(NewRoom::from)
 }
 
 /// `PATCH /api/{code}/timer`: `{duration, remainingTime?}`.
 pub fn set_duration(body: &Value) -> Result<Command, ApiError> {
-    let obj = object(body)?;
-    let duration = duration(obj, "duration")?;
-    let remaining = remaining(obj, "remainingTime", duration)?;
-    Ok(Command::SetDuration {
-        duration,
-        remaining,
-    })
+    read::<SetDurationBody>(body).map(Command::from)
 }
 
 /// The `round` of `PATCH /api/pair-room/{code}/pair-swap?round=N`, when given.
@@ -204,16 +98,13 @@ pub fn round(raw: Option<&str>) -> Result<Option<i64>, ApiError> {
 /// `PATCH /api/pair-room/{code}/status`: `{"status": "COMPLETED"}`, the one status a
 /// client may set.
 pub fn status(body: &Value) -> Result<Command, ApiError> {
-    let completed = RoomStatus::Completed.as_str();
-    match field(object(body)?, "status") {
-        Some(Value::String(s)) if s == completed => Ok(Command::Complete),
-        _ => Err(ApiError::invalid(format!("status must be \"{completed}\""))),
-    }
+    read::<StatusBody>(body).map(Command::from)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::schedule::{RoomSettings, SettingsPatch};
     use serde_json::json;
 
     fn message(r: Result<NewRoom, ApiError>) -> String {

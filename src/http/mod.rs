@@ -16,9 +16,11 @@
 //! - `cors`: cross-origin calls from the configured origins.
 //! - `openapi`: the OpenAPI document and the API browser.
 //! - `pages`: the web pages and their assets.
-//! - `input`: request bodies and their validation.
+//! - `bodies`: the JSON request bodies, their schemas and their bounds.
+//! - `input`: how request bodies and query values are read and refused.
 
 pub mod admin;
+pub mod bodies;
 pub mod client;
 pub mod cors;
 mod events;

@@ -1,11 +1,21 @@
-//! The OpenAPI 3 document of the HTTP API, generated from the handlers' annotations and
-//! the types they answer with, served at `/api/openapi.json` and browsable at `/api/docs/`.
+//! The OpenAPI 3.2 document of the HTTP API, generated from the handlers' annotations and
+//! the types they read and answer with, served at `/api/openapi.json` and browsable at
+//! `/api/docs/`.
+//!
+//! - `links`: the links from a created room's access code to every operation that takes it.
+//! - `stream`: the schema of one event of a room's stream.
+
+mod links;
+mod stream;
 
 use actix_web::HttpResponse;
 use serde::Serialize;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{IntoParams, IntoResponses, Modify, OpenApi, ToSchema};
 
+pub use self::links::AccessCodeLinks;
+pub use self::stream::StreamEvent;
+use super::bodies::{CreateRoomBody, SetDurationBody, SettingsBody, StatusBody};
 use super::{admin, events, health, pages, pair_room, timer};
 use crate::error::ErrorBody;
 use crate::pairing::{RoomStatus, Snapshot, TimerView};
@@ -17,75 +27,9 @@ use crate::timer::{Period, PhaseName};
 #[into_params(parameter_in = Path)]
 #[allow(dead_code)]
 pub struct RoomCode {
-    /// The room's access code (`[A-Za-z0-9_-]`, 8 to 32 characters).
+    /// The room's access code. A code of another shape names no room (`404`).
+    #[param(pattern = "^[A-Za-z0-9_-]{8,32}$")]
     code: String,
-}
-
-/// `POST /api/pair-room` (read by hand in `input`, described here).
-#[derive(ToSchema)]
-#[serde(rename_all = "camelCase")]
-#[allow(dead_code)]
-pub struct CreateRoomBody {
-    /// Who guides: trimmed, 1 to 20 characters, no control characters.
-    #[schema(example = "Ann")]
-    navigator: String,
-    /// Who types: as `navigator`, and not equal to it.
-    #[schema(example = "Bob")]
-    driver: String,
-    /// Full countdown, ms: 1000 to 86400000.
-    #[schema(minimum = 1000, maximum = 86400000, example = 1500000)]
-    timer_duration: i64,
-    /// Remaining ms, 1 to `timerDuration` (default): idle when equal, else paused.
-    #[schema(minimum = 1)]
-    timer_remaining_time: Option<i64>,
-    /// At most 2048 characters, returned as given (`""` when absent).
-    mission_url: Option<String>,
-    /// After a time-up, the next turn starts by itself (default `false`).
-    auto_start: Option<bool>,
-    /// A break after every `breakEvery`-th time-up: 0 (never, the default) to 20.
-    #[schema(minimum = 0, maximum = 20)]
-    break_every: Option<i64>,
-    /// How long a break lasts, ms: 1000 to 3600000 (default 300000).
-    #[schema(minimum = 1000, maximum = 3600000)]
-    break_duration: Option<i64>,
-}
-
-/// `PATCH /api/pair-room/{code}/settings` (read by hand in `input`, described here): any
-/// subset of the three; other fields are ignored.
-#[derive(ToSchema)]
-#[serde(rename_all = "camelCase")]
-#[allow(dead_code)]
-pub struct SettingsBody {
-    /// After a time-up, the next turn starts by itself.
-    auto_start: Option<bool>,
-    /// A break after every `breakEvery`-th time-up: 0 (never) to 20.
-    #[schema(minimum = 0, maximum = 20)]
-    break_every: Option<i64>,
-    /// How long a break lasts, ms: 1000 to 3600000.
-    #[schema(minimum = 1000, maximum = 3600000)]
-    break_duration: Option<i64>,
-}
-
-/// `PATCH /api/{code}/timer` (read by hand in `input`, described here).
-#[derive(ToSchema)]
-#[serde(rename_all = "camelCase")]
-#[allow(dead_code)]
-pub struct SetDurationBody {
-    /// Full countdown, ms: 1000 to 86400000.
-    #[schema(minimum = 1000, maximum = 86400000)]
-    duration: i64,
-    /// Remaining ms, 1 to `duration` (default).
-    #[schema(minimum = 1)]
-    remaining_time: Option<i64>,
-}
-
-/// `PATCH /api/pair-room/{code}/status` (read by hand in `input`, described here).
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct StatusBody {
-    /// Only `COMPLETED` may be set.
-    #[schema(example = "COMPLETED")]
-    status: String,
 }
 
 /// The errors every room endpoint may answer.
@@ -124,6 +68,7 @@ impl Modify for AdminToken {
 /// The whole document.
 #[derive(OpenApi)]
 #[openapi(
+    version = "3.2.0",
     info(
         title = "pairsync",
         description = "A pair-programming timer kept in sync across every screen of a pair room."
@@ -139,10 +84,12 @@ impl Modify for AdminToken {
         document,
     ),
     components(schemas(
-        pair_room::Created, pair_room::Exists, pair_room::RoomBody, RoomStatus, TimerView, Snapshot, PhaseName, Period, RoomSettings, ErrorBody,
-        CreateRoomBody, SetDurationBody, StatusBody, SettingsBody, Status, admin::Entry, admin::Listing
+        pair_room::Created, pair_room::Exists, pair_room::RoomBody, RoomStatus, TimerView,
+        Snapshot, PhaseName, Period, RoomSettings, ErrorBody,
+        CreateRoomBody, SetDurationBody, StatusBody, SettingsBody, Status, StreamEvent,
+        admin::Entry, admin::Listing, admin::Scope
     )),
-    modifiers(&AdminToken)
+    modifiers(&AdminToken, &AccessCodeLinks)
 )]
 pub struct ApiDoc;
 
@@ -221,6 +168,99 @@ mod tests {
         assert!(body["content"]["application/json"]["schema"]["$ref"]
             .as_str()
             .is_some_and(|r| r.ends_with("/SettingsBody")));
+    }
+
+    /// Every operation of the document: `(path, method, operation)`.
+    fn operations(doc: &serde_json::Value) -> Vec<(&str, &str, &serde_json::Value)> {
+        let paths = doc["paths"].as_object().expect("paths");
+        paths
+            .iter()
+            .flat_map(|(path, item)| {
+                let item = item.as_object().expect("path item");
+                item.iter()
+                    .map(move |(method, op)| (path.as_str(), method.as_str(), op))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_created_rooms_access_code_links_to_every_operation_that_takes_it() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).expect("serializes");
+        let created = &doc["paths"]["/api/pair-room"]["post"]["responses"]["201"];
+        assert_eq!(
+            created["content"]["application/json"]["schema"]["$ref"],
+            "#/components/schemas/Created"
+        );
+        assert!(doc["components"]["schemas"]["Created"]["properties"]["accessCode"].is_object());
+        let links = created["links"].as_object().expect("links");
+        let mut ids = std::collections::HashSet::new();
+        let mut linked = 0;
+        for (path, method, op) in operations(&doc) {
+            let id = op["operationId"].as_str().expect("an operation id");
+            assert!(ids.insert(id), "operation id {id} is used twice");
+            let parameter = if path.contains("{code}") {
+                "code"
+            } else if path == "/api/pair-room/exists" {
+                "access_code"
+            } else {
+                assert!(links.get(id).is_none(), "{method} {path} takes no code");
+                continue;
+            };
+            let link = &links[id];
+            assert_eq!(link["operationId"], id, "{method} {path}");
+            assert_eq!(
+                link["parameters"][parameter], "$response.body#/accessCode",
+                "{method} {path}"
+            );
+            linked += 1;
+        }
+        // Every room route that takes a code, the pages' and the operators' included.
+        let with_code = super::super::route_table()
+            .iter()
+            .filter(|(path, _)| path.contains("{code}"))
+            .count();
+        assert_eq!(linked, with_code + 1);
+        assert_eq!(links.len(), linked);
+    }
+
+    #[test]
+    fn the_stream_is_described_event_by_event() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).expect("serializes");
+        assert_eq!(doc["openapi"], "3.2.0", "itemSchema is OpenAPI 3.2");
+        let stream = &doc["paths"]["/api/{code}/connect"]["get"]["responses"]["200"]["content"]
+            ["text/event-stream"];
+        assert_eq!(
+            stream["itemSchema"]["$ref"],
+            "#/components/schemas/StreamEvent"
+        );
+        let kinds = doc["components"]["schemas"]["StreamEvent"]["oneOf"]
+            .as_array()
+            .expect("one schema per kind of event");
+        let names: Vec<&str> = kinds
+            .iter()
+            .map(|k| k["properties"]["event"]["enum"][0].as_str().unwrap_or(""))
+            .collect();
+        assert_eq!(
+            names,
+            ["connect", "remaining-time", "timer", "state", "close"]
+        );
+        for kind in kinds {
+            assert_eq!(kind["required"], serde_json::json!(["event", "data", "id"]));
+        }
+        let words: Vec<&str> = crate::pairing::TimerEvent::ALL
+            .iter()
+            .map(|e| e.as_str())
+            .collect();
+        assert_eq!(
+            kinds[2]["properties"]["data"]["enum"],
+            serde_json::json!(words)
+        );
+        let state = &kinds[3]["properties"]["data"];
+        assert_eq!(state["contentMediaType"], "application/json");
+        assert_eq!(
+            state["contentSchema"]["$ref"],
+            "#/components/schemas/Snapshot"
+        );
     }
 
     #[test]

@@ -12,7 +12,8 @@ use super::client::ClientKey;
 use super::{input, AppState};
 use crate::access_code;
 use crate::error::{ApiError, ErrorBody};
-use crate::http::openapi::{CreateRoomBody, RoomCode, RoomErrors, SettingsBody, StatusBody};
+use crate::http::bodies::{CreateRoomBody, SettingsBody, StatusBody};
+use crate::http::openapi::{RoomCode, RoomErrors};
 use crate::pairing::{Command, RoomStatus, TimerView};
 use crate::rooms::client::{ask, current};
 use crate::rooms::messages::{Create, Delete, Execute, RoomView};
@@ -23,6 +24,8 @@ use crate::store::rooms;
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Created {
+    /// The new room's access code: what every operation on the room takes as `{code}`.
+    #[schema(pattern = "^[A-Za-z0-9_-]{8,32}$")]
     access_code: String,
 }
 
@@ -122,7 +125,7 @@ pub async fn exists(
 }
 
 /// `GET /api/pair-room/{code}`
-#[utoipa::path(get, path = "/api/pair-room/{code}", tag = "pair rooms", params(RoomCode),
+#[utoipa::path(get, path = "/api/pair-room/{code}", operation_id = "read_room", tag = "pair rooms", params(RoomCode),
     responses((status = 200, body = RoomBody), RoomErrors))]
 pub async fn read(
     state: web::Data<AppState>,

@@ -5,7 +5,8 @@ use serde_json::Value;
 
 use super::{input, AppState};
 use crate::error::{ApiError, ErrorBody};
-use crate::http::openapi::{RoomCode, RoomErrors, SetDurationBody};
+use crate::http::bodies::SetDurationBody;
+use crate::http::openapi::{RoomCode, RoomErrors};
 use crate::pairing::Command;
 use crate::pairing::TimerView;
 use crate::rooms::client::{ask, current};
@@ -17,7 +18,7 @@ async fn command(state: &AppState, code: &str, command: Command) -> Result<HttpR
 }
 
 /// `GET /api/{code}/timer`
-#[utoipa::path(get, path = "/api/{code}/timer", tag = "timer", params(RoomCode),
+#[utoipa::path(get, path = "/api/{code}/timer", operation_id = "read_timer", tag = "timer", params(RoomCode),
     responses((status = 200, body = TimerView), RoomErrors))]
 pub async fn read(
     state: web::Data<AppState>,
