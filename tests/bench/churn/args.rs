@@ -2,6 +2,7 @@
 
 use std::net::IpAddr;
 
+/// The parsed arguments.
 #[derive(Debug, Clone)]
 pub struct Args {
     pub url: String,
@@ -34,6 +35,7 @@ pub struct Args {
     pub source_ips: Vec<IpAddr>,
 }
 
+/// Prints the problem and the usage, and exits with status 2.
 pub fn usage(problem: &str) -> ! {
     eprintln!(
         "churn: {problem}\nusage: cargo bench --bench churn -- --url http://HOST:PORT \
@@ -52,6 +54,7 @@ fn number<T: std::str::FromStr>(flag: &str, value: &str) -> T {
 }
 
 impl Args {
+    /// Parses the command line; bad arguments exit through [`usage`].
     pub fn parse() -> Args {
         let mut args = Args {
             url: String::new(),

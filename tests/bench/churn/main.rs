@@ -62,6 +62,9 @@ use sampler::Point;
 const SAMPLER_POLL: Duration = Duration::from_millis(100);
 /// How often the end polls the server while it settles.
 const SETTLE_POLL: Duration = Duration::from_millis(250);
+/// A scrape of `/metrics`, and one command of a cycle.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
+const HTTP_TIMEOUT: Duration = Duration::from_secs(30);
 /// Kinds of failure printed at the end.
 const ERRORS_SHOWN: usize = 10;
 
@@ -83,12 +86,12 @@ async fn main() {
     // The probe holds no connection between samples, so that it does not count among the
     // server's open files.
     let probe = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
+        .timeout(PROBE_TIMEOUT)
         .pool_max_idle_per_host(0)
         .build()
         .expect("an HTTP client");
     let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
+        .timeout(HTTP_TIMEOUT)
         .build()
         .expect("an HTTP client");
     let begin = Instant::now();

@@ -28,6 +28,7 @@ pub struct Conn {
 }
 
 impl Conn {
+    /// A connection to `addr` (`authority` for the `Host` header), not opened yet.
     pub fn new(addr: SocketAddr, authority: &str) -> Conn {
         Conn {
             addr,

@@ -70,6 +70,7 @@ impl Default for Reader {
 }
 
 impl Reader {
+    /// A reader before any byte.
     pub fn new() -> Reader {
         Reader {
             raw: Vec::with_capacity(1024),

@@ -10,6 +10,7 @@ const DEFAULT_COMMAND_ROOMS: usize = 100;
 /// Requests (room creations) in flight at once.
 pub const HTTP_CONCURRENCY: usize = 64;
 
+/// The server measured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
     Pairsync,
@@ -17,6 +18,7 @@ pub enum Mode {
 }
 
 impl Mode {
+    /// The mode's name, as `--mode` takes it.
     pub fn name(self) -> &'static str {
         match self {
             Mode::Pairsync => "pairsync",
@@ -25,6 +27,7 @@ impl Mode {
     }
 }
 
+/// The parsed arguments.
 #[derive(Debug, Clone)]
 pub struct Args {
     /// The first server: rooms are created, started and counted through it.
@@ -55,6 +58,7 @@ pub struct Args {
     pub stalled_streams: usize,
 }
 
+/// Prints the problem and the usage, and exits with status 2.
 pub fn usage(problem: &str) -> ! {
     eprintln!(
         "fanout: {problem}\nusage: cargo bench --bench fanout -- --url http://HOST:PORT \
@@ -74,6 +78,7 @@ fn number<T: std::str::FromStr>(flag: &str, value: &str) -> T {
 }
 
 impl Args {
+    /// Parses the command line; bad arguments exit through [`usage`].
     pub fn parse() -> Args {
         let mut args = Args {
             url: String::new(),

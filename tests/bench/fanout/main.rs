@@ -135,8 +135,11 @@ const SETTLE_WITH_STREAMS: Duration = Duration::from_millis(1000);
 /// From the decision to start to the base instant of the plan: time for the dispatch
 /// thread to open and warm its connections.
 const START_LEAD: Duration = Duration::from_millis(1000);
-/// How often the progress of the opening streams is printed.
+/// How often the opening streams are counted, and how often their progress is printed.
+const OPEN_POLL: Duration = Duration::from_millis(50);
 const OPEN_PROGRESS: Duration = Duration::from_secs(5);
+/// An HTTP request of the control side (creations, commands, `/metrics`).
+const HTTP_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[tokio::main]
 async fn main() {
@@ -151,7 +154,7 @@ async fn main() {
         .collect();
     let (first_room, shard_rooms) = args.shard_rooms();
     let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
+        .timeout(HTTP_TIMEOUT)
         .build()
         .expect("an HTTP client");
     let tick_values = args.tick_values();
@@ -229,7 +232,7 @@ async fn main() {
             eprintln!("… {greeted} streams open, {failed} failed");
             last_report = Instant::now();
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        tokio::time::sleep(OPEN_POLL).await;
     }
     let open_time = open_begin.elapsed();
     let open = shared.greeted.load(Ordering::Relaxed);

@@ -28,6 +28,7 @@ pub struct Sample {
 }
 
 impl Sample {
+    /// Samples the processes now.
     pub fn take(pids: &[u32]) -> Sample {
         Sample {
             rss_kb: procfs::rss_kb(pids),

@@ -237,6 +237,7 @@ pub struct TickOrder {
     pub out_of_order: usize,
 }
 
+/// Compares one stream's ticks with the countdown's values.
 pub fn tick_order(received: &[i64], expected: &[i64]) -> TickOrder {
     let mut order = TickOrder::default();
     let mut got = BTreeSet::new();

@@ -4,6 +4,7 @@ use std::net::IpAddr;
 
 use crate::common::schedule::StartPlan;
 
+/// The parsed arguments.
 #[derive(Debug, Clone)]
 pub struct Args {
     pub url: String,
@@ -30,6 +31,7 @@ pub struct Args {
     pub observe_ms: u64,
 }
 
+/// Prints the problem and the usage, and exits with status 2.
 pub fn usage(problem: &str) -> ! {
     eprintln!(
         "storm: {problem}\nusage: cargo bench --bench storm -- --url http://HOST:PORT \
@@ -49,6 +51,7 @@ fn number<T: std::str::FromStr>(flag: &str, value: &str) -> T {
 }
 
 impl Args {
+    /// Parses the command line; bad arguments exit through [`usage`].
     pub fn parse() -> Args {
         let mut args = Args {
             url: String::new(),

@@ -64,6 +64,10 @@ const START_LEAD: Duration = Duration::from_millis(1000);
 /// How often the storm's progress is checked, and printed.
 const POLL: Duration = Duration::from_millis(20);
 const PROGRESS: Duration = Duration::from_secs(1);
+/// How often the opening streams are counted.
+const OPEN_POLL: Duration = Duration::from_millis(50);
+/// An HTTP request of the control side (creations).
+const HTTP_TIMEOUT: Duration = Duration::from_secs(30);
 /// Room creations in flight at once.
 const CREATE_CONCURRENCY: usize = 64;
 
@@ -72,7 +76,7 @@ async fn main() {
     let args = Args::parse();
     let server = Server::from_url(&args.url).unwrap_or_else(|e| usage(&e));
     let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
+        .timeout(HTTP_TIMEOUT)
         .build()
         .expect("an HTTP client");
 
@@ -116,7 +120,7 @@ async fn main() {
     while shared.greeted.load(Ordering::Relaxed) + shared.failed.load(Ordering::Relaxed) < total
         && open_begin.elapsed() < OPEN_TIMEOUT
     {
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        tokio::time::sleep(OPEN_POLL).await;
     }
     let open = shared.greeted.load(Ordering::Relaxed);
     let open_time = open_begin.elapsed();

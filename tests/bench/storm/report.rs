@@ -68,6 +68,7 @@ pub struct NewServer {
 }
 
 impl NewServer {
+    /// Samples the server the restart log names, at `at_us`.
     pub fn sample(args: &Args, at_us: i64) -> NewServer {
         let pid = RestartLog::read(args.restart_log.as_deref()).new_pid;
         NewServer {
