@@ -5,8 +5,11 @@
 # starts its timers at one shared instant), merges their samples, and stops the servers.
 #   PAIRSYNC_TEST_POSTGRES=postgres://postgres:pw@127.0.0.1/postgres \
 #     ROOMS=300 PER_ROOM=10 SHARDS=1 bash tests/bench/cluster.sh
-# Also: DURATION_MS (10000), START_DELAY_S (seconds from launch to the timers' start, 30),
-# OUT (directory for logs and samples; a new one by default). Exit status: the merge's.
+# Also: DURATION_MS (10000), START_DELAY_S (seconds from launch to the base instant of the
+# timers' starts, 30), PLAN (the benchmark's start-plan flags, e.g. "--phase-spread
+# --start-over-ms 6000" to pace the starts over six seconds with their deadlines spread
+# over the second; all at once by default), OUT (directory for logs and samples; a new one
+# by default). Exit status: the merge's.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -16,6 +19,7 @@ PER_ROOM=${PER_ROOM:-10}
 SHARDS=${SHARDS:-1}
 DURATION_MS=${DURATION_MS:-10000}
 START_DELAY_S=${START_DELAY_S:-30}
+PLAN=${PLAN:-}
 OUT=${OUT:-$(mktemp -d)}
 mkdir -p "$OUT"
 ulimit -n 20000
@@ -58,7 +62,8 @@ START_AT=$(( $(date +%s%3N) + START_DELAY_S * 1000 ))
 CLIENTS=()
 FILES=()
 for s in $(seq 0 $((SHARDS - 1))); do
-  "$BENCH" --url "$SERVER_URLS" --rooms "$ROOMS" --streams-per-room "$PER_ROOM" \
+  # shellcheck disable=SC2086
+  "$BENCH" $PLAN --url "$SERVER_URLS" --rooms "$ROOMS" --streams-per-room "$PER_ROOM" \
     --duration-ms "$DURATION_MS" --shard "$s/$SHARDS" --start-at "$START_AT" \
     --source-ips "127.0.0.$((2 + 2 * s)),127.0.0.$((3 + 2 * s))" --server-pid "$SERVER_PIDS" \
     --samples-out "$OUT/shard$s.samples" >"$OUT/shard$s.out" 2>"$OUT/shard$s.err" &

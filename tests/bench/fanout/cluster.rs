@@ -16,6 +16,8 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use crate::common::stats::{p50_p99_max, percentile};
+
 /// One server process as one shard saw it.
 #[derive(Debug, Clone, Default)]
 pub struct Process {
@@ -183,25 +185,6 @@ impl Samples {
     }
 }
 
-/// The `q` quantile of sorted µs values, in ms (NaN when empty).
-pub fn percentile(sorted: &[i64], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
-    sorted[rank - 1] as f64 / 1000.0
-}
-
-fn p50_p99_max(sorted: &[i64]) -> String {
-    format!(
-        "p50 {:.1}  p99 {:.1}  max {:.1}  (n {})",
-        percentile(sorted, 0.5),
-        percentile(sorted, 0.99),
-        percentile(sorted, 1.0),
-        sorted.len()
-    )
-}
-
 /// Prints the figures that only several processes have (the samples must be sorted).
 pub fn print_processes(samples: &Samples) {
     for (process, late) in &samples.late_us {
@@ -333,6 +316,11 @@ pub fn problems(samples: &Samples) -> Vec<String> {
         (samples.get("out_of_order"), "ticks out of order"),
         (samples.get("surprises"), "events out of place"),
         (samples.get("id_regressions"), "ids that did not increase"),
+        (samples.get("publish_failed"), "publishes failed"),
+        (
+            diff("stalled_wanted", "stalled_open"),
+            "stalled streams not opened",
+        ),
         (
             diff("commands", "commands_answered"),
             "commands not answered",
