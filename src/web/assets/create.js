@@ -101,10 +101,9 @@
   var LENGTH_LABELS = { timerDuration: 'A turn', breakDuration: 'A break' };
 
   function inPageUnits(field, message) {
-    var m = /between (\d+) and (\d+) milliseconds/.exec(message);
+    var m = /must be (at least|at most) (\d+)\b/.exec(message);
     if (!LENGTH_LABELS[field] || !m) return message;
-    return LENGTH_LABELS[field] + ' lasts between ' + lengthWords(Number(m[1])) + ' and ' +
-      lengthWords(Number(m[2])) + '.';
+    return LENGTH_LABELS[field] + ' lasts ' + m[1] + ' ' + lengthWords(Number(m[2])) + '.';
   }
 
   // The number an input holds, or null when it holds none.
