@@ -196,17 +196,7 @@ impl TimerEvent {
 
     /// The event named by `word`, as [`TimerEvent::as_str`] spells it.
     pub fn from_word(word: &str) -> Option<TimerEvent> {
-        [
-            TimerEvent::Start,
-            TimerEvent::Pause,
-            TimerEvent::Stop,
-            TimerEvent::Update,
-            TimerEvent::Reset,
-            TimerEvent::Running,
-            TimerEvent::Complete,
-        ]
-        .into_iter()
-        .find(|e| e.as_str() == word)
+        TimerEvent::ALL.into_iter().find(|e| e.as_str() == word)
     }
 }
 
@@ -844,5 +834,18 @@ mod tests {
         assert_eq!(back[2], Notice::State(r.snapshot(T0 + 5)));
         assert_eq!(told_from_wire("", &r, T0), Some(Vec::new()));
         assert_eq!(told_from_wire("t=dance", &r, T0), None);
+    }
+
+    #[test]
+    fn every_timer_event_survives_the_feed() {
+        let r = room(5000);
+        for event in TimerEvent::ALL {
+            let told = vec![Notice::Timer(event)];
+            assert_eq!(
+                told_from_wire(&told_to_wire(&told), &r, T0),
+                Some(told),
+                "{event:?}"
+            );
+        }
     }
 }
