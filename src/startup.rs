@@ -89,6 +89,36 @@ pub struct Running {
     pub shutdown: watch::Sender<bool>,
 }
 
+/// Connections the kernel may hold for the server before it accepts them. After a restart
+/// every client of the old process reconnects within the same second or two: a short
+/// queue would turn away thousands of them and send each into a retry. The kernel caps
+/// it at `net.core.somaxconn` (see docs/OPERATIONS.md).
+pub const LISTEN_BACKLOG: i32 = 65_535;
+
+/// Binds `bind` (`host:port`, the first address it resolves to that binds) with a long
+/// listen queue ([`LISTEN_BACKLOG`]).
+fn listen(bind: &str) -> std::io::Result<TcpListener> {
+    use socket2::{Domain, Socket, Type};
+    use std::net::ToSocketAddrs;
+    let mut last = None;
+    for addr in bind.to_socket_addrs()? {
+        let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+        // As the standard library's listeners do: a restart may bind while the old
+        // process's connections linger in TIME_WAIT.
+        socket.set_reuse_address(true)?;
+        match socket
+            .bind(&addr.into())
+            .and_then(|()| socket.listen(LISTEN_BACKLOG))
+        {
+            Ok(()) => return Ok(socket.into()),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        std::io::Error::new(std::io::ErrorKind::InvalidInput, "no address to bind")
+    }))
+}
+
 /// Starts everything inside the current actix system and binds the listener. The server
 /// serves once `Running::server` is awaited (or spawned). Every timed decision reads
 /// `clock`: [`Clock::system`] in production.
@@ -178,8 +208,8 @@ pub fn start(settings: Settings, clock: Clock) -> Result<Running, StartError> {
         );
     }
 
-    let listener = TcpListener::bind(&settings.bind)
-        .map_err(|e| StartError::Bind(settings.bind.clone(), e))?;
+    let listener =
+        listen(&settings.bind).map_err(|e| StartError::Bind(settings.bind.clone(), e))?;
     let addr = listener
         .local_addr()
         .map_err(|e| StartError::Bind(settings.bind.clone(), e))?;
