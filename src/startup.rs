@@ -217,6 +217,7 @@ pub fn start(settings: Settings, clock: Clock) -> Result<Running, StartError> {
         App::new()
             .app_data(web::Data::new(state.clone()))
             .wrap(from_fn(refuse_large_bodies))
+            .wrap(from_fn(http::openapi::head_as_get))
             // Outside the body limit, so that its 413 reaches a cross-origin page readable.
             .wrap(CrossOrigin::new(&allowed_origins))
             .wrap(from_fn(security_headers))

@@ -4,10 +4,17 @@
 //!
 //! - `links`: the links from a created room's access code to every operation that takes it.
 //! - `stream`: the schema of one event of a room's stream.
+//!
+//! The API browser's files answer `HEAD` as they answer `GET`, like every other page
+//! ([`head_as_get`]).
 
 mod links;
 mod stream;
 
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
+use actix_web::middleware::Next;
 use actix_web::HttpResponse;
 use serde::Serialize;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
@@ -21,6 +28,22 @@ use crate::error::ErrorBody;
 use crate::pairing::{RoomStatus, Snapshot, TimerView};
 use crate::schedule::RoomSettings;
 use crate::timer::{Period, PhaseName};
+
+/// Where the API browser's files are served.
+const BROWSER_PREFIX: &str = "/api/docs/";
+
+/// Routes a `HEAD` for the API browser's files as a `GET`: its routes answer `GET` only.
+/// The connection still knows the request was a `HEAD`, so the answer carries the
+/// headers and no body.
+pub async fn head_as_get(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if req.method() == Method::HEAD && req.path().starts_with(BROWSER_PREFIX) {
+        req.head_mut().method = Method::GET;
+    }
+    next.call(req).await
+}
 
 /// The `code` path parameter shared by every room endpoint.
 #[derive(IntoParams)]
