@@ -2,6 +2,8 @@
 
 use std::net::IpAddr;
 
+use crate::common::cli;
+
 /// The parsed arguments.
 #[derive(Debug, Clone)]
 pub struct Args {
@@ -48,9 +50,7 @@ pub fn usage(problem: &str) -> ! {
 }
 
 fn number<T: std::str::FromStr>(flag: &str, value: &str) -> T {
-    value
-        .parse()
-        .unwrap_or_else(|_| usage(&format!("{flag}: not a number: {value}")))
+    cli::number(usage, flag, value)
 }
 
 impl Args {
@@ -76,11 +76,9 @@ impl Args {
             fd_slack: 8,
             source_ips: vec![IpAddr::from([127, 0, 0, 1])],
         };
-        let mut it = std::env::args().skip(1);
+        let mut it = cli::arguments();
         while let Some(flag) = it.next() {
             match flag.as_str() {
-                // `cargo bench` appends `--bench` to every bench binary's arguments.
-                "--bench" => continue,
                 "--pause" => {
                     args.pause = true;
                     continue;
@@ -91,9 +89,7 @@ impl Args {
                 }
                 _ => {}
             }
-            let value = it
-                .next()
-                .unwrap_or_else(|| usage(&format!("{flag} needs a value")));
+            let value = cli::value(usage, &flag, &mut it);
             match flag.as_str() {
                 "--url" => args.url = value.trim_end_matches('/').to_string(),
                 "--server-pid" => args.server_pid = number(&flag, &value),
@@ -110,9 +106,7 @@ impl Args {
                 "--settle-ms" => args.settle_ms = number(&flag, &value),
                 "--rss-growth-percent" => args.rss_growth_percent = number(&flag, &value),
                 "--fd-slack" => args.fd_slack = number(&flag, &value),
-                "--source-ips" => {
-                    args.source_ips = value.split(',').map(|ip| number(&flag, ip)).collect()
-                }
+                "--source-ips" => args.source_ips = cli::ips(usage, &flag, &value),
                 other => usage(&format!("unknown argument {other}")),
             }
         }

@@ -3,6 +3,7 @@
 
 use std::net::IpAddr;
 
+use crate::common::cli;
 use crate::common::schedule::StartPlan;
 
 /// Several servers: rooms commanded after the ticks, unless `--command-rooms` says.
@@ -72,9 +73,7 @@ pub fn usage(problem: &str) -> ! {
 }
 
 fn number<T: std::str::FromStr>(flag: &str, value: &str) -> T {
-    value
-        .parse()
-        .unwrap_or_else(|_| usage(&format!("{flag}: not a number: {value}")))
+    cli::number(usage, flag, value)
 }
 
 impl Args {
@@ -99,20 +98,13 @@ impl Args {
             http_connections: HTTP_CONCURRENCY,
             stalled_streams: 0,
         };
-        let mut it = std::env::args().skip(1);
+        let mut it = cli::arguments();
         while let Some(flag) = it.next() {
-            match flag.as_str() {
-                // `cargo bench` appends `--bench` to every bench binary's arguments.
-                "--bench" => continue,
-                "--phase-spread" => {
-                    args.plan.phase_spread = true;
-                    continue;
-                }
-                _ => {}
+            if flag == "--phase-spread" {
+                args.plan.phase_spread = true;
+                continue;
             }
-            let value = it
-                .next()
-                .unwrap_or_else(|| usage(&format!("{flag} needs a value")));
+            let value = cli::value(usage, &flag, &mut it);
             match flag.as_str() {
                 "--url" => {
                     args.urls = value
@@ -139,9 +131,7 @@ impl Args {
                 "--start-over-ms" | "--spread-ms" => args.plan.over_ms = number(&flag, &value),
                 "--http-connections" => args.http_connections = number(&flag, &value),
                 "--stalled-streams" => args.stalled_streams = number(&flag, &value),
-                "--source-ips" => {
-                    args.source_ips = value.split(',').map(|ip| number(&flag, ip)).collect()
-                }
+                "--source-ips" => args.source_ips = cli::ips(usage, &flag, &value),
                 "--server-pid" => {
                     args.server_pids = value.split(',').map(|p| number(&flag, p)).collect()
                 }

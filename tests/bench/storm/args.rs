@@ -2,6 +2,7 @@
 
 use std::net::IpAddr;
 
+use crate::common::cli;
 use crate::common::schedule::StartPlan;
 
 /// The parsed arguments.
@@ -45,9 +46,7 @@ pub fn usage(problem: &str) -> ! {
 }
 
 fn number<T: std::str::FromStr>(flag: &str, value: &str) -> T {
-    value
-        .parse()
-        .unwrap_or_else(|_| usage(&format!("{flag}: not a number: {value}")))
+    cli::number(usage, flag, value)
 }
 
 impl Args {
@@ -70,20 +69,13 @@ impl Args {
             recover_timeout_ms: 60_000,
             observe_ms: 3000,
         };
-        let mut it = std::env::args().skip(1);
+        let mut it = cli::arguments();
         while let Some(flag) = it.next() {
-            match flag.as_str() {
-                // `cargo bench` appends `--bench` to every bench binary's arguments.
-                "--bench" => continue,
-                "--phase-spread" => {
-                    args.plan.phase_spread = true;
-                    continue;
-                }
-                _ => {}
+            if flag == "--phase-spread" {
+                args.plan.phase_spread = true;
+                continue;
             }
-            let value = it
-                .next()
-                .unwrap_or_else(|| usage(&format!("{flag} needs a value")));
+            let value = cli::value(usage, &flag, &mut it);
             match flag.as_str() {
                 "--url" => args.url = value.trim_end_matches('/').to_string(),
                 "--rooms" => args.rooms = number(&flag, &value),
@@ -99,9 +91,7 @@ impl Args {
                 "--goal-ms" => args.goal_ms = number(&flag, &value),
                 "--recover-timeout-ms" => args.recover_timeout_ms = number(&flag, &value),
                 "--observe-ms" => args.observe_ms = number(&flag, &value),
-                "--source-ips" => {
-                    args.source_ips = value.split(',').map(|ip| number(&flag, ip)).collect()
-                }
+                "--source-ips" => args.source_ips = cli::ips(usage, &flag, &value),
                 other => usage(&format!("unknown argument {other}")),
             }
         }
