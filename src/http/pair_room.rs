@@ -93,8 +93,7 @@ pub async fn create(
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ExistsQuery {
-    /// The access code to look for.
-    #[param(required = true)]
+    /// The access code to look for; none at all is a code no room has.
     access_code: Option<String>,
 }
 
@@ -108,17 +107,16 @@ pub struct Exists {
 /// `GET /api/pair-room/exists?access_code={code}`
 #[utoipa::path(get, path = "/api/pair-room/exists", tag = "pair rooms", params(ExistsQuery),
     responses(
-        (status = 200, description = "Whether the room exists; `false` for an unknown or malformed code", body = Exists),
-        (status = 400, description = "No `access_code`", body = ErrorBody),
+        (status = 200, description = "Whether the room exists; `false` for an unknown, malformed or missing code", body = Exists),
         (status = 503, description = "Database unavailable", body = ErrorBody)))]
 pub async fn exists(
     state: web::Data<AppState>,
-    query: web::Query<ExistsQuery>,
+    query: Option<web::Query<ExistsQuery>>,
 ) -> Result<HttpResponse, ApiError> {
+    // A query that names no code, or cannot be read, asks about a code no room has.
     let code = query
-        .into_inner()
-        .access_code
-        .ok_or_else(|| ApiError::invalid("access_code is required"))?;
+        .and_then(|q| q.into_inner().access_code)
+        .unwrap_or_default();
     let exists = access_code::is_well_formed(&code)
         && state.db.run(move |conn| rooms::exists(conn, &code)).await?;
     Ok(HttpResponse::Ok().json(Exists { exists }))
