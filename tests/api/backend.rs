@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use crate::helpers::{TestServer, POSTGRES_ENV};
+use crate::helpers::{skipped, TestServer, POSTGRES_ENV};
 
 /// The PostgreSQL pass is chosen by [`POSTGRES_ENV`]; this says in the output of every run
 /// which database the suite ran on, so that a run without it cannot pass for both. The
@@ -12,20 +12,22 @@ use crate::helpers::{TestServer, POSTGRES_ENV};
 async fn the_suite_says_which_database_it_runs_on_and_uses_it() {
     use std::io::Write;
     let app = TestServer::spawn().await;
-    let notice = match std::env::var(POSTGRES_ENV) {
+    match std::env::var(POSTGRES_ENV) {
         Ok(_) => {
             assert!(app.on_postgres(), "{}", app.database_url);
-            format!("note: {POSTGRES_ENV} is set: this is the PostgreSQL pass")
+            let _ = writeln!(
+                std::io::stderr(),
+                "\nnote: {POSTGRES_ENV} is set: this is the PostgreSQL pass\n"
+            );
         }
         Err(_) => {
             assert!(!app.on_postgres(), "{}", app.database_url);
             assert!(Path::new(&app.database_url).is_file(), "a SQLite file");
-            format!(
-                "skipped: {POSTGRES_ENV} not set, the PostgreSQL pass did not run \
-                 (this run is on SQLite only)"
-            )
+            skipped(
+                "backend::the_postgresql_pass",
+                &format!("{POSTGRES_ENV} not set, the PostgreSQL pass did not run"),
+            );
         }
-    };
-    let _ = writeln!(std::io::stderr(), "\n{notice}\n");
+    }
     app.room(60000).await;
 }

@@ -7,9 +7,9 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::expect::{assert_on_time, expect_error};
-use crate::helpers::{TestServer, POSTGRES_ENV};
-use crate::sse::EventStream;
+use crate::expect::{assert_ticks_on_time, expect_error};
+use crate::helpers::{on_postgres_or_skip, TestServer};
+use crate::sse::{EventStream, Frame};
 
 /// Longest wait for an event that is due within the test's timings.
 const WITHIN: Duration = Duration::from_secs(8);
@@ -23,28 +23,43 @@ async fn room_with(app: &TestServer, duration: i64, settings: Value) -> String {
     app.create_room(body).await
 }
 
-/// Reads events until `(event, data)` has come, then through the next `state`. Answers
-/// every event read, a `state` as `state` with its phase, state and round.
-async fn until(stream: &mut EventStream, event: &str, data: &str) -> Vec<(String, String)> {
+/// Reads events until `(event, data)` has come, then through the next `state`; the frames.
+async fn until_frames(stream: &mut EventStream, event: &str, data: &str) -> Vec<Frame> {
+    let wanted = (event.to_string(), data.to_string());
     let mut seen = Vec::new();
     let mut found = false;
     loop {
         let frame = stream.next_event(WITHIN).await;
-        let pair = frame.pair();
-        if pair.0 == "state" {
-            let s = frame.json();
-            seen.push((
-                "state".to_string(),
-                format!("{} {} {}", s["phase"], s["state"], s["round"]),
-            ));
-            if found {
-                return seen;
-            }
-            continue;
+        let is_state = frame.event.as_deref() == Some("state");
+        found |= frame.pair() == wanted;
+        seen.push(frame);
+        if is_state && found {
+            return seen;
         }
-        found |= pair == (event.to_string(), data.to_string());
-        seen.push(pair);
     }
+}
+
+/// The frames as `(event, data)`, a `state` as `state` with its phase, state and round.
+fn told(frames: &[Frame]) -> Vec<(String, String)> {
+    frames
+        .iter()
+        .map(|frame| match frame.event.as_deref() {
+            Some("state") => {
+                let s = frame.json();
+                (
+                    "state".to_string(),
+                    format!("{} {} {}", s["phase"], s["state"], s["round"]),
+                )
+            }
+            _ => frame.pair(),
+        })
+        .collect()
+}
+
+/// Reads events until `(event, data)` has come, then through the next `state`. Answers
+/// every event read, a `state` as `state` with its phase, state and round.
+async fn until(stream: &mut EventStream, event: &str, data: &str) -> Vec<(String, String)> {
+    told(&until_frames(stream, event, data).await)
 }
 
 #[tokio::test]
@@ -125,23 +140,19 @@ async fn a_restart_mid_break_resumes_the_break_on_the_same_deadline() {
     assert_eq!(room["timer"]["round"], 1);
     assert_eq!(room["settings"]["breakEvery"], 1);
     let mut stream = app.connect(&code).await;
-    stream.skip_greeting().await;
-    loop {
-        let f = stream.next_event(WITHIN).await;
-        if f.pair() == ("timer".into(), "stop".into()) {
-            assert_on_time("the break's end after a restart", f.received_ms, deadline);
-            break;
-        }
-    }
+    let mut frames = vec![stream.skip_greeting().await];
+    frames.extend(until_frames(&mut stream, "timer", "stop").await);
+    // The break's ticks and its end, on the deadline it had before the restart.
+    assert!(assert_ticks_on_time("the break after a restart", &frames) >= 2);
+    let n = frames.len();
     assert_eq!(
-        stream.next_event(WITHIN).await.pair(),
-        ("remaining-time".into(), "1000".into())
+        (frames[n - 3].pair(), frames[n - 2].pair()),
+        (
+            ("timer".into(), "stop".into()),
+            ("remaining-time".into(), "1000".into())
+        )
     );
-    let state = stream.next_event(WITHIN).await.json();
-    assert_eq!(
-        (&state["phase"], &state["state"], &state["round"]),
-        (&json!("turn"), &json!("idle"), &json!(1))
-    );
+    let state = frames[n - 1].json();
     // The time-up swapped once; the break's end did not swap.
     assert_eq!(
         (&state["navigator"], &state["driver"]),
@@ -151,8 +162,9 @@ async fn a_restart_mid_break_resumes_the_break_on_the_same_deadline() {
 
 #[tokio::test]
 async fn a_time_up_and_its_break_happen_once_and_every_process_tells_the_same_events() {
-    if std::env::var(POSTGRES_ENV).is_err() {
-        eprintln!("skipped: {POSTGRES_ENV} is not set, so the several-process test did not run");
+    if !on_postgres_or_skip(
+        "breaks::a_time_up_and_its_break_happen_once_and_every_process_tells_the_same_events",
+    ) {
         return;
     }
     let a = TestServer::spawn().await;
@@ -192,10 +204,18 @@ async fn a_time_up_and_its_break_happen_once_and_every_process_tells_the_same_ev
     .iter()
     .map(|(e, d)| (e.to_string(), d.to_string()))
     .collect();
-    for (name, stream) in [("a", &mut on_a), ("b", &mut on_b)] {
-        let mut seen = until(stream, "timer", "break").await;
-        seen.extend(until(stream, "timer", "start").await);
-        assert_eq!(seen, expected, "the streams on process {name}");
+    // Both streams read side by side, so that each event is stamped when it arrives.
+    let seen = futures_util::future::join_all([&mut on_a, &mut on_b].map(|stream| async {
+        let mut frames = until_frames(stream, "timer", "break").await;
+        frames.extend(until_frames(stream, "timer", "start").await);
+        frames
+    }))
+    .await;
+    for (name, frames) in ["a", "b"].iter().zip(&seen) {
+        assert_eq!(told(frames), expected, "the streams on process {name}");
+        // The turn's final tick and its end, the break's ticks and its end.
+        let checked = assert_ticks_on_time(&format!("process {name}"), frames);
+        assert_eq!(checked, 5, "{frames:?}");
     }
     for server in [&a, &b] {
         let timer = server.timer(&code).await;

@@ -7,8 +7,9 @@ use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 
-use crate::expect::{assert_on_time_after, expect_error, LATE_TOLERANCE, LATE_TOLERANCE_MS};
-use crate::helpers::TestServer;
+use crate::expect::{assert_heartbeat_gap, assert_within, expect_error, WRITTEN_LATE_MS};
+use crate::helpers::{now_ms, TestServer};
+use crate::sse::EventStream;
 
 /// The default listen address.
 const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -86,46 +87,40 @@ async fn a_room_holds_64_streams_by_default_and_refuses_one_more() {
     app.until_connect_accepted(&code).await;
 }
 
-/// Polls the room's timer until it is paused: how long after `since` that was seen. Polls
-/// slowly until shortly before `due`, then every 20 ms.
-async fn seen_paused(app: &TestServer, code: &str, since: Instant, due: Duration) -> Duration {
-    let close_to_due = due.saturating_sub(Duration::from_secs(1));
-    loop {
-        let state = app.timer(code).await["state"].clone();
-        let seen = since.elapsed();
-        if state == "paused" {
-            return seen;
-        }
-        assert_eq!(state, "running", "after {seen:?}");
-        assert!(
-            seen < due + LATE_TOLERANCE * 20,
-            "not paused after {seen:?}"
-        );
-        let step = if seen < close_to_due { 500 } else { 20 };
-        tokio::time::sleep(Duration::from_millis(step)).await;
-    }
-}
-
-/// Reads three heartbeats from a quiet stream; each comes at most the default heartbeat
-/// (plus the tolerance) after the write before it.
-async fn three_default_heartbeats(stream: &mut crate::sse::EventStream) {
-    let mut last = Instant::now();
-    for _ in 0..3 {
+/// Reads three heartbeats from a quiet stream whose greeting has been read (its last frame
+/// at `greeted_us`); each comes at most the default heartbeat (plus the allowance) after
+/// the write before it.
+async fn three_default_heartbeats(stream: &mut EventStream, greeted_us: i64) {
+    let mut last = greeted_us;
+    for n in 1..=3 {
         let frame = stream
-            .next_frame(DEFAULT_HEARTBEAT + LATE_TOLERANCE)
+            .next_frame(DEFAULT_HEARTBEAT * 2)
             .await
-            .unwrap_or_else(|| panic!("no write within {DEFAULT_HEARTBEAT:?} + tolerance"));
+            .unwrap_or_else(|| panic!("no write within twice {DEFAULT_HEARTBEAT:?}"));
         assert!(
             frame.comment.is_some() && frame.event.is_none(),
             "a comment line: {frame:?}"
         );
-        assert!(
-            last.elapsed() <= DEFAULT_HEARTBEAT + LATE_TOLERANCE,
-            "{:?}",
-            last.elapsed()
+        assert_heartbeat_gap(
+            &format!("default heartbeat {n}"),
+            frame.received_us - last,
+            DEFAULT_HEARTBEAT,
         );
-        last = Instant::now();
+        last = frame.received_us;
     }
+}
+
+/// Waits until shortly before `due` (epoch ms), then until the room's timer, running toward
+/// `deadline`, is paused; the instant it paused at.
+async fn paused_at_about(app: &TestServer, code: &str, deadline: i64, due: i64) -> i64 {
+    let close_to_due = Duration::from_millis((due - now_ms() - 1000).max(0) as u64);
+    tokio::time::sleep(close_to_due).await;
+    assert_eq!(
+        app.timer(code).await["state"],
+        "running",
+        "paused before the grace"
+    );
+    app.paused_at(code, deadline, Duration::from_secs(5)).await
 }
 
 /// About a minute and a quarter: the default grace is a minute, and `never` can only be
@@ -138,34 +133,34 @@ async fn by_default_quiet_streams_get_heartbeats_and_an_unwatched_timer_pauses_a
     let never = TestServer::spawn_with(&[("PAIRSYNC_PAUSE_WHEN_EMPTY", "never")]).await;
     let quiet = app.room(DURATION).await;
     let mut stream = app.connect(&quiet).await;
-    stream.skip_greeting().await;
+    let greeted = stream.skip_greeting().await.received_us;
     let unwatched = app.room(DURATION).await;
     let kept = never.room(DURATION).await;
 
-    let started = Instant::now();
     app.patch(&format!("/api/{unwatched}/timer/start")).await;
     never.patch(&format!("/api/{kept}/timer/start")).await;
-
-    let ((), paused_after) = tokio::join!(
-        three_default_heartbeats(&mut stream),
-        seen_paused(&app, &unwatched, started, DEFAULT_PAUSE_WHEN_EMPTY)
-    );
-    assert_on_time_after(
-        "the pause of a running timer nobody watches",
-        paused_after,
-        DEFAULT_PAUSE_WHEN_EMPTY,
-    );
-    // Paused as if stopped a minute after its start: a minute less than its duration left.
-    let remaining = app.timer(&unwatched).await["remainingTime"]
+    let deadline = app.timer(&unwatched).await["deadlineAt"]
         .as_i64()
-        .expect("ms");
-    let at_grace = DURATION - DEFAULT_PAUSE_WHEN_EMPTY.as_millis() as i64;
-    assert!(
-        remaining <= at_grace && remaining >= at_grace - LATE_TOLERANCE_MS,
-        "{remaining} ms left, {at_grace} expected"
+        .expect("deadline");
+    let started = deadline - DURATION;
+    let grace = DEFAULT_PAUSE_WHEN_EMPTY.as_millis() as i64;
+
+    let ((), paused_at) = tokio::join!(
+        three_default_heartbeats(&mut stream, greeted),
+        paused_at_about(&app, &unwatched, deadline, started + grace)
+    );
+    // Paused as if stopped a minute after its start.
+    assert_within(
+        "pause",
+        "the pause of a running timer nobody watches",
+        paused_at * 1000,
+        started + grace,
+        WRITTEN_LATE_MS,
     );
 
     // The same minute and more has passed for the room of the `never` server.
-    assert!(started.elapsed() >= DEFAULT_PAUSE_WHEN_EMPTY);
-    assert_eq!(never.timer(&kept).await["state"], "running");
+    let kept_timer = never.timer(&kept).await;
+    let kept_started = kept_timer["deadlineAt"].as_i64().expect("still running") - DURATION;
+    assert!(now_ms() - kept_started >= grace);
+    assert_eq!(kept_timer["state"], "running");
 }

@@ -5,8 +5,38 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::expect::{assert_on_time, eventually, LATE_TOLERANCE};
+use crate::expect::{assert_on_time, assert_within, eventually, record_timing, WRITTEN_LATE_MS};
 use crate::helpers::{now_ms, TestServer};
+use crate::sse::{EventStream, Frame};
+
+/// Reads `stream` through the time-up (its `state` with `round` 1): the events on the
+/// way, every tick and the time-up checked against `deadline`.
+async fn through_the_time_up(stream: &mut EventStream, deadline: i64) -> Vec<Frame> {
+    let mut seen = Vec::new();
+    let mut stopped = false;
+    loop {
+        let f = stream.next_event(Duration::from_secs(6)).await;
+        if f.event.as_deref() == Some("remaining-time") && !stopped {
+            let value = f.ms();
+            assert_on_time(&format!("tick {value}"), f.received_us, deadline - value);
+        }
+        if f.pair() == ("timer".into(), "stop".into()) {
+            assert_within(
+                "time-up",
+                "the time-up",
+                f.received_us,
+                deadline,
+                WRITTEN_LATE_MS,
+            );
+            stopped = true;
+        }
+        let done = f.event.as_deref() == Some("state") && f.json()["round"] == 1;
+        seen.push(f);
+        if done {
+            return seen;
+        }
+    }
+}
 
 #[tokio::test]
 async fn a_paused_room_comes_back_exactly_after_a_crash() {
@@ -56,16 +86,12 @@ async fn a_running_room_keeps_its_deadline_across_a_crash_and_reaches_time_up() 
     assert_eq!(timer["deadlineAt"], deadline);
     let mut stream = app.connect(&code).await;
     stream.skip_greeting().await;
-    loop {
-        let f = stream.next_event(Duration::from_secs(6)).await;
-        if f.pair() == ("remaining-time".into(), "0".into()) {
-            assert_on_time("the last tick after a restart", f.received_ms, deadline);
-        }
-        if f.pair() == ("timer".into(), "stop".into()) {
-            assert_on_time("the time-up after a restart", f.received_ms, deadline);
-            break;
-        }
-    }
+    let seen = through_the_time_up(&mut stream, deadline).await;
+    assert!(
+        seen.iter()
+            .any(|f| f.pair() == ("remaining-time".into(), "0".into())),
+        "the final tick: {seen:?}"
+    );
     let timer = app.timer(&code).await;
     assert_eq!(
         (timer["state"].as_str(), timer["round"].as_i64()),
@@ -117,14 +143,20 @@ async fn running_rooms_are_loaded_at_start_and_time_up_without_any_request() {
         listing["rooms"][0]["timer"]["state"], "running",
         "the restart took longer than the countdown: {listing}"
     );
-    let seen_ms = eventually(Duration::from_secs(10), || async {
-        let (_, listing) = app.admin_json("/rooms").await;
-        (listing["rooms"][0]["timer"]["round"] == 1).then(now_ms)
-    })
-    .await;
-    assert_on_time("the time-up after a restart", seen_ms, deadline);
-    assert_eq!(app.metric("pairsync_time_ups_total").await, 1.0);
-    assert_eq!(app.timer(&code).await["round"], 1);
+    // Watched from now on (the room is live already): its time-up comes on time, once.
+    let mut stream = app.connect(&code).await;
+    stream.skip_greeting().await;
+    through_the_time_up(&mut stream, deadline).await;
+    assert!(stream.quiet_for(Duration::from_millis(500)).await);
+    let (_, room) = app.get_json(&format!("/api/pair-room/{code}")).await;
+    assert_eq!(
+        (
+            room["timer"]["round"].as_i64(),
+            room["navigator"].as_str(),
+            room["driver"].as_str()
+        ),
+        (Some(1), Some("Bob"), Some("Ann"))
+    );
 }
 
 #[tokio::test]
@@ -135,20 +167,28 @@ async fn pause_when_empty_counts_from_the_servers_start_after_a_restart() {
     let mut stream = app.connect(&code).await;
     stream.skip_greeting().await;
     app.patch(&format!("/api/{code}/timer/start")).await;
+    let deadline = app.timer(&code).await["deadlineAt"]
+        .as_i64()
+        .expect("deadline");
     app.crash();
     drop(stream);
     // The new process starts between these two instants.
-    let restarting = std::time::Instant::now();
+    let restarting = now_ms();
     app.restart();
-    let restarted = restarting.elapsed();
-    let paused_after = eventually(Duration::from_secs(5), || async {
-        (app.timer(&code).await["state"] == "paused").then(|| restarting.elapsed())
-    })
-    .await;
-    assert!(paused_after >= GRACE, "paused early: {paused_after:?}");
+    let restarted = now_ms();
+    let paused_at = app.paused_at(&code, deadline, Duration::from_secs(5)).await;
+    let grace = GRACE.as_millis() as i64;
     assert!(
-        paused_after <= restarted + GRACE + LATE_TOLERANCE,
-        "paused late: {paused_after:?}, the process was up after {restarted:?}"
+        paused_at >= restarting + grace,
+        "paused {} ms after the restart began",
+        paused_at - restarting
+    );
+    let late = paused_at - (restarted + grace);
+    record_timing("pause", late as f64, "the pause after a restart");
+    assert!(
+        late <= WRITTEN_LATE_MS,
+        "paused {late} ms after the grace counted from the moment the restarted process \
+         answered (the bound is {WRITTEN_LATE_MS} ms)"
     );
 }
 
@@ -186,24 +226,43 @@ async fn two_processes_on_one_database_apply_a_time_up_once() {
     for stream in [&mut a, &mut b] {
         assert_eq!(stream.skip_greeting().await.json()["state"], "running");
     }
-    for stream in [&mut a, &mut b] {
-        loop {
-            let f = stream.next_event(Duration::from_secs(5)).await;
-            if f.event.as_deref() == Some("state") && f.json()["state"] == "idle" {
-                assert_eq!(f.json()["round"], 1);
-                assert_eq!(f.json()["navigator"], "Bob");
-                break;
-            }
-        }
-    }
-    let applied =
-        app.metric("pairsync_time_ups_total").await + other.metric("pairsync_time_ups_total").await;
-    assert_eq!(applied, 1.0, "exactly one process applied the time-up");
-    for server in [&app, &other] {
-        let t = server.timer(&code).await;
+    let deadline = app.timer(&code).await["deadlineAt"]
+        .as_i64()
+        .expect("deadline");
+    // Both streams, read side by side through the time-up: its ticks and its time-up on
+    // time, one `timer: stop` each, and nothing after it.
+    let seen = futures_util::future::join_all(
+        [&mut a, &mut b].map(|stream| through_the_time_up(stream, deadline)),
+    )
+    .await;
+    for events in &seen {
+        let stops = events
+            .iter()
+            .filter(|f| f.pair() == ("timer".into(), "stop".into()))
+            .count();
+        assert_eq!(stops, 1, "{events:?}");
+        let last = events.last().expect("the time-up's state").json();
         assert_eq!(
-            (t["state"].as_str(), t["round"].as_i64()),
-            (Some("idle"), Some(1))
+            (last["state"].as_str(), last["navigator"].as_str()),
+            (Some("idle"), Some("Bob"))
+        );
+    }
+    for stream in [&mut a, &mut b] {
+        assert!(
+            stream.quiet_for(Duration::from_millis(500)).await,
+            "a second time-up"
+        );
+    }
+    // One round, one swap, whichever process is asked.
+    for server in [&app, &other] {
+        let (_, room) = server.get_json(&format!("/api/pair-room/{code}")).await;
+        assert_eq!(
+            (
+                room["timer"]["state"].as_str(),
+                room["timer"]["round"].as_i64(),
+                room["navigator"].as_str()
+            ),
+            (Some("idle"), Some(1), Some("Bob"))
         );
     }
 }
@@ -250,9 +309,13 @@ async fn write_until_gone(
     }
 }
 
-/// Creates rooms one after the other until the server stops answering; the access codes
-/// acknowledged, each with its navigator's name.
-async fn create_until_gone(client: reqwest::Client, base: String) -> Vec<(String, String)> {
+/// Creates rooms one after the other until the server stops answering, counting each in
+/// `acks`; the access codes acknowledged, each with its navigator's name.
+async fn create_until_gone(
+    client: reqwest::Client,
+    base: String,
+    acks: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) -> Vec<(String, String)> {
     let mut created = Vec::new();
     for n in 0.. {
         let navigator = format!("Nav{n}");
@@ -266,6 +329,7 @@ async fn create_until_gone(client: reqwest::Client, base: String) -> Vec<(String
                 let body: serde_json::Value = res.json().await.expect("json");
                 let code = body["accessCode"].as_str().expect("accessCode").to_string();
                 created.push((code, navigator));
+                acks.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             }
             Ok(res) => panic!("a creation was answered {}", res.status()),
             Err(_) => break,
@@ -298,9 +362,17 @@ async fn a_kill_during_concurrent_writes_to_many_rooms_loses_no_acknowledged_sta
             ))
         })
         .collect();
-    let creator = tokio::spawn(create_until_gone(app.client.clone(), app.base.clone()));
+    let creations = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let creator = tokio::spawn(create_until_gone(
+        app.client.clone(),
+        app.base.clone(),
+        creations.clone(),
+    ));
     eventually(Duration::from_secs(30), || async {
-        (acks.load(std::sync::atomic::Ordering::SeqCst) >= ACKS_BEFORE_KILL).then_some(())
+        // Writes and creations both under way.
+        (acks.load(std::sync::atomic::Ordering::SeqCst) >= ACKS_BEFORE_KILL
+            && creations.load(std::sync::atomic::Ordering::SeqCst) > 0)
+            .then_some(())
     })
     .await;
 

@@ -14,6 +14,10 @@ use serde_json::{json, Value};
 use crate::expect::eventually;
 use crate::sse::EventStream;
 
+/// The reader of `/metrics` (here, so that every suite that takes in this file has it).
+#[path = "exposition.rs"]
+pub mod exposition;
+
 /// Set to an admin URL of a PostgreSQL server (its `postgres` database) to run the suite
 /// on PostgreSQL: every test then gets a database of its own there.
 pub const POSTGRES_ENV: &str = "PAIRSYNC_TEST_POSTGRES";
@@ -307,12 +311,19 @@ impl TestServer {
         }
     }
 
-    /// Cuts every PostgreSQL connection on this server's database that listens to the
-    /// change feed (its last statement was `LISTEN`), as a network fault would.
-    pub fn cut_feed_connections(&self) {
+    /// Cuts every process's change-feed connection (a PostgreSQL connection on this
+    /// server's database whose last statement was `LISTEN`), as a network fault would, and
+    /// keeps the feed away until the guard is dropped: the database takes no new
+    /// connection meanwhile, while the connections the processes' pools hold go on
+    /// answering.
+    pub fn cut_the_feed(&self) -> FeedCut<'_> {
         let (Some(name), Ok(admin)) = (&self.owned_postgres, std::env::var(POSTGRES_ENV)) else {
             panic!("only a PostgreSQL server has a change feed");
         };
+        postgres_admin(
+            &admin,
+            &format!("ALTER DATABASE {name} ALLOW_CONNECTIONS false"),
+        );
         postgres_admin(
             &admin,
             &format!(
@@ -320,6 +331,7 @@ impl TestServer {
                  WHERE datname = '{name}' AND query LIKE 'LISTEN%'"
             ),
         );
+        FeedCut { server: self }
     }
 
     /// `kill -9` the process, then start a new one on the same database file.
@@ -493,8 +505,24 @@ impl TestServer {
         body
     }
 
-    /// The value of a metric series (the line that starts with `series `).
-    pub async fn metric(&self, series: &str) -> f64 {
+    /// Waits (at most `within`) until the room's timer, which ran toward `deadline` (epoch
+    /// ms), is paused; the instant (epoch ms) it paused at, from the server's own numbers: a
+    /// pause keeps `remainingTime = deadline − the instant of the pause`, to the millisecond.
+    /// Panics if the timer is seen in any state but running or paused.
+    pub async fn paused_at(&self, code: &str, deadline: i64, within: Duration) -> i64 {
+        eventually(within, || async {
+            let timer = self.timer(code).await;
+            match timer["state"].as_str() {
+                Some("running") => None,
+                Some("paused") => Some(deadline - timer["remainingTime"].as_i64().expect("ms")),
+                _ => panic!("the timer is neither running nor paused: {timer}"),
+            }
+        })
+        .await
+    }
+
+    /// `GET /metrics`, read as a scraper reads it (see [`exposition`]).
+    pub async fn metrics(&self) -> exposition::Exposition {
         let text = self
             .client
             .get(self.url("/metrics"))
@@ -504,13 +532,18 @@ impl TestServer {
             .text()
             .await
             .expect("metrics text");
-        metric_value(&text, series)
+        exposition::parse(&text)
     }
 
-    /// Waits until the metric series has this value.
-    pub async fn until_metric(&self, series: &str, value: f64) {
+    /// The value of the unlabelled series `name` (one of the contract's).
+    pub async fn metric(&self, name: &str) -> f64 {
+        self.metrics().await.value(name)
+    }
+
+    /// Waits until the unlabelled series `name` has this value.
+    pub async fn until_metric(&self, name: &str, value: f64) {
         eventually(Duration::from_secs(5), || async {
-            (self.metric(series).await == value).then_some(())
+            (self.metric(name).await == value).then_some(())
         })
         .await;
     }
@@ -560,6 +593,17 @@ impl Drop for WritesRefused<'_> {
     }
 }
 
+/// While it lives, the change feed stays cut (see [`TestServer::cut_the_feed`]).
+pub struct FeedCut<'a> {
+    server: &'a TestServer,
+}
+
+impl Drop for FeedCut<'_> {
+    fn drop(&mut self) {
+        self.server.restore_database();
+    }
+}
+
 /// Longest wait for a binary that must refuse to start to exit.
 const REFUSAL_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -597,12 +641,27 @@ pub fn failed_start(env: &[(&str, &str)]) -> (std::process::ExitStatus, String) 
     (status, logs)
 }
 
-/// The value of a metric series (the line that starts with `series `) in a `/metrics` text.
-pub fn metric_value(text: &str, series: &str) -> f64 {
-    text.lines()
-        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no series {series} in {text}"))
+/// Says on the process's stderr, which the test runner does not capture, that the test
+/// `name` did not run, and why: `skipped: NAME: WHY`. CI collects these lines and fails
+/// unless each is allowed by name in `.ci/run`.
+pub fn skipped(name: &str, why: &str) {
+    use std::io::Write;
+    // One write, so that the line is not split by the runner's own output.
+    let line = format!("\nskipped: {name}: {why}\n");
+    let _ = std::io::stderr().write_all(line.as_bytes());
+}
+
+/// Whether the suite runs on PostgreSQL; when it does not, says (see [`skipped`]) that the
+/// test `name`, which needs several processes on one PostgreSQL database, did not run.
+pub fn on_postgres_or_skip(name: &str) -> bool {
+    let on = std::env::var(POSTGRES_ENV).is_ok();
+    if !on {
+        skipped(
+            name,
+            &format!("{POSTGRES_ENV} is not set; it runs on the PostgreSQL pass"),
+        );
+    }
+    on
 }
 
 /// Runs one statement on the PostgreSQL admin URL.

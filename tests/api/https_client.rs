@@ -16,7 +16,6 @@ use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
 use tokio_rustls::rustls::{self, ClientConfig, RootCertStore};
 use tokio_rustls::TlsConnector;
 
-use super::helpers::metric_value;
 use super::sse::EventStream;
 
 /// ALPN names.
@@ -148,8 +147,8 @@ impl HttpsClient {
         )
     }
 
-    /// The value of a metric series, read from `/metrics` on this connection.
-    pub async fn metric(&mut self, series: &str) -> f64 {
+    /// The value of the unlabelled series `name`, read from `/metrics` on this connection.
+    pub async fn metric(&mut self, name: &str) -> f64 {
         let res = self.request("GET", "/metrics", None).await;
         let bytes = res
             .into_body()
@@ -157,7 +156,7 @@ impl HttpsClient {
             .await
             .expect("a whole body")
             .to_bytes();
-        metric_value(&String::from_utf8_lossy(&bytes), series)
+        crate::helpers::exposition::parse(&String::from_utf8_lossy(&bytes)).value(name)
     }
 
     /// Opens the room's event stream on this connection; panics unless it is `200`.

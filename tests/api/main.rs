@@ -9,6 +9,7 @@ mod durability;
 mod errors;
 mod events;
 mod expect;
+mod exposition_check;
 mod helpers;
 mod https;
 mod https_client;

@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::expect::{assert_on_time_after, eventually, expect_error, LATE_TOLERANCE};
+use crate::expect::{
+    assert_heartbeat_gap, assert_within, eventually, expect_error, WRITTEN_LATE_MS,
+};
 use crate::helpers::TestServer;
 
 #[tokio::test]
@@ -118,7 +120,7 @@ async fn every_setting_can_be_given_as_a_flag_instead_of_the_environment() {
     // --max-subscribers-per-room and --heartbeat-ms
     let code = app.room(60000).await;
     let mut stream = app.connect(&code).await;
-    stream.skip_greeting().await;
+    let mut last = stream.skip_greeting().await.received_us;
     let refused = app.send("GET", &format!("/api/{code}/connect")).await;
     expect_error(
         refused,
@@ -126,33 +128,36 @@ async fn every_setting_can_be_given_as_a_flag_instead_of_the_environment() {
         "too_many_subscribers",
     )
     .await;
-    let mut last = Instant::now();
-    for _ in 0..3 {
-        let frame = stream
-            .next_frame(HEARTBEAT + LATE_TOLERANCE)
-            .await
-            .expect("a heartbeat");
+    for n in 1..=3 {
+        let frame = stream.next_frame(HEARTBEAT * 2).await.expect("a heartbeat");
         assert!(
             frame.comment.is_some() && frame.event.is_none(),
             "{frame:?}"
         );
-        assert!(
-            last.elapsed() <= HEARTBEAT + LATE_TOLERANCE,
-            "{:?}",
-            last.elapsed()
+        assert_heartbeat_gap(
+            &format!("--heartbeat-ms: heartbeat {n}"),
+            frame.received_us - last,
+            HEARTBEAT,
         );
-        last = Instant::now();
+        last = frame.received_us;
     }
 
-    // --pause-when-empty
+    // --pause-when-empty: paused (by the server's own numbers) the grace after the start.
     let unwatched = app.room(60000).await;
-    let started = Instant::now();
     app.patch(&format!("/api/{unwatched}/timer/start")).await;
-    let paused_after = eventually(Duration::from_secs(5), || async {
-        (app.timer(&unwatched).await["state"] == "paused").then(|| started.elapsed())
-    })
-    .await;
-    assert_on_time_after("the pause of an unwatched timer", paused_after, GRACE);
+    let deadline = app.timer(&unwatched).await["deadlineAt"]
+        .as_i64()
+        .expect("running");
+    let paused_at = app
+        .paused_at(&unwatched, deadline, Duration::from_secs(5))
+        .await;
+    assert_within(
+        "pause",
+        "--pause-when-empty: the pause of an unwatched timer",
+        paused_at * 1000,
+        deadline - 60000 + GRACE.as_millis() as i64,
+        WRITTEN_LATE_MS,
+    );
 
     // --rust-log: info lines are written, the access log is switched off. The stream's
     // `opened` line is written after the requests before it had been answered.

@@ -8,7 +8,7 @@ use std::time::Duration;
 use futures_util::{Stream, StreamExt};
 use serde_json::Value;
 
-use crate::helpers::now_ms;
+use crate::expect::now_us;
 
 /// One block of an event stream.
 #[derive(Debug, Clone, Default)]
@@ -23,8 +23,8 @@ pub struct Frame {
     pub retry: Option<u64>,
     /// A `:` comment line.
     pub comment: Option<String>,
-    /// When the client had it (epoch ms).
-    pub received_ms: i64,
+    /// When the client had it (epoch µs).
+    pub received_us: i64,
 }
 
 impl Frame {
@@ -98,7 +98,7 @@ impl EventStream {
         while let Some(end) = self.buffer.find("\n\n") {
             let block: String = self.buffer.drain(..end + 2).collect();
             let mut frame = Frame {
-                received_ms: now_ms(),
+                received_us: now_us(),
                 ..Frame::default()
             };
             for line in block.lines() {

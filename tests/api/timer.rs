@@ -5,8 +5,9 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::expect::expect_error;
+use crate::expect::{assert_on_time, assert_ticks_on_time, expect_error};
 use crate::helpers::{now_ms, TestServer};
+use crate::sse::{Frame, Recording};
 
 const WAIT: Duration = Duration::from_secs(5);
 
@@ -40,9 +41,11 @@ async fn start_runs_toward_now_plus_remaining_and_a_second_start_changes_nothing
         StatusCode::NO_CONTENT
     );
     assert_eq!(app.timer(&code).await["deadlineAt"], deadline);
-    // The next thing the stream sees is the regular tick at 59 s, not a second start.
-    let next = stream.next_event(Duration::from_millis(1500)).await;
+    // The next thing the stream sees is the regular tick at 59 s, on time, not a second
+    // start.
+    let next = stream.next_event(WAIT).await;
     assert_eq!(next.pair(), pair("remaining-time", "59000"));
+    assert_on_time("tick 59000", next.received_us, deadline - 59000);
 }
 
 #[tokio::test]
@@ -149,12 +152,20 @@ async fn reset_goes_idle_at_full_duration_and_keeps_roles_and_round() {
     assert_eq!(app.timer(&code).await["remainingTime"], 60000);
 }
 
-/// Waits on `stream` for the `state` event that ends a time-up (idle); returns it.
+/// Waits on `stream`, from a start on, for the `state` event that ends a time-up (idle);
+/// checks that the ticks and the time-up on the way were on time; returns that state.
 async fn time_up_state(stream: &mut crate::sse::EventStream) -> serde_json::Value {
+    let mut frames = Vec::new();
     loop {
         let f = stream.next_event(WAIT).await;
-        if f.event.as_deref() == Some("state") && f.json()["state"] == "idle" {
-            return f.json();
+        let done = f.event.as_deref() == Some("state") && f.json()["state"] == "idle";
+        frames.push(f);
+        if done {
+            assert!(
+                assert_ticks_on_time("the countdown", &frames) >= 2,
+                "{frames:?}"
+            );
+            return frames[frames.len() - 1].json();
         }
     }
 }
@@ -202,8 +213,11 @@ async fn a_stop_at_or_after_the_deadline_finds_the_time_up_done() {
     let code = app.room(1000).await;
     let mut stream = app.connect(&code).await;
     stream.skip_greeting().await;
+    // Read in the background, so that each event is stamped when it arrives.
+    let stream = Recording::start(stream);
     // At the deadline, then well after it.
     for (late_ms, round, navigator) in [(0, 1, "Bob"), (300, 2, "Ann")] {
+        let from = stream.events().len();
         app.patch(&format!("/api/{code}/timer/start")).await;
         let deadline = app.timer(&code).await["deadlineAt"]
             .as_i64()
@@ -224,29 +238,36 @@ async fn a_stop_at_or_after_the_deadline_finds_the_time_up_done() {
             (Some("idle"), Some(round), Some(1000)),
             "stopped {late_ms} ms after the deadline"
         );
-        // The streams saw the time-up, and no pause.
-        let mut seen = Vec::new();
-        loop {
-            let f = stream.next_event(WAIT).await;
-            let done = f.event.as_deref() == Some("state") && f.json()["state"] == "idle";
-            seen.push(f.pair());
-            if done {
-                assert_eq!(f.json()["navigator"], navigator);
-                break;
-            }
-        }
-        let from_last_tick: Vec<_> = seen[seen.len() - 4..seen.len() - 1].to_vec();
+        // The streams saw the time-up, on time, and no pause.
+        let idle = stream
+            .until_from(from, WAIT, |f| {
+                f.event.as_deref() == Some("state") && f.json()["state"] == "idle"
+            })
+            .await;
+        assert_eq!(idle.json()["navigator"], navigator);
+        let frames: Vec<Frame> = stream.events()[from..].to_vec();
+        let seen: Vec<_> = frames.iter().map(Frame::pair).collect();
+        let end = seen.len();
         assert_eq!(
-            from_last_tick,
+            seen[end - 4..end - 1].to_vec(),
             vec![
                 pair("remaining-time", "0"),
                 pair("timer", "stop"),
                 pair("remaining-time", "1000")
             ]
         );
+        assert!(assert_ticks_on_time("the countdown", &frames) >= 2);
         assert!(!seen.contains(&pair("timer", "pause")), "{seen:?}");
-        assert!(stream.quiet_for(Duration::from_millis(300)).await);
     }
+    // Nothing after the second time-up.
+    let told = stream.events().len();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        stream.events().len(),
+        told,
+        "{:?}",
+        &stream.events()[told..]
+    );
 }
 
 #[tokio::test]
