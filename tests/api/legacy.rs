@@ -12,8 +12,9 @@ use reqwest::header::HeaderMap;
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::{json, Value};
 
+use crate::expect::{assert_ticks_on_time, expect_error};
 use crate::helpers::TestServer;
-use crate::sse::EventStream;
+use crate::sse::{EventStream, Frame};
 
 /// Where the frontend is served from.
 const FRONTEND: &str = "http://frontend.test:5173";
@@ -139,34 +140,57 @@ impl Frontend<'_> {
         assert_readable_from(res.headers(), FRONTEND, "event stream");
         let mut stream = EventStream::from_response(res);
         stream.skip_greeting().await;
-        Page { stream }
+        Page {
+            stream,
+            seen: Vec::new(),
+        }
     }
 }
 
 /// One open page of the frontend.
 struct Page {
     stream: EventStream,
+    /// Every event the page has read since it opened, as it arrived.
+    seen: Vec<Frame>,
 }
 
 impl Page {
     async fn next(&mut self) -> (String, String) {
-        self.stream.next_event(WAIT).await.pair()
+        let frame = self.stream.next_event(WAIT).await;
+        let pair = frame.pair();
+        self.seen.push(frame);
+        pair
+    }
+
+    /// Asserts that the ticks since the last `timer: start` the page read were on time.
+    fn assert_countdown_on_time(&self) {
+        let start = self
+            .seen
+            .iter()
+            .rposition(|f| f.pair() == pair("timer", "start"))
+            .expect("a start");
+        let checked = assert_ticks_on_time("a page", &self.seen[start..]);
+        assert!(checked >= 1, "{:?}", &self.seen[start..]);
     }
 
     /// A turn as the page lives it: `timer: start` comes first (nothing else since the last
-    /// turn), the countdown runs, and at `remaining-time: 0` the page sends its own swap.
+    /// turn), the countdown runs, on time, and at `remaining-time: 0` the page sends its own
+    /// swap.
     async fn swap_at_time_up(&mut self, frontend: &Frontend<'_>, code: &str) -> StatusCode {
         assert_eq!(self.next().await, pair("timer", "start"));
         loop {
             if self.next().await == pair("remaining-time", "0") {
+                self.assert_countdown_on_time();
                 return frontend.swap(code).await;
             }
         }
     }
 
-    /// Reads through the countdown to the final tick without swapping, then the time-up.
+    /// Reads through the countdown to the final tick without swapping (the ticks on time),
+    /// then the time-up.
     async fn sit_through_time_up(&mut self) -> Value {
         while self.next().await != pair("remaining-time", "0") {}
+        self.assert_countdown_on_time();
         self.time_up().await
     }
 
@@ -292,25 +316,29 @@ async fn completing_a_room_stops_its_timer_and_tells_every_page() {
 }
 
 #[tokio::test]
-async fn exists_answers_false_for_unknown_and_malformed_codes_and_400_without_one() {
+async fn exists_answers_false_for_unknown_malformed_and_missing_codes() {
     let app = server().await;
     let frontend = Frontend { app: &app };
     let code = frontend.create().await;
     assert!(frontend.exists(&code).await);
-    for other in ["doesNotExist123", "x", "", "a%20b", "%2e%2e%2fetc"] {
+    for other in ["doesNotExist123", "x", "", "a%20b", "%2e%2e%2fetc", "%ZZ"] {
         assert!(!frontend.exists(other).await, "{other}");
     }
-    let (status, body) = frontend
-        .call(
-            frontend.request(Method::GET, "/api/pair-room/exists"),
-            "exists without a code",
-        )
-        .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_eq!(body["error"], "invalid_request");
-    assert!(body["message"]
-        .as_str()
-        .is_some_and(|m| m.contains("access_code")));
+    // No code at all, or a query that names none: `false` too, never an error.
+    for query in ["", "?", "?other=1", "?access_code"] {
+        let path = format!("/api/pair-room/exists{query}");
+        let (status, body) = frontend
+            .call(
+                frontend.request(Method::GET, &path),
+                "exists without a code",
+            )
+            .await;
+        assert_eq!(
+            (status, body),
+            (StatusCode::OK, json!({"exists": false})),
+            "{path}"
+        );
+    }
 
     let deleted = frontend.request(Method::DELETE, &format!("/api/pair-room/{code}"));
     assert_eq!(
@@ -318,6 +346,38 @@ async fn exists_answers_false_for_unknown_and_malformed_codes_and_400_without_on
         StatusCode::NO_CONTENT
     );
     assert!(!frontend.exists(&code).await);
+}
+
+#[tokio::test]
+async fn its_calls_for_accounts_and_retrospectives_are_404_not_found() {
+    // The frontend's calls that are not pairsync's (and stay so in the contract's next
+    // version: sign-in and sign-out, members' accounts, "my pair rooms", retrospectives),
+    // on the paths it calls them by (`API_URL` being the server's `/api`).
+    let app = server().await;
+    let frontend = Frontend { app: &app };
+    let code = frontend.create().await;
+    for (method, path) in [
+        (Method::GET, "/api/sign-in/oauth/github".to_string()),
+        (Method::GET, "/api/sign-in/callback".to_string()),
+        (Method::POST, "/api/sign-up".to_string()),
+        (Method::GET, "/api/sign-out".to_string()),
+        (Method::GET, "/api/member".to_string()),
+        (Method::DELETE, "/api/member".to_string()),
+        (Method::GET, "/api/my-pair-rooms".to_string()),
+        (Method::POST, "/api/retrospects".to_string()),
+        (Method::GET, "/api/retrospects/1".to_string()),
+        (Method::GET, format!("/api/retrospects/{code}")),
+    ] {
+        let res = frontend
+            .request(method.clone(), &path)
+            .json(&json!({"accessCode": code, "answers": ["a"], "username": "ann"}))
+            .send()
+            .await
+            .expect("a request");
+        let what = format!("{method} {path}");
+        assert_readable_from(res.headers(), FRONTEND, &what);
+        expect_error(res, StatusCode::NOT_FOUND, "not_found").await;
+    }
 }
 
 #[tokio::test]
