@@ -7,12 +7,16 @@ use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use http_body_util::BodyExt;
 use hyper::{StatusCode, Version};
 use serde_json::json;
 use tokio_rustls::rustls;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
 
+use futures_util::future::join_all;
+
+use super::expect::assert_ticks_on_time;
 use super::helpers::{failed_start, TestServer};
 use super::https_client::{HttpsClient, H2, HTTP_1_1};
 
@@ -106,22 +110,29 @@ async fn eight_event_streams_tick_on_one_http2_connection() {
             .await;
         assert_eq!(status, StatusCode::NO_CONTENT);
     }
-    for (code, stream) in &mut rooms {
-        assert_eq!(stream.next_event(WAIT).await.pair(), pair("timer", "start"));
-        let state = stream.next_event(WAIT).await;
-        assert_eq!(state.event.as_deref(), Some("state"));
-        assert_eq!(state.json()["state"], "running", "{code}");
-        // The first tick of every room, a second after its start.
+    // Every room's start, then its first two ticks, read side by side so that each is
+    // stamped when it arrives: on time, on one connection.
+    let seen = join_all(rooms.iter_mut().map(|(_, stream)| async move {
+        let mut frames = Vec::new();
+        for _ in 0..4 {
+            frames.push(stream.next_event(WAIT).await);
+        }
+        frames
+    }))
+    .await;
+    for ((code, _), frames) in rooms.iter().zip(&seen) {
+        assert_eq!(frames[0].pair(), pair("timer", "start"), "{code}");
+        assert_eq!(frames[1].event.as_deref(), Some("state"), "{code}");
+        assert_eq!(frames[1].json()["state"], "running", "{code}");
         assert_eq!(
-            stream.next_event(WAIT).await.pair(),
-            pair("remaining-time", "59000"),
+            (frames[2].pair(), frames[3].pair()),
+            (
+                pair("remaining-time", "59000"),
+                pair("remaining-time", "58000")
+            ),
             "{code}"
         );
-        assert_eq!(
-            stream.next_event(WAIT).await.pair(),
-            pair("remaining-time", "58000"),
-            "{code}"
-        );
+        assert_eq!(assert_ticks_on_time(code, frames), 2);
     }
     assert_eq!(client.metric("pairsync_sse_streams").await, TABS as f64);
 
@@ -252,4 +263,50 @@ async fn a_key_that_does_not_match_the_certificate_is_a_start_error() {
     assert!(!status.success(), "{status:?}");
     assert!(logs.contains("cannot start"), "{logs}");
     assert!(logs.contains("TLS"), "{logs}");
+}
+
+#[tokio::test]
+async fn a_stream_asked_for_while_stopping_gets_503_too_many_streams() {
+    // Over HTTP/2 a page's stream and its reconnection share one connection, which stays
+    // open while the process stops: the reconnection is refused in the contract's words.
+    let (mut app, cert) = TestServer::spawn_https(&[]).await;
+    let mut client = HttpsClient::connect(&app.base, &cert, &[H2]).await;
+    let code = create_room(&mut client, 60_000).await;
+    let (version, mut stream) = client.connect_stream(&code).await;
+    assert_eq!(version, Version::HTTP_2);
+    stream.skip_greeting().await;
+
+    app.sigterm();
+    // The process is stopping once it ends its streams.
+    assert!(stream.ends_within(WAIT).await, "the stream ends");
+    let res = client
+        .request("GET", &format!("/api/{code}/connect"), None)
+        .await;
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        res.headers().contains_key("retry-after"),
+        "{:?}",
+        res.headers()
+    );
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap_or("")
+            .starts_with("application/json"),
+        "{:?}",
+        res.headers()
+    );
+    let bytes = res
+        .into_body()
+        .collect()
+        .await
+        .expect("a whole body")
+        .to_bytes();
+    let body: serde_json::Value = serde_json::from_slice(&bytes).expect("a JSON body");
+    assert_eq!(body["error"], "too_many_streams", "{body}");
+    drop(client);
+    let status = app
+        .wait_exit(Duration::from_secs(10))
+        .expect("the process exits");
+    assert!(status.success(), "{status:?}");
 }
