@@ -73,6 +73,27 @@ async fn new_finds_the_server_in_pairsync_server() {
 }
 
 #[tokio::test]
+async fn new_without_a_server_setting_talks_to_127_0_0_1_8080() {
+    // The contract's default, where a server of the test listens (if another process holds
+    // the port, the server cannot start and the test fails saying so).
+    let server = TestServer::spawn_with(&[("PAIRSYNC_BIND", "127.0.0.1:8080")]).await;
+    assert_eq!(server.base, "http://127.0.0.1:8080");
+    let out = pairsync(&["new", "--driver", "Bob", "--navigator", "Ann"], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let printed = stdout(&out);
+    let code = printed
+        .trim_end()
+        .strip_prefix("http://127.0.0.1:8080/p/")
+        .unwrap_or_else(|| panic!("not a page URL on the default server: {printed:?}"));
+    let (status, room) = server.get_json(&format!("/api/pair-room/{code}")).await;
+    assert_eq!(status, StatusCode::OK, "{room}");
+    assert_eq!(
+        (room["driver"].as_str(), room["navigator"].as_str()),
+        (Some("Bob"), Some("Ann"))
+    );
+}
+
+#[tokio::test]
 async fn a_refused_room_prints_the_servers_message_and_exits_1() {
     let server = TestServer::spawn().await;
     // What the server says to the same request.

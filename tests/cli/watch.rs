@@ -147,6 +147,37 @@ async fn a_break_shows_its_phase_and_its_end_rings_the_bell_again() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn s_right_after_a_time_up_swaps_because_the_swap_names_its_round() {
+    // A swap that names no round within 10 s of a time-up is taken for that time-up's own
+    // swap and changes nothing (the contract's rule for coduo's pages); the terminal always
+    // names the round, so its swap right after a time-up swaps.
+    let server = TestServer::spawn().await;
+    let (code, url) = room(&server, 1_000).await;
+    let mut pty = watching(&url);
+    pty.send(" ");
+    pty.shows("idle · turn · round 1");
+    pty.shows("driver     Ann");
+    let time_up = room_json(&server, &code).await;
+    assert_eq!(
+        (
+            time_up["timer"]["round"].as_i64(),
+            time_up["driver"].as_str()
+        ),
+        (Some(1), Some("Ann"))
+    );
+    pty.send("s");
+    eventually(SERVER_TIMEOUT, || async {
+        (room_json(&server, &code).await["driver"] == "Bob").then_some(())
+    })
+    .await;
+    pty.shows("driver     Bob");
+    let swapped = room_json(&server, &code).await;
+    assert_eq!(swapped["timer"]["round"], 1, "{swapped}");
+    pty.send("q");
+    assert_quit_cleanly(&mut pty);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_resized_terminal_gets_the_view_redrawn_to_fit() {
     let server = TestServer::spawn().await;
     let (_code, url) = room(&server, 60_000).await;
