@@ -21,7 +21,11 @@ function assertHardened(response) {
 }
 
 async function watchedPage() {
-  const context = await env.browser.newContext({ viewport: { width: 1000, height: 760 } });
+  const context = await env.browser.newContext({
+    viewport: { width: 1000, height: 760 },
+    // The copy-link button writes to the clipboard, which the test then reads.
+    permissions: ['clipboard-read', 'clipboard-write'],
+  });
   const violations = await watchCsp(context);
   const page = await context.newPage();
   return { context, page, violations };
@@ -56,6 +60,10 @@ test('creating and using a room reports no policy violation', { timeout: 90_000 
   await page.waitForFunction(() => document.getElementById('copy-label').textContent !== 'Copy link', null, {
     timeout: 10_000,
   });
+  // Copied, and what was copied is the room's page.
+  assert.equal(await page.textContent('#copy-label'), 'Copied');
+  const roomUrl = new URL(page.url());
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), `${roomUrl.origin}${roomUrl.pathname}`);
 
   // A three-second turn through its time-up: the chime, the notice, the roles swap back.
   await page.fill('#duration', '0.05');
