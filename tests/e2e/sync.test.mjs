@@ -183,6 +183,44 @@ test('swap, duration and the space key work from the page', { timeout: 60_000 },
   await b.context().close();
 });
 
+test('a page swaps right after a time-up, and every swap it sends names the round', { timeout: 60_000 }, async () => {
+  // A swap that names no round within 10 s of a time-up is taken for that time-up's own
+  // swap (the contract's rule for coduo's pages) and changes nothing: the bundled page
+  // always names the round, and never sends a swap of its own at the time-up.
+  const code = await env.server.createRoom({ driver: 'Linus', navigator: 'Ada', timerDuration: 2_000 });
+  const a = await openRoom(env.browser, env.server, code);
+  const swaps = [];
+  a.on('request', (req) => {
+    const url = new URL(req.url());
+    if (url.pathname.endsWith('/pair-swap')) swaps.push({ method: req.method(), round: url.searchParams.get('round') });
+  });
+  const roles = (driver) =>
+    a.waitForFunction(
+      (want) => document.getElementById('driver').textContent === want && document.body.dataset.timer === 'idle',
+      driver,
+      { timeout: 10_000 },
+    );
+
+  await a.click('#start');
+  await roles('Ada'); // the time-up swapped
+  const timeUp = (await env.server.api('GET', `/api/pair-room/${code}`)).body;
+  assert.deepEqual([timeUp.timer.round, timeUp.driver], [1, 'Ada']);
+  assert.deepEqual(swaps, [], 'the page sent a swap of its own at the time-up');
+
+  await a.click('#swap');
+  await roles('Linus');
+  await a.click('#swap');
+  await roles('Ada');
+  const room = (await env.server.api('GET', `/api/pair-room/${code}`)).body;
+  assert.deepEqual([room.timer.round, room.driver, room.navigator], [1, 'Ada', 'Linus']);
+  assert.deepEqual(swaps, [
+    { method: 'PATCH', round: '1' },
+    { method: 'PATCH', round: '1' },
+  ]);
+  await screenshot(a, 'swap-after-time-up');
+  await a.context().close();
+});
+
 test('deleting the room tells every page', { timeout: 60_000 }, async () => {
   const code = await env.server.createRoom();
   const a = await openRoom(env.browser, env.server, code);
