@@ -70,6 +70,11 @@ def ok(msg):
     global passed; passed += 1; print("ok -", msg)
 def fail(msg):
     print("FAIL:", msg); print(f"{passed} passed, 1 failed"); sys.exit(1)
+def now(): return time.time() * 1000
+# The contract: a change reaches every process's streams within 100 ms, and a tick comes "a
+# few ms late at most" (5); plus the 30 ms the test suites allow a loaded machine
+# (tests/README.md, "Timing").
+ACROSS_MS, TICK_LATE_MS = 100 + 30, 5 + 30
 def call(method, path, body=None, target=(host, int(port)), token=None):
     conn = http.client.HTTPConnection(*target, timeout=10)
     headers = {"content-type": "application/json"}
@@ -89,7 +94,7 @@ code = body["accessCode"]
 streams = []
 class Stream(threading.Thread):
     def __init__(self):
-        super().__init__(daemon=True); self.events = []; self.ready = threading.Event()
+        super().__init__(daemon=True); self.events = []; self.stamps = []; self.ready = threading.Event()
     def run(self):
         conn = http.client.HTTPConnection(host, int(port), timeout=20)
         conn.request("GET", f"/api/{code}/connect"); res = conn.getresponse()
@@ -101,6 +106,7 @@ class Stream(threading.Thread):
             if line == "":
                 if "event" in event:
                     self.events.append((event["event"], event.get("data", "")))
+                    self.stamps.append(now())
                     if event["event"] == "state": self.ready.set()
                 event = {}; continue
             k, _, v = line.partition(":"); event[k] = v[1:] if v.startswith(" ") else v
@@ -115,14 +121,24 @@ for p in ports:
 if sum(per_process) != 6 or sum(1 for n in per_process if n > 0) < 2:
     fail(f"streams were not spread over the processes: {per_process}")
 ok(f"six streams through nginx spread over the processes: {per_process}")
-for s in streams: s.events.clear()
+seen = [len(s.events) for s in streams]
 if call("PATCH", f"/api/{code}/timer/start")[0] != 204: fail("start through nginx")
-deadline = time.time() + 3
-while time.time() < deadline and not all(("timer", "start") in s.events for s in streams):
+answered = now()
+# The start, its state and the first tick on every stream.
+wait_until = time.time() + 3
+while time.time() < wait_until and not all(len(s.events) >= n + 3 for s, n in zip(streams, seen)):
     time.sleep(0.02)
-if not all(s.events[:2] and s.events[0] == ("timer", "start") and s.events[1][0] == "state" for s in streams):
-    fail(f"not every stream got timer: start, state: {[s.events[:2] for s in streams]}")
-ok("a start through nginx reaches every stream on every process")
+told = [(s.events[n:n + 3], s.stamps[n:n + 3]) for s, n in zip(streams, seen)]
+if not all(len(e) == 3 and e[0] == ("timer", "start") and e[1][0] == "state" and e[2] == ("remaining-time", "59000") for e, _ in told):
+    fail(f"not every stream got timer: start, state, remaining-time: 59000: {[e for e, _ in told]}")
+late = max(t[0] for _, t in told) - answered
+if late > ACROSS_MS: fail(f"a start reached a stream {late:.0f} ms after its answer (the bound is {ACROSS_MS} ms)")
+ok(f"a start through nginx reaches every stream on every process within {late:.0f} ms of its answer")
+deadline = json.loads(told[0][0][1][1])["deadlineAt"]
+ticks = [t[2] - (deadline - 59000) for _, t in told]
+if min(ticks) < 0: fail(f"the first tick came {-min(ticks):.1f} ms early")
+if max(ticks) > TICK_LATE_MS: fail(f"the first tick came {max(ticks):.1f} ms late (the bound is {TICK_LATE_MS} ms)")
+ok(f"the first tick reaches every stream on every process on time: {min(ticks):.1f} to {max(ticks):.1f} ms after its due time")
 if call("DELETE", f"/api/pair-room/{code}")[0] != 204: fail("delete through nginx")
 for s in streams: s.join(5)
 if not all(("close", "OK") in s.events and not s.is_alive() for s in streams):
