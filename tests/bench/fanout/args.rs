@@ -57,6 +57,8 @@ pub struct Args {
     pub http_connections: usize,
     /// Extra streams that read their greeting, then stop reading.
     pub stalled_streams: usize,
+    /// The largest 99th percentile of the ticks' lateness (ms) a clean run may have.
+    pub max_p99_ms: Option<f64>,
 }
 
 /// Prints the problem and the usage, and exits with status 2.
@@ -66,7 +68,7 @@ pub fn usage(problem: &str) -> ! {
          [--rooms R] [--streams-per-room S] [--duration-ms D] [--source-ips IP,IP] \
          [--mode pairsync|nchan] [--server-pid PID,PID] [--connect-concurrency N] \
          [--phase-spread] [--start-over-ms MS] [--spread-ms MS] [--http-connections N] \
-         [--stalled-streams N] [--shard I/N] [--start-at EPOCH_MS] [--samples-out FILE] \
+         [--stalled-streams N] [--max-p99-ms MS] [--shard I/N] [--start-at EPOCH_MS] [--samples-out FILE] \
          [--command-rooms N]\n       cargo bench --bench fanout -- --merge FILE,FILE"
     );
     std::process::exit(2)
@@ -97,6 +99,7 @@ impl Args {
             plan: StartPlan::default(),
             http_connections: HTTP_CONCURRENCY,
             stalled_streams: 0,
+            max_p99_ms: None,
         };
         let mut it = cli::arguments();
         while let Some(flag) = it.next() {
@@ -131,6 +134,7 @@ impl Args {
                 "--start-over-ms" | "--spread-ms" => args.plan.over_ms = number(&flag, &value),
                 "--http-connections" => args.http_connections = number(&flag, &value),
                 "--stalled-streams" => args.stalled_streams = number(&flag, &value),
+                "--max-p99-ms" => args.max_p99_ms = Some(number(&flag, &value)),
                 "--source-ips" => args.source_ips = cli::ips(usage, &flag, &value),
                 "--server-pid" => {
                     args.server_pids = value.split(',').map(|p| number(&flag, p)).collect()

@@ -12,8 +12,8 @@
 //! It exits with status 1 when the run was not clean: a room not created or not started, a
 //! stream not opened or ended early, a tick missed, early or out of order (every stream
 //! must get each value of the countdown once, in decreasing order), an event out of place,
-//! an id that did not increase, or (nchan) a publish that failed. A clean run exits 0;
-//! bad arguments exit 2.
+//! an id that did not increase, (nchan) a publish that failed, or (with `--max-p99-ms`)
+//! a p99 tick lateness over the bound given. A clean run exits 0; bad arguments exit 2.
 //!
 //! # Modes
 //!
@@ -68,7 +68,8 @@
 //! per server for the starts or the publishes), `--stalled-streams N` (0: N more streams,
 //! one on each of the first N rooms, read their greeting and then nothing; they must not
 //! delay the other streams, and the report says how many the server had dropped by the
-//! end).
+//! end), `--max-p99-ms MS` (none: the run fails when the 99th percentile of the ticks'
+//! lateness is over `MS`).
 //! One process may hold at most ~19,900 sockets here: past that, run several benchmark
 //! processes with different `--source-ips` (each then starts and reports on its own rooms
 //! only, and its memory per stream counts the other processes' streams too).
