@@ -5,8 +5,8 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
-use crate::pairing::CommandError;
 use crate::rooms::RoomError;
+use crate::rules::CommandError;
 use crate::store::StoreError;
 
 /// Seconds a client over its stream cap is told to wait (`Retry-After`): a place frees

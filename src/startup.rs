@@ -12,7 +12,7 @@ use std::sync::Arc;
 use tokio::sync::watch;
 
 use crate::clock::Clock;
-use crate::config::Settings;
+use crate::config::Config;
 use crate::http::admin::AdminToken;
 use crate::http::cors::CrossOrigin;
 use crate::http::headers::security_headers;
@@ -21,9 +21,9 @@ use crate::http::observe::observe;
 use crate::http::stream_gate::StreamGate;
 use crate::http::{self, AppState};
 use crate::metrics::Metrics;
-use crate::rooms::messages::Feed;
 use crate::rooms::presence::Presence;
-use crate::rooms::{Cluster, RoomConfig, RoomContext, RoomRegistry};
+use crate::rooms::registry::Feed;
+use crate::rooms::{Cluster, RoomContext, RoomPolicy, RoomRegistry};
 use crate::store::{feed, presence, rooms, Backend, Db};
 use crate::tls::{self, TlsError};
 
@@ -122,13 +122,13 @@ fn listen(bind: &str) -> std::io::Result<TcpListener> {
 /// Starts everything inside the current actix system and binds the listener. The server
 /// serves once `Running::server` is awaited (or spawned). Every timed decision reads
 /// `clock`: [`Clock::system`] in production.
-pub fn start(settings: Settings, clock: Clock) -> Result<Running, StartError> {
+pub fn start(config: Config, clock: Clock) -> Result<Running, StartError> {
     // Checked first: a half-configured HTTPS must not open (or migrate) the database.
-    let tls = tls::server_config(settings.tls_cert.as_deref(), settings.tls_key.as_deref())?;
-    let backend = Backend::parse(&settings.database_url)?;
+    let tls = tls::server_config(config.tls_cert.as_deref(), config.tls_key.as_deref())?;
+    let backend = Backend::parse(&config.database_url)?;
     let db = Db::open(&backend)?;
     let metrics = Metrics::new()?;
-    let admin_token = match settings.admin_token.clone().filter(|t| !t.is_empty()) {
+    let admin_token = match config.admin_token.clone().filter(|t| !t.is_empty()) {
         Some(token) => token,
         None => {
             let token = crate::access_code::generate();
@@ -137,16 +137,16 @@ pub fn start(settings: Settings, clock: Clock) -> Result<Running, StartError> {
         }
     };
 
-    let threads = settings
+    let threads = config
         .room_threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
     let arbiters: Vec<Arbiter> = (0..threads).map(|_| Arbiter::new()).collect();
     let handles = arbiters.iter().map(Arbiter::handle).collect();
-    let config = RoomConfig {
-        heartbeat: settings.heartbeat_ms,
-        pause_when_empty: settings.pause_when_empty,
-        max_subscribers: settings.max_subscribers_per_room,
-        idle_ttl: settings.room_idle_ms,
+    let policy = RoomPolicy {
+        heartbeat: config.heartbeat_ms,
+        pause_when_empty: config.pause_when_empty,
+        max_subscribers: config.max_subscribers_per_room,
+        idle_ttl: config.room_idle_ms,
         cluster: db.shared_url().is_some(),
     };
     // Running timers must reach their time-up (or pause-when-empty) on time after a
@@ -163,7 +163,7 @@ pub fn start(settings: Settings, clock: Clock) -> Result<Running, StartError> {
     let env = RoomContext {
         db: db.clone(),
         clock: clock.clone(),
-        config: Arc::new(config),
+        policy: Arc::new(policy),
         metrics: metrics.clone(),
         cluster: cluster.clone(),
     };
@@ -180,8 +180,8 @@ pub fn start(settings: Settings, clock: Clock) -> Result<Running, StartError> {
         health
     });
     let (shutdown, stopping) = watch::channel(false);
-    let stream_cap = settings.stream_cap();
-    let client_cap = settings.max_streams_per_client;
+    let stream_cap = config.stream_cap();
+    let client_cap = config.max_streams_per_client;
     if client_cap > 0 {
         log::info!("at most {stream_cap} streams at once, {client_cap} per client");
     } else {
@@ -194,13 +194,13 @@ pub fn start(settings: Settings, clock: Clock) -> Result<Running, StartError> {
         clock,
         metrics,
         admin_token: AdminToken::new(admin_token),
-        creation_limiter: Arc::new(CreationLimiter::new(settings.create_per_minute)),
-        trusted_proxies: Arc::new(settings.trusted_proxies.clone()),
+        creation_limiter: Arc::new(CreationLimiter::new(config.create_per_minute)),
+        trusted_proxies: Arc::new(config.trusted_proxies.clone()),
         streams: StreamGate::new(stream_cap, client_cap),
         shutdown: stopping,
     };
 
-    let allowed_origins = settings.allowed_origins.0.clone();
+    let allowed_origins = config.allowed_origins.0.clone();
     if !allowed_origins.is_empty() {
         log::info!(
             "cross-origin API calls allowed from {}",
@@ -208,11 +208,10 @@ pub fn start(settings: Settings, clock: Clock) -> Result<Running, StartError> {
         );
     }
 
-    let listener =
-        listen(&settings.bind).map_err(|e| StartError::Bind(settings.bind.clone(), e))?;
+    let listener = listen(&config.bind).map_err(|e| StartError::Bind(config.bind.clone(), e))?;
     let addr = listener
         .local_addr()
-        .map_err(|e| StartError::Bind(settings.bind.clone(), e))?;
+        .map_err(|e| StartError::Bind(config.bind.clone(), e))?;
     let server = HttpServer::new(move || {
         App::new()
             .app_data(web::Data::new(state.clone()))
@@ -232,7 +231,7 @@ pub fn start(settings: Settings, clock: Clock) -> Result<Running, StartError> {
     // A client that closes its side is gone: end its stream now, not at the next write.
     .h1_allow_half_closed(false)
     .on_connect(limit_send_buffer)
-    .shutdown_timeout(settings.shutdown_grace_ms.as_millis().div_ceil(1000).max(1) as u64)
+    .shutdown_timeout(config.shutdown_grace_ms.as_millis().div_ceil(1000).max(1) as u64)
     // The binary handles SIGTERM and Ctrl-C itself, to end the streams first.
     .disable_signals();
     let scheme = if tls.is_some() { "https" } else { "http" };
@@ -241,7 +240,7 @@ pub fn start(settings: Settings, clock: Clock) -> Result<Running, StartError> {
         Some(config) => server.listen_rustls_0_23(listener, config),
         None => server.listen(listener),
     }
-    .map_err(|e| StartError::Bind(settings.bind.clone(), e))?
+    .map_err(|e| StartError::Bind(config.bind.clone(), e))?
     .run();
     log::info!("listening on {scheme}://{addr}");
     Ok(Running {

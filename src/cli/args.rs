@@ -3,7 +3,7 @@
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::Settings;
+use crate::config::Config;
 
 /// The server a client talks to when neither `--server` nor `PAIRSYNC_SERVER` names one.
 pub const DEFAULT_SERVER: &str = "http://127.0.0.1:8080";
@@ -27,14 +27,14 @@ pub struct Cli {
 
     /// The server's settings, when no subcommand is given.
     #[command(flatten)]
-    pub server: Settings,
+    pub server: Config,
 }
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the server (what `pairsync` alone does).
-    Serve(Box<Settings>),
+    Serve(Box<Config>),
     /// The terminal client.
     #[command(flatten)]
     Client(Client),
@@ -62,7 +62,7 @@ struct ClientCli {
 #[derive(Debug)]
 pub enum Invocation {
     /// Run the server with these settings.
-    Serve(Box<Settings>),
+    Serve(Box<Config>),
     /// Run a client subcommand.
     Client(Client),
 }

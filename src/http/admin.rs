@@ -12,9 +12,10 @@ use utoipa::ToSchema;
 
 use super::AppState;
 use crate::error::{ApiError, ErrorBody};
-use crate::http::openapi::RoomCode;
-use crate::pairing::TimerView;
-use crate::rooms::messages::{Describe, LiveRoom, LiveRooms, RoomView};
+use crate::http::api_types::RoomCode;
+use crate::rooms::messages::{Describe, RoomView};
+use crate::rooms::registry::{LiveRoom, LiveRooms};
+use crate::rules::TimerView;
 use crate::store::{presence, rooms};
 
 /// The page size when none is asked for.

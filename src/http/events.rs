@@ -14,13 +14,13 @@ use actix_web_lab::sse::Sse;
 use bytes::Bytes;
 use tokio::sync::watch;
 
-use super::client::ClientKey;
+use super::client_address::ClientKey;
 use super::stream_gate::{Refusal, StreamPermit};
 use super::AppState;
 use crate::error::{ApiError, ErrorBody};
-use crate::http::openapi::{RoomCode, StreamEvent};
+use crate::http::api_types::{RoomCode, StreamEvent};
 use crate::metrics::StreamEnd;
-use crate::rooms::client::ask;
+use crate::rooms::ask::ask;
 use crate::rooms::messages::Subscribe;
 
 /// The reconnection delay sent to every new stream (`retry:`); short, so that pages come

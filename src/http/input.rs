@@ -3,7 +3,7 @@
 //! names the field at fault.
 
 mod field_order;
-mod messages;
+mod wording;
 
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::{web, HttpRequest};
@@ -15,7 +15,7 @@ use self::field_order::InFieldOrder;
 use super::bodies::{CreateRoomBody, SetDurationBody, SettingsBody, StatusBody};
 use super::MAX_BODY_BYTES;
 use crate::error::ApiError;
-use crate::pairing::{Command, NewRoom};
+use crate::rules::{Command, NewRoom};
 
 pub use super::bodies::{MAX_MISSION_URL_CHARS, MAX_NAME_CHARS};
 
@@ -64,9 +64,9 @@ where
         return Err(ApiError::invalid("the body must be a JSON object"));
     };
     let typed: T = serde_path_to_error::deserialize(InFieldOrder(object.clone()))
-        .map_err(|e| ApiError::invalid(messages::type_fault(&e)))?;
-    garde::with_i18n(messages::Predicates, || typed.validate())
-        .map_err(|report| ApiError::invalid(messages::sentence(&report)))?;
+        .map_err(|e| ApiError::invalid(wording::type_fault(&e)))?;
+    garde::with_i18n(wording::Predicates, || typed.validate())
+        .map_err(|report| ApiError::invalid(wording::sentence(&report)))?;
     Ok(typed)
 }
 
@@ -104,7 +104,7 @@ pub fn status(body: &Value) -> Result<Command, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schedule::{RoomSettings, SettingsPatch};
+    use crate::rules::{RoomSettings, SettingsPatch};
     use serde_json::json;
 
     fn message(r: Result<NewRoom, ApiError>) -> String {

@@ -8,20 +8,23 @@
 //! - `events`: the SSE stream of a room.
 //! - `health`: liveness, readiness and metrics.
 //! - `admin`: the operators' room listing behind the bearer token.
-//! - `client`: who the client of a request is, and the key per-client limits count it under.
+//! - `client_address`: who the client of a request is, and the key per-client limits count it under.
 //! - `limits`: the room-creation rate limit and the body size limit.
 //! - `stream_gate`: the process and per-client stream caps.
 //! - `headers`: the security headers of every answer (the pages' content security policy).
 //! - `observe`: the access log and HTTP metrics.
 //! - `cors`: cross-origin calls from the configured origins.
 //! - `openapi`: the OpenAPI document and the API browser.
+//! - `api_types`: the path parameter, shared errors and event schema that handlers and the
+//!   document both name (a leaf, so neither imports the other for them).
 //! - `pages`: the web pages and their assets.
 //! - `bodies`: the JSON request bodies, their schemas and their bounds.
 //! - `input`: how request bodies and query values are read and refused.
 
 pub mod admin;
+pub mod api_types;
 pub mod bodies;
-pub mod client;
+pub mod client_address;
 pub mod cors;
 mod events;
 pub mod headers;

@@ -2,32 +2,30 @@
 //! the types they read and answer with, served at `/api/openapi.json` and browsable at
 //! `/api/docs/`.
 //!
+//! - `bounds` (tests): the bodies' documented bounds against the enforced ones.
 //! - `links`: the links from a created room's access code to every operation that takes it.
-//! - `stream`: the schema of one event of a room's stream.
 //!
 //! The API browser's files answer `HEAD` as they answer `GET`, like every other page
 //! ([`head_as_get`]).
 
+#[cfg(test)]
+mod bounds;
 mod links;
-mod stream;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
 use actix_web::middleware::Next;
 use actix_web::HttpResponse;
-use serde::Serialize;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
-use utoipa::{IntoParams, IntoResponses, Modify, OpenApi, ToSchema};
+use utoipa::{Modify, OpenApi};
 
 pub use self::links::AccessCodeLinks;
-pub use self::stream::StreamEvent;
+use super::api_types::{Status, StreamEvent};
 use super::bodies::{CreateRoomBody, SetDurationBody, SettingsBody, StatusBody};
 use super::{admin, events, health, pages, pair_room, timer};
 use crate::error::ErrorBody;
-use crate::pairing::{RoomStatus, Snapshot, TimerView};
-use crate::schedule::RoomSettings;
-use crate::timer::{Period, PhaseName};
+use crate::rules::{Phase, RoomSettings, RoomStatus, Snapshot, StateName, TimerView};
 
 /// Where the API browser's files are served.
 const BROWSER_PREFIX: &str = "/api/docs/";
@@ -45,39 +43,9 @@ pub async fn head_as_get(
     next.call(req).await
 }
 
-/// The `code` path parameter shared by every room endpoint.
-#[derive(IntoParams)]
-#[into_params(parameter_in = Path)]
-#[allow(dead_code)]
-pub struct RoomCode {
-    /// The room's access code. A code of another shape names no room (`404`).
-    #[param(pattern = "^[A-Za-z0-9_-]{8,32}$")]
-    code: String,
-}
+struct BearerScheme;
 
-/// The errors every room endpoint may answer.
-#[derive(IntoResponses)]
-#[allow(dead_code)]
-pub enum RoomErrors {
-    /// No such room.
-    #[response(status = 404)]
-    NotFound(ErrorBody),
-    /// The database is unavailable; retry later.
-    #[response(status = 503)]
-    Unavailable(ErrorBody),
-}
-
-/// `{"status": "ok"}`
-#[derive(Serialize, ToSchema)]
-pub struct Status {
-    /// Always `ok`.
-    #[schema(example = "ok")]
-    pub status: &'static str,
-}
-
-struct AdminToken;
-
-impl Modify for AdminToken {
+impl Modify for BearerScheme {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         if let Some(components) = openapi.components.as_mut() {
             components.add_security_scheme(
@@ -108,11 +76,11 @@ impl Modify for AdminToken {
     ),
     components(schemas(
         pair_room::Created, pair_room::Exists, pair_room::RoomBody, RoomStatus, TimerView,
-        Snapshot, PhaseName, Period, RoomSettings, ErrorBody,
+        Snapshot, StateName, Phase, RoomSettings, ErrorBody,
         CreateRoomBody, SetDurationBody, StatusBody, SettingsBody, Status, StreamEvent,
         admin::Entry, admin::Listing, admin::Scope
     )),
-    modifiers(&AdminToken, &AccessCodeLinks)
+    modifiers(&BearerScheme, &AccessCodeLinks)
 )]
 pub struct ApiDoc;
 
@@ -181,10 +149,10 @@ mod tests {
         }
         assert_eq!(
             schemas["TimerView"]["properties"]["phase"]["$ref"].as_str(),
-            Some("#/components/schemas/Period")
+            Some("#/components/schemas/Phase")
         );
         assert_eq!(
-            schemas["Period"]["enum"],
+            schemas["Phase"]["enum"],
             serde_json::json!(["turn", "break"])
         );
         let body = &doc["paths"]["/api/pair-room/{code}/settings"]["patch"]["requestBody"];
@@ -270,7 +238,7 @@ mod tests {
         for kind in kinds {
             assert_eq!(kind["required"], serde_json::json!(["event", "data", "id"]));
         }
-        let words: Vec<&str> = crate::pairing::TimerEvent::ALL
+        let words: Vec<&str> = crate::rules::TimerEvent::ALL
             .iter()
             .map(|e| e.as_str())
             .collect();

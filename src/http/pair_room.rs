@@ -8,16 +8,17 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
-use super::client::ClientKey;
+use super::client_address::ClientKey;
 use super::{input, AppState};
 use crate::access_code;
 use crate::error::{ApiError, ErrorBody};
+use crate::http::api_types::{RoomCode, RoomErrors};
 use crate::http::bodies::{CreateRoomBody, SettingsBody, StatusBody};
-use crate::http::openapi::{RoomCode, RoomErrors};
-use crate::pairing::{Command, RoomStatus, TimerView};
-use crate::rooms::client::{ask, current};
-use crate::rooms::messages::{Create, Delete, Execute, RoomView};
-use crate::schedule::RoomSettings;
+use crate::rooms::ask::{ask, current};
+use crate::rooms::messages::{Delete, Execute, RoomView};
+use crate::rooms::registry::Create;
+use crate::rules::RoomSettings;
+use crate::rules::{Command, RoomStatus, TimerView};
 use crate::store::rooms;
 
 /// The answer to a room creation.

@@ -5,12 +5,12 @@ use serde_json::Value;
 
 use super::{input, AppState};
 use crate::error::{ApiError, ErrorBody};
+use crate::http::api_types::{RoomCode, RoomErrors};
 use crate::http::bodies::SetDurationBody;
-use crate::http::openapi::{RoomCode, RoomErrors};
-use crate::pairing::Command;
-use crate::pairing::TimerView;
-use crate::rooms::client::{ask, current};
+use crate::rooms::ask::{ask, current};
 use crate::rooms::messages::Execute;
+use crate::rules::Command;
+use crate::rules::TimerView;
 
 async fn command(state: &AppState, code: &str, command: Command) -> Result<HttpResponse, ApiError> {
     ask(&state.registry, code, Execute(command)).await?;

@@ -11,7 +11,7 @@ use actix_web_lab::sse;
 use tokio::sync::mpsc;
 
 use crate::metrics::{Metrics, StreamEnd};
-use crate::pairing::Notice;
+use crate::rules::Notice;
 
 /// Events a stream may have queued in the server before it counts as stalled. With the
 /// HTTP layer's write buffer ([`crate::startup::WRITE_BUFFER_BYTES`]) this keeps a stalled
@@ -220,7 +220,7 @@ impl Fanout {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pairing::TimerEvent;
+    use crate::rules::TimerEvent;
 
     fn metrics() -> Metrics {
         Metrics::new().expect("metrics")
@@ -337,13 +337,13 @@ mod tests {
 
     #[test]
     fn a_state_frame_is_one_data_line_whatever_the_names_hold() {
-        let mut room = crate::pairing::NewRoom {
+        let mut room = crate::rules::NewRoom {
             navigator: "Ann".into(),
             driver: "Bob".into(),
             mission_url: String::new(),
             duration: 60_000,
             remaining: 60_000,
-            settings: crate::schedule::RoomSettings::default(),
+            settings: crate::rules::RoomSettings::default(),
         }
         .into_room("AbCdEfGhIjKl".into(), 0);
         room.navigator = "a\nevent: close\r\ndata: OK\r\r".into();

@@ -41,9 +41,11 @@ impl Presence {
         }
     }
 
-    fn flush(&mut self, ctx: &mut Context<Self>) {
+    /// Writes the heartbeat and the pending counts; done at once when a write is already
+    /// under way (the next beat takes what it left).
+    fn flush(&mut self) -> ResponseActFuture<Self, ()> {
         if self.writing {
-            return;
+            return Box::pin(actix::fut::ready(()));
         }
         self.writing = true;
         let counts: Vec<Count> = self.pending.drain().map(|(_, c)| c).collect();
@@ -53,7 +55,7 @@ impl Presence {
             db.run(move |conn| presence::report(conn, &process, now, &counts))
                 .await
         };
-        ctx.spawn(write.into_actor(self).map(move |done, act, _| {
+        Box::pin(write.into_actor(self).map(move |done, act, _| {
             act.writing = false;
             if let Err(e) = done {
                 log::warn!("cannot record this process's streams: {e}");
@@ -62,6 +64,19 @@ impl Presence {
                     act.pending.entry(count.code.clone()).or_insert(count);
                 }
             }
+        }))
+    }
+
+    /// Sleeps on the injected clock until the next beat, writes, and sleeps again; the
+    /// clock's wake token is held until the beat's write is done.
+    fn beat_later(&mut self, ctx: &mut Context<Self>) {
+        let at = self.clock.now().mono + BEAT;
+        let sleep = self.clock.sleep_until(at).into_actor(self);
+        ctx.spawn(sleep.then(|token, act, _| {
+            act.flush().map(move |(), act, ctx| {
+                drop(token);
+                act.beat_later(ctx);
+            })
         }));
     }
 }
@@ -70,8 +85,9 @@ impl Actor for Presence {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        self.flush(ctx);
-        ctx.run_interval(BEAT, |act, ctx| act.flush(ctx));
+        let first = self.flush();
+        ctx.spawn(first);
+        self.beat_later(ctx);
     }
 }
 
@@ -99,7 +115,8 @@ impl Handler<Counted> for Presence {
         self.pending.insert(msg.code, count);
         // The first stream and the last one matter to the other processes at once.
         if streams <= 1 || was == Some(0) {
-            self.flush(ctx);
+            let write = self.flush();
+            ctx.spawn(write);
         }
     }
 }

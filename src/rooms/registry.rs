@@ -9,13 +9,45 @@ use actix::fut::WrapFuture;
 use actix::prelude::*;
 use tokio::sync::oneshot;
 
-use super::machine::RoomError;
-use super::messages::{Create, Feed, Forget, LiveRoom, LiveRooms, Lookup, Refresh};
+use super::messages::{Forget, Refresh};
 use super::room::{Room, RoomContext};
 use crate::access_code;
-use crate::pairing::PairRoom;
+use crate::rules::RoomError;
+use crate::rules::{NewRoom, PairRoom};
 use crate::store::feed::FeedEvent;
 use crate::store::{rooms, StoreError};
+
+/// To the registry: the live room for this access code, loading it from the database
+/// when no actor runs for it. `stale` names an address that failed to answer (its actor
+/// stopped), which the registry then replaces.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<Addr<Room>, RoomError>")]
+pub struct Lookup {
+    /// The room's access code.
+    pub code: String,
+    /// An address that did not answer.
+    pub stale: Option<Addr<Room>>,
+}
+
+/// To the registry: commit a new room and start its actor; answers the access code.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<String, RoomError>")]
+pub struct Create(pub NewRoom);
+
+/// To the registry: the addresses of every live room, sorted by access code.
+#[derive(Debug, Message)]
+#[rtype(result = "Vec<(String, Addr<Room>)>")]
+pub struct LiveRooms;
+
+/// To the registry: the live actor of one room, if any (nothing is loaded).
+#[derive(Debug, Message)]
+#[rtype(result = "Option<Addr<Room>>")]
+pub struct LiveRoom(pub String);
+
+/// To the registry: what the change feed reported.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct Feed(pub FeedEvent);
 
 /// How often, on a shared database, the registry loads running rooms that are live in no
 /// actor here (started by another process, maybe one that died since), so that their
@@ -69,7 +101,7 @@ impl RoomRegistry {
         self.next_generation += 1;
         let generation = self.next_generation;
         let code = room.access_code.clone();
-        let (env, me) = (self.env.clone(), ctx.address());
+        let (env, me) = (self.env.clone(), ctx.address().recipient());
         let make = move |_: &mut Context<Room>| Room::new(room, env, me, generation);
         let addr = if self.arbiters.is_empty() {
             Room::create(make)
@@ -82,30 +114,42 @@ impl RoomRegistry {
         addr
     }
 
+    /// Sleeps on the injected clock until the next sweep, sweeps, and sleeps again. The
+    /// clock's wake token is held until the sweep is done, so a manual clock's advance
+    /// returns with the sweep's rooms started.
+    fn sweep_later(&mut self, ctx: &mut Context<Self>) {
+        let at = self.env.clock.now().mono + SWEEP;
+        let sleep = self.env.clock.sleep_until(at).into_actor(self);
+        ctx.spawn(sleep.then(|token, act, _| {
+            act.sweep().map(move |(), act, ctx| {
+                drop(token);
+                act.sweep_later(ctx);
+            })
+        }));
+    }
+
     /// Starts every running room that is not live here.
-    fn sweep(&mut self, ctx: &mut Context<Self>) {
+    fn sweep(&mut self) -> impl ActorFuture<Self, Output = ()> {
         let (db, clock) = (self.env.db.clone(), self.env.clock.clone());
         let load = async move {
             db.run(move |conn| rooms::running(conn, clock.now_ms()))
                 .await
         };
-        ctx.spawn(
-            load.into_actor(self)
-                .map(|running, act, ctx| match running {
-                    Ok(rooms) => {
-                        for room in rooms {
-                            let live = act
-                                .live
-                                .get(&room.access_code)
-                                .is_some_and(|(addr, _)| addr.connected());
-                            if !live && !act.loading.contains_key(&room.access_code) {
-                                act.start_room(room, ctx);
-                            }
+        load.into_actor(self)
+            .map(|running, act, ctx| match running {
+                Ok(rooms) => {
+                    for room in rooms {
+                        let live = act
+                            .live
+                            .get(&room.access_code)
+                            .is_some_and(|(addr, _)| addr.connected());
+                        if !live && !act.loading.contains_key(&room.access_code) {
+                            act.start_room(room, ctx);
                         }
                     }
-                    Err(e) => log::warn!("cannot list the running rooms: {e}"),
-                }),
-        );
+                }
+                Err(e) => log::warn!("cannot list the running rooms: {e}"),
+            })
     }
 
     fn finish_load(
@@ -140,7 +184,7 @@ impl Actor for RoomRegistry {
             self.start_room(room, ctx);
         }
         if self.env.cluster.is_some() {
-            ctx.run_interval(SWEEP, |act, ctx| act.sweep(ctx));
+            self.sweep_later(ctx);
         }
     }
 }

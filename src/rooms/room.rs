@@ -12,14 +12,14 @@ use actix::fut::{ready, ActorFutureExt, WrapFuture};
 use actix::prelude::*;
 
 use super::fanout::{Fanout, StreamReceiver};
-use super::machine::{Effect, Input, RoomConfig, RoomError, RoomMachine, Seen, WriteOutcome};
 use super::messages::{Delete, Describe, Execute, Forget, Refresh, RoomView, Subscribe};
 use super::presence::{Counted, Presence};
-use super::registry::RoomRegistry;
 use crate::access_code::short;
 use crate::clock::{Clock, WakeToken};
 use crate::metrics::{Metrics, StreamEnd};
-use crate::pairing::{told_from_wire, told_to_wire, PairRoom};
+use crate::rules::PairRoom;
+use crate::rules::{Effect, Input, RoomError, RoomMachine, RoomPolicy, Seen, WriteOutcome};
+use crate::store::feed::wire::{told_from_wire, told_to_wire};
 use crate::store::presence;
 use crate::store::rooms::{self, Saved};
 use crate::store::Db;
@@ -32,7 +32,7 @@ pub struct RoomContext {
     /// The clock every decision is timed by.
     pub clock: Clock,
     /// The settings every room shares.
-    pub config: Arc<RoomConfig>,
+    pub policy: Arc<RoomPolicy>,
     /// The process's metrics.
     pub metrics: Metrics,
     /// This process among the others on a shared database, if it may be shared.
@@ -57,7 +57,7 @@ pub struct Room {
     /// The room's streams.
     fanout: Fanout,
     /// Told when this actor stops, so that it forgets this generation of the room.
-    registry: Addr<RoomRegistry>,
+    registry: Recipient<Forget>,
     /// Which start of the room this actor is, so that a late `Forget` from an older actor
     /// cannot remove a newer one.
     generation: u64,
@@ -77,11 +77,11 @@ impl Room {
     pub fn new(
         room: PairRoom,
         env: RoomContext,
-        registry: Addr<RoomRegistry>,
+        registry: Recipient<Forget>,
         generation: u64,
     ) -> Room {
         let fanout = Fanout::new(env.metrics.clone(), short(&room.access_code));
-        let machine = RoomMachine::new(room, env.config.clone(), env.clock.now());
+        let machine = RoomMachine::new(room, env.policy.clone(), env.clock.now());
         Room {
             machine,
             env,

@@ -3,9 +3,7 @@
 use diesel::prelude::*;
 
 use super::schema::rooms;
-use crate::pairing::{PairRoom, RoomStatus};
-use crate::schedule::RoomSettings;
-use crate::timer::{Period, Timer};
+use crate::rules::{PairRoom, Phase, RoomSettings, RoomStatus, Timer};
 
 /// A `rooms` row as stored.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
@@ -25,7 +23,7 @@ pub struct RoomRow {
     /// See the schema.
     pub duration_ms: i64,
     /// See the schema.
-    pub phase: String,
+    pub state: String,
     /// See the schema.
     pub remaining_ms: i64,
     /// See the schema.
@@ -41,7 +39,7 @@ pub struct RoomRow {
     /// See the schema.
     pub time_up_at: Option<i64>,
     /// See the schema.
-    pub period: String,
+    pub phase: String,
     /// See the schema.
     pub auto_start: bool,
     /// See the schema.
@@ -70,7 +68,7 @@ impl RoomRow {
             mission_url: room.mission_url.clone(),
             created_at: room.created_at,
             duration_ms: room.timer.duration,
-            phase: room.timer.phase_name().as_str().to_string(),
+            state: room.timer.state_name().as_str().to_string(),
             remaining_ms: room.timer.remaining(now),
             deadline_at: room.timer.deadline_at(),
             round: room.timer.round,
@@ -78,7 +76,7 @@ impl RoomRow {
             updated_at: now,
             status: room.status.as_str().to_string(),
             time_up_at: room.time_up_at,
-            period: room.timer.period.as_str().to_string(),
+            phase: room.timer.phase.as_str().to_string(),
             auto_start: room.settings.auto_start,
             break_every: room.settings.break_every,
             break_duration_ms: room.settings.break_duration,
@@ -94,15 +92,15 @@ impl RoomRow {
         if self.duration_ms <= 0 {
             return Err(corrupt("duration is not positive"));
         }
-        let period = Period::parse(&self.period).ok_or_else(|| corrupt("unknown period"))?;
+        let phase = Phase::parse(&self.phase).ok_or_else(|| corrupt("unknown phase"))?;
         let idle = Timer::new(self.duration_ms, self.duration_ms, self.round);
-        let timer = match (self.phase.as_str(), self.deadline_at, period) {
-            ("running", Some(deadline), _) => idle.resumed_in(period, deadline, now),
+        let timer = match (self.state.as_str(), self.deadline_at, phase) {
+            ("running", Some(deadline), _) => idle.resumed_in(phase, deadline, now),
             ("running", None, _) => return Err(corrupt("running without a deadline")),
-            ("idle", _, Period::Turn) => idle,
-            ("idle", _, Period::Break) => return Err(corrupt("an idle break")),
-            ("paused", _, _) => idle.paused_in(period, self.remaining_ms),
-            _ => return Err(corrupt("unknown phase")),
+            ("idle", _, Phase::Turn) => idle,
+            ("idle", _, Phase::Break) => return Err(corrupt("an idle break")),
+            ("paused", _, _) => idle.paused_in(phase, self.remaining_ms),
+            _ => return Err(corrupt("unknown state")),
         };
         let status = RoomStatus::parse(&self.status).ok_or_else(|| corrupt("unknown status"))?;
         Ok(PairRoom {
@@ -169,6 +167,14 @@ mod tests {
                 .into_room(now)
                 .expect("readable");
             assert_eq!(back, room, "step {step}");
+            // Read back later, as another process or a restart reads it: what the rules'
+            // `loaded_at` says.
+            let later = RoomRow::from_room(&room, now)
+                .into_room(now + 1777)
+                .expect("readable");
+            let mut expected = room.clone();
+            expected.timer = expected.timer.loaded_at(now + 1777);
+            assert_eq!(later, expected, "step {step}, read later");
         }
     }
 }

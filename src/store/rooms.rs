@@ -8,8 +8,7 @@ use super::feed::{self, Change};
 use super::models::RoomRow;
 use super::schema::rooms::dsl;
 use super::{Conn, StoreError};
-use crate::pairing::PairRoom;
-use crate::timer::PhaseName;
+use crate::rules::{PairRoom, StateName};
 
 /// What became of a versioned write.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,7 +74,7 @@ pub fn exists(conn: &mut Conn, code: &str) -> Result<bool, StoreError> {
 /// Every room whose timer runs.
 pub fn running(conn: &mut Conn, now: i64) -> Result<Vec<PairRoom>, StoreError> {
     let rows = dsl::rooms
-        .filter(dsl::phase.eq(PhaseName::Running.as_str()))
+        .filter(dsl::state.eq(StateName::Running.as_str()))
         .select(RoomRow::as_select())
         .load(conn)?;
     rows.into_iter()
@@ -91,8 +90,8 @@ pub fn running_or_among(
 ) -> Result<Vec<PairRoom>, StoreError> {
     let rows = dsl::rooms
         .filter(
-            dsl::phase
-                .eq(PhaseName::Running.as_str())
+            dsl::state
+                .eq(StateName::Running.as_str())
                 .or(dsl::access_code.eq_any(codes)),
         )
         .select(RoomRow::as_select())

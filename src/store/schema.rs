@@ -16,8 +16,8 @@ diesel::table! {
         created_at -> BigInt,
         /// Full countdown length, ms.
         duration_ms -> BigInt,
-        /// `idle`, `running` or `paused`.
-        phase -> Text,
+        /// `idle`, `running` or `paused`: the timer's state.
+        state -> Text,
         /// Remaining ms when the row was written.
         remaining_ms -> BigInt,
         /// The deadline while running, epoch ms.
@@ -32,8 +32,8 @@ diesel::table! {
         status -> Text,
         /// The latest time-up, epoch ms, while no request has changed the room since.
         time_up_at -> Nullable<BigInt>,
-        /// `turn` or `break`: what the countdown is for.
-        period -> Text,
+        /// `turn` or `break`: the timer's phase, what the countdown is for.
+        phase -> Text,
         /// After a time-up, the next turn starts by itself.
         auto_start -> Bool,
         /// A break after every `break_every`-th time-up; 0: never.

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use pairsync::clock::{Clock, ManualClock};
-use pairsync::config::{Grace, Settings};
+use pairsync::config::{Config, Grace};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -41,9 +41,9 @@ impl App {
     }
 
     /// A server whose settings `adjust` changes first.
-    pub async fn start_with(adjust: impl FnOnce(&mut Settings)) -> App {
+    pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> App {
         let scratch = tempfile::tempdir().expect("temp dir");
-        let mut settings = Settings::try_parse_from(["pairsync"]).expect("default settings");
+        let mut settings = Config::try_parse_from(["pairsync"]).expect("default settings");
         settings.bind = "127.0.0.1:0".into();
         settings.database_url = scratch
             .path()

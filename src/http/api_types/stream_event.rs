@@ -8,10 +8,10 @@ use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
 use utoipa::openapi::{Ref, RefOr};
 use utoipa::{PartialSchema, ToSchema};
 
-use crate::pairing::TimerEvent;
+use crate::rules::TimerEvent;
 
 /// The most ms a stream's `retry:` names (the contract's bound).
-pub const MAX_RETRY_MS: u64 = 3000;
+const MAX_RETRY_MS: u64 = 3000;
 
 /// The schema of one stream event: one of the five kinds below.
 pub struct StreamEvent;

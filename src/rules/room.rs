@@ -14,7 +14,7 @@
 //! rule holds across restarts and across processes that share one database.
 //!
 //! What follows the end of a countdown (a break, or the next turn by itself; see
-//! [`crate::schedule`]) belongs to the same transition as that end: one committed write,
+//! [`crate::rules`]) belongs to the same transition as that end: one committed write,
 //! so it happens exactly once and the time-up's mark survives it. The end of a break
 //! sets the mark too, as a page that swaps roles itself at every `remaining-time: 0`
 //! sends its swap there as well.
@@ -22,8 +22,9 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::schedule::{FollowUp, RoomSettings, SettingsPatch};
-use crate::timer::{Period, PhaseName, Timer, TimerRunning};
+use super::countdown::{Phase, Timer, TimerRunning};
+use super::notice::{Notice, Snapshot, TimerEvent, TimerView};
+use super::settings::{FollowUp, RoomSettings, SettingsPatch};
 
 /// How long after a time-up a swap without a round counts as that time-up's own swap.
 pub const TIME_UP_SWAP_WINDOW_MS: i64 = 10_000;
@@ -146,136 +147,6 @@ pub enum Command {
     Settings(SettingsPatch),
 }
 
-/// The value of an `event: timer` line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TimerEvent {
-    /// The timer started or resumed.
-    Start,
-    /// The timer paused.
-    Pause,
-    /// A countdown completed.
-    Stop,
-    /// The duration or remaining time was set.
-    Update,
-    /// The timer was reset.
-    Reset,
-    /// Sent on connect while the timer runs.
-    Running,
-    /// The room was marked completed.
-    Complete,
-    /// A break began.
-    Break,
-}
-
-impl TimerEvent {
-    /// Every timer event, in the order of the enum.
-    pub const ALL: [TimerEvent; 8] = [
-        TimerEvent::Start,
-        TimerEvent::Pause,
-        TimerEvent::Stop,
-        TimerEvent::Update,
-        TimerEvent::Reset,
-        TimerEvent::Running,
-        TimerEvent::Complete,
-        TimerEvent::Break,
-    ];
-
-    /// The word sent as the event's data.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TimerEvent::Start => "start",
-            TimerEvent::Pause => "pause",
-            TimerEvent::Stop => "stop",
-            TimerEvent::Update => "update",
-            TimerEvent::Reset => "reset",
-            TimerEvent::Running => "running",
-            TimerEvent::Complete => "complete",
-            TimerEvent::Break => "break",
-        }
-    }
-
-    /// The event named by `word`, as [`TimerEvent::as_str`] spells it.
-    pub fn from_word(word: &str) -> Option<TimerEvent> {
-        TimerEvent::ALL.into_iter().find(|e| e.as_str() == word)
-    }
-}
-
-/// What a committed change told its streams, in a compact line for the change feed
-/// (`t=pause,r=3766,s`): every `state` is left as a mark, to be made again from the row.
-pub fn told_to_wire(notices: &[Notice]) -> String {
-    let parts: Vec<String> = notices
-        .iter()
-        .map(|n| match n {
-            Notice::Remaining(ms) => format!("r={ms}"),
-            Notice::Timer(event) => format!("t={}", event.as_str()),
-            Notice::State(_) => "s".to_string(),
-        })
-        .collect();
-    parts.join(",")
-}
-
-/// The notices of [`told_to_wire`]'s line, every `state` made from `room` at `now`; `None`
-/// for a line this version does not understand.
-pub fn told_from_wire(line: &str, room: &PairRoom, now: i64) -> Option<Vec<Notice>> {
-    if line.is_empty() {
-        return Some(Vec::new());
-    }
-    line.split(',')
-        .map(|part| match part.split_once('=') {
-            None if part == "s" => Some(Notice::State(room.snapshot(now))),
-            Some(("r", ms)) => ms.parse().ok().map(Notice::Remaining),
-            Some(("t", word)) => TimerEvent::from_word(word).map(Notice::Timer),
-            _ => None,
-        })
-        .collect()
-}
-
-/// One thing every stream of a room is told, in order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Notice {
-    /// `event: remaining-time` with the remaining ms.
-    Remaining(i64),
-    /// `event: timer` with a word.
-    Timer(TimerEvent),
-    /// `event: state` with the snapshot.
-    State(Snapshot),
-}
-
-/// The timer as the API shows it at one instant.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct TimerView {
-    /// `idle`, `running` or `paused`.
-    pub state: PhaseName,
-    /// Full duration, ms.
-    pub duration: i64,
-    /// Remaining ms at `server_time`.
-    pub remaining_time: i64,
-    /// The deadline while running.
-    pub deadline_at: Option<i64>,
-    /// The instant this view was made.
-    pub server_time: i64,
-    /// Completed turns.
-    pub round: i64,
-    /// `turn` or `break`.
-    pub phase: Period,
-}
-
-/// All that a page needs to draw the room: the timer plus the two names and the settings.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct Snapshot {
-    /// The timer fields, flattened.
-    #[serde(flatten)]
-    pub timer: TimerView,
-    /// Who guides.
-    pub navigator: String,
-    /// Who types.
-    pub driver: String,
-    /// What follows the end of a countdown.
-    pub settings: RoomSettings,
-}
-
 /// Why a command cannot be applied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum CommandError {
@@ -308,13 +179,13 @@ impl PairRoom {
     /// The timer as seen at `now`.
     pub fn timer_view(&self, now: i64) -> TimerView {
         TimerView {
-            state: self.timer.phase_name(),
+            state: self.timer.state_name(),
             duration: self.timer.duration,
             remaining_time: self.timer.remaining(now),
             deadline_at: self.timer.deadline_at(),
             server_time: now,
             round: self.timer.round,
-            phase: self.timer.period,
+            phase: self.timer.phase,
         }
     }
 
@@ -339,13 +210,13 @@ impl PairRoom {
             return None;
         }
         let mut room = self.clone();
-        let follow_up = match room.timer.period {
-            Period::Turn => {
+        let follow_up = match room.timer.phase {
+            Phase::Turn => {
                 room.timer.time_up();
                 std::mem::swap(&mut room.navigator, &mut room.driver);
                 room.settings.after_turn(room.timer.round)
             }
-            Period::Break => {
+            Phase::Break => {
                 room.timer.end_break();
                 room.settings.after_break()
             }
@@ -456,7 +327,7 @@ impl PairRoom {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::timer::Phase;
+    use crate::rules::countdown::State;
 
     const T0: i64 = 1_700_000_000_000;
 
@@ -580,7 +451,7 @@ mod tests {
         assert!(running.expire(T0 + 2999).is_none());
         let t = running.expire(T0 + 3000).expect("due");
         assert_eq!(events(&t), ["timer:stop", "remaining-time:3000", "state"]);
-        assert_eq!(t.room.timer.phase, Phase::Idle);
+        assert_eq!(t.room.timer.state, State::Idle);
         assert_eq!(t.room.timer.round, 1);
         assert_eq!(t.room.navigator, "Dri");
     }
@@ -590,7 +461,7 @@ mod tests {
         let running = applied(&room(3000), Command::Start, T0).room;
         let t = applied(&running, Command::Stop, T0 + 3000);
         assert_eq!(events(&t), ["timer:stop", "remaining-time:3000", "state"]);
-        assert_eq!(t.room.timer.phase, Phase::Idle);
+        assert_eq!(t.room.timer.state, State::Idle);
         assert_eq!(t.room.timer.round, 1);
     }
 
@@ -694,7 +565,7 @@ mod tests {
         let t = applied(&running, Command::Complete, T0 + 1200);
         assert_eq!(events(&t), ["timer:complete", "state"]);
         assert_eq!(t.room.status, RoomStatus::Completed);
-        assert_eq!(t.room.timer.phase, Phase::Paused { remaining: 3800 });
+        assert_eq!(t.room.timer.state, State::Paused { remaining: 3800 });
         let again = applied(&t.room, Command::Complete, T0 + 2000);
         assert_eq!(events(&again), ["timer:complete", "state"]);
     }
@@ -724,7 +595,7 @@ mod tests {
                 "state"
             ]
         );
-        assert_eq!(t.room.timer.period, Period::Break);
+        assert_eq!(t.room.timer.phase, Phase::Break);
         assert_eq!(t.room.timer.deadline_at(), Some(T0 + 63_000));
         assert_eq!((t.room.timer.round, roles(&t.room)), (1, ("Dri", "Nav")));
         assert_eq!(t.room.time_up_at, Some(T0 + 3000));
@@ -756,8 +627,8 @@ mod tests {
         let t = on_break.expire(T0 + 63_000).expect("due");
         assert_eq!(events(&t), ["timer:stop", "remaining-time:3000", "state"]);
         assert_eq!(
-            (t.room.timer.period, t.room.timer.phase, t.room.timer.round),
-            (Period::Turn, Phase::Idle, 1)
+            (t.room.timer.phase, t.room.timer.state, t.room.timer.round),
+            (Phase::Turn, State::Idle, 1)
         );
         assert_eq!(roles(&t.room), ("Dri", "Nav"));
         assert_eq!(t.room.time_up_at, Some(T0 + 63_000));
@@ -817,35 +688,5 @@ mod tests {
                 "settings": {"autoStart": false, "breakEvery": 0, "breakDuration": 300000}
             })
         );
-    }
-
-    #[test]
-    fn what_a_change_told_survives_the_feed_with_every_state_made_again() {
-        let r = room(5000);
-        let notices = vec![
-            Notice::Timer(TimerEvent::Pause),
-            Notice::Remaining(3766),
-            Notice::State(r.snapshot(T0)),
-        ];
-        let line = told_to_wire(&notices);
-        assert_eq!(line, "t=pause,r=3766,s");
-        let back = told_from_wire(&line, &r, T0 + 5).expect("readable");
-        assert_eq!(back[..2], notices[..2]);
-        assert_eq!(back[2], Notice::State(r.snapshot(T0 + 5)));
-        assert_eq!(told_from_wire("", &r, T0), Some(Vec::new()));
-        assert_eq!(told_from_wire("t=dance", &r, T0), None);
-    }
-
-    #[test]
-    fn every_timer_event_survives_the_feed() {
-        let r = room(5000);
-        for event in TimerEvent::ALL {
-            let told = vec![Notice::Timer(event)];
-            assert_eq!(
-                told_from_wire(&told_to_wire(&told), &r, T0),
-                Some(told),
-                "{event:?}"
-            );
-        }
     }
 }

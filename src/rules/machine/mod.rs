@@ -26,40 +26,17 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::clock::Now;
-use crate::config::Grace;
-use crate::pairing::{Command, CommandError, Notice, PairRoom, TimerEvent};
-use crate::timer::{Period, Phase};
+use super::countdown::{Phase, State};
+use super::notice::{Notice, TimerEvent};
+use super::now::Now;
+use super::policy::{Grace, RoomPolicy};
+use super::room::{Command, CommandError, PairRoom};
 
 /// How long a failed automatic write (a time-up, a pause of an empty room) waits before it
 /// is tried again.
 pub const RETRY_FAILED_WRITE: Duration = Duration::from_secs(1);
 /// How many times a command is planned again when another writer changed the row first.
 pub const MAX_STALE_RETRIES: u8 = 3;
-
-/// The settings every room shares.
-#[derive(Debug, Clone)]
-pub struct RoomConfig {
-    /// Most time between two writes on a stream.
-    pub heartbeat: Duration,
-    /// How long a running timer runs on with no stream.
-    pub pause_when_empty: Grace,
-    /// Streams one room holds at once.
-    pub max_subscribers: usize,
-    /// How long a room with no stream and no running timer stays live.
-    pub idle_ttl: Duration,
-    /// Whether other processes may hold streams on the same rooms (a shared PostgreSQL):
-    /// then an empty room asks where else streams were seen before it pauses.
-    pub cluster: bool,
-}
-
-impl RoomConfig {
-    /// How long a room's streams may go without a write before a heartbeat is due: a
-    /// quarter of the heartbeat period is left for a late wake-up.
-    fn quiet_limit(&self) -> Duration {
-        self.heartbeat.mul_f64(0.75)
-    }
-}
 
 /// Why a room refuses a request, in room terms; the HTTP layer maps each to a status.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -183,7 +160,7 @@ struct InFlight {
 pub struct RoomMachine {
     /// The committed value this live copy mirrors.
     room: PairRoom,
-    config: Arc<RoomConfig>,
+    policy: Arc<RoomPolicy>,
     /// Streams open on this room in this process.
     subscribers: usize,
     /// Where the pause-when-empty grace counts from: the latest of the last stream's
@@ -205,10 +182,10 @@ pub struct RoomMachine {
 
 impl RoomMachine {
     /// A room loaded (or created) at `now`, with no stream yet.
-    pub fn new(room: PairRoom, config: Arc<RoomConfig>, now: Now) -> RoomMachine {
+    pub fn new(room: PairRoom, policy: Arc<RoomPolicy>, now: Now) -> RoomMachine {
         RoomMachine {
             room,
-            config,
+            policy,
             subscribers: 0,
             empty_since: now.mono,
             last_activity: now.mono,
@@ -344,7 +321,7 @@ impl RoomMachine {
     }
 
     fn grace_over(&self, now: Now) -> bool {
-        let Grace::After(grace) = self.config.pause_when_empty else {
+        let Grace::After(grace) = self.policy.pause_when_empty else {
             return false;
         };
         self.subscribers == 0
@@ -359,7 +336,7 @@ impl RoomMachine {
                 return self.plan(now, Cause::TimeUp, 0, fx);
             }
             if self.grace_over(now) {
-                if self.config.cluster {
+                if self.policy.cluster {
                     // Streams on other processes count too: ask before pausing.
                     self.asking = true;
                     return fx.push(Effect::AskPresence);
@@ -367,13 +344,13 @@ impl RoomMachine {
                 return self.plan(now, Cause::EmptyPause, 0, fx);
             }
         }
-        if self.subscribers > 0 && now.mono >= self.last_write + self.config.quiet_limit() {
+        if self.subscribers > 0 && now.mono >= self.last_write + self.policy.quiet_limit() {
             self.last_write = now.mono;
             fx.push(Effect::Heartbeat);
         }
         if self.subscribers == 0
             && !self.room.timer.is_running()
-            && now.mono >= self.last_activity + self.config.idle_ttl
+            && now.mono >= self.last_activity + self.policy.idle_ttl
         {
             self.ended = Some(false);
             fx.push(Effect::Stop);
@@ -384,7 +361,7 @@ impl RoomMachine {
     /// grace either; else the grace counts from when one was last seen there.
     fn seen_elsewhere(&mut self, now: Now, seen: Seen, fx: &mut Vec<Effect>) {
         self.asking = false;
-        let Grace::After(grace) = self.config.pause_when_empty else {
+        let Grace::After(grace) = self.policy.pause_when_empty else {
             return;
         };
         match seen {
@@ -404,7 +381,7 @@ impl RoomMachine {
     }
 
     fn open_stream(&mut self, now: Now, fx: &mut Vec<Effect>) {
-        if self.subscribers >= self.config.max_subscribers {
+        if self.subscribers >= self.policy.max_subscribers {
             fx.push(Effect::Reply(Err(RoomError::Full)));
             return;
         }
@@ -477,7 +454,7 @@ impl RoomMachine {
                     Cause::TimeUp if again && self.room.timer.is_due(now.wall_ms) => {
                         self.plan(now, flight.cause, flight.attempt + 1, fx);
                     }
-                    Cause::EmptyPause if again && !self.config.cluster && self.grace_over(now) => {
+                    Cause::EmptyPause if again && !self.policy.cluster && self.grace_over(now) => {
                         self.plan(now, flight.cause, flight.attempt + 1, fx);
                     }
                     Cause::Command(_) | Cause::Delete => {
@@ -503,7 +480,7 @@ impl RoomMachine {
         if current.timer.is_running()
             && current.timer.deadline_at() == self.room.timer.deadline_at()
         {
-            current.timer.phase = self.room.timer.phase;
+            current.timer.state = self.room.timer.state;
         }
         if current.timer.is_running() && !self.room.timer.is_running() {
             self.empty_since = now.mono;
@@ -583,15 +560,15 @@ impl RoomMachine {
             }
             at.push(after_retry(now.mono_at_wall(deadline)));
         }
-        if let Grace::After(grace) = self.config.pause_when_empty {
+        if let Grace::After(grace) = self.policy.pause_when_empty {
             if timer.is_running() && self.subscribers == 0 {
                 at.push(after_retry(self.empty_since + grace));
             }
         }
         if self.subscribers > 0 {
-            at.push(self.last_write + self.config.quiet_limit());
+            at.push(self.last_write + self.policy.quiet_limit());
         } else if !timer.is_running() {
-            at.push(self.last_activity + self.config.idle_ttl);
+            at.push(self.last_activity + self.policy.idle_ttl);
         }
         at.into_iter().min().unwrap_or(now.mono)
     }
@@ -616,23 +593,23 @@ fn change_events(old: &PairRoom, new: &PairRoom, now: i64) -> Vec<Notice> {
             Notice::Remaining(is.duration),
         ];
     }
-    if is.period == Period::Break && was.period == Period::Turn {
+    if is.phase == Phase::Break && was.phase == Phase::Turn {
         return vec![
             Notice::Timer(TimerEvent::Break),
             Notice::Remaining(remaining),
         ];
     }
-    let event = match (was.phase, is.phase) {
+    let event = match (was.state, is.state) {
         (_, _) if was.duration != is.duration => TimerEvent::Update,
-        (Phase::Running { .. }, Phase::Running { .. }) => return Vec::new(),
-        (_, Phase::Running { .. }) => return vec![Notice::Timer(TimerEvent::Start)],
-        (Phase::Running { .. }, Phase::Paused { .. }) => TimerEvent::Pause,
-        (Phase::Idle, Phase::Idle) => return Vec::new(),
-        (_, Phase::Idle) => TimerEvent::Reset,
-        (Phase::Paused { remaining: a }, Phase::Paused { remaining: b }) if a == b => {
+        (State::Running { .. }, State::Running { .. }) => return Vec::new(),
+        (_, State::Running { .. }) => return vec![Notice::Timer(TimerEvent::Start)],
+        (State::Running { .. }, State::Paused { .. }) => TimerEvent::Pause,
+        (State::Idle, State::Idle) => return Vec::new(),
+        (_, State::Idle) => TimerEvent::Reset,
+        (State::Paused { remaining: a }, State::Paused { remaining: b }) if a == b => {
             return Vec::new()
         }
-        (_, Phase::Paused { .. }) => TimerEvent::Update,
+        (_, State::Paused { .. }) => TimerEvent::Update,
     };
     vec![Notice::Timer(event), Notice::Remaining(remaining)]
 }
@@ -666,8 +643,8 @@ fn replayed_expiry(old: &PairRoom, new: &PairRoom) -> Option<Vec<Notice>> {
         && a.driver == b.driver
         && a.settings == b.settings
         && a.timer.round == b.timer.round
-        && a.timer.period == b.timer.period
-        && a.timer.phase_name() == b.timer.phase_name()
+        && a.timer.phase == b.timer.phase
+        && a.timer.state_name() == b.timer.state_name()
         && a.timer.deadline_at() == b.timer.deadline_at();
     if !same {
         return None;
@@ -678,5 +655,4 @@ fn replayed_expiry(old: &PairRoom, new: &PairRoom) -> Option<Vec<Notice>> {
 }
 
 #[cfg(test)]
-#[path = "machine_tests.rs"]
 mod tests;

@@ -5,17 +5,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::*;
-use crate::pairing::{NewRoom, TimerEvent};
-use crate::schedule::{RoomSettings, SettingsPatch};
-use crate::timer::{Period, Phase, Timer};
+use crate::rules::{NewRoom, Phase, RoomSettings, SettingsPatch, State, Timer, TimerEvent};
 
 const T0: i64 = 1_700_000_000_000;
 const GRACE: Duration = Duration::from_secs(60);
 const HEARTBEAT: Duration = Duration::from_secs(15);
 const IDLE: Duration = Duration::from_secs(300);
 
-fn config(pause: Grace) -> Arc<RoomConfig> {
-    Arc::new(RoomConfig {
+fn config(pause: Grace) -> Arc<RoomPolicy> {
+    Arc::new(RoomPolicy {
         heartbeat: HEARTBEAT,
         pause_when_empty: pause,
         max_subscribers: 3,
@@ -175,7 +173,6 @@ fn stops(effects: &[Effect]) -> bool {
     effects.contains(&Effect::Stop)
 }
 
-#[path = "machine_break_tests.rs"]
 mod breaks;
 
 #[test]
@@ -222,7 +219,7 @@ fn the_time_up_sends_the_final_tick_then_stop_swaps_the_roles_and_counts_the_rou
         .position(|e| matches!(e, Effect::Broadcast(n) if n == &vec![Notice::Remaining(0)]));
     assert!(tick < save, "{fx:?}");
     let room = sim.machine.room();
-    assert_eq!(room.timer.phase, Phase::Idle);
+    assert_eq!(room.timer.state, State::Idle);
     assert_eq!(room.timer.round, 1);
     assert_eq!(
         (room.navigator.as_str(), room.driver.as_str()),
@@ -314,8 +311,8 @@ fn an_empty_running_room_pauses_a_grace_after_its_load() {
     }
     assert_eq!(now.mono, Duration::from_millis(65_000));
     assert_eq!(
-        sim.machine.room().timer.phase,
-        Phase::Paused { remaining: 535_000 }
+        sim.machine.room().timer.state,
+        State::Paused { remaining: 535_000 }
     );
     let last = broadcasts(&sim.effects);
     assert_eq!(
@@ -689,7 +686,7 @@ mod properties {
                 }
                 // A break always counts down: it never rests idle.
                 let timer = sim.machine.room().timer;
-                prop_assert!(timer.period == Period::Turn || timer.phase != Phase::Idle);
+                prop_assert!(timer.phase == Phase::Turn || timer.state != State::Idle);
                 // No committed change is dropped: the live copy is the committed row, except
                 // for a change made elsewhere that nothing here has read back yet.
                 let row = sim.row.clone().expect("never deleted here");

@@ -3,11 +3,12 @@
 
 use actix::prelude::*;
 
-use super::machine::RoomError;
-use super::messages::{Describe, Lookup, RoomView};
+use super::messages::{Describe, RoomView};
+use super::registry::Lookup;
 use super::{Room, RoomRegistry};
 use crate::access_code;
 use crate::clock::Clock;
+use crate::rules::RoomError;
 use crate::store::{rooms, Db};
 
 /// Attempts before a room that keeps stopping under us counts as unavailable.

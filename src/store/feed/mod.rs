@@ -1,6 +1,6 @@
 //! The change feed on PostgreSQL: every committed change to a room is announced with
 //! `NOTIFY` in the same transaction (`code:version:told`, version `0` for a delete, `told`
-//! the events the change made, in `pairing::told_to_wire`'s form), and each
+//! the events the change made, in [`wire::told_to_wire`]'s form), and each
 //! process keeps one dedicated `LISTEN` connection on a thread of its own. With SQLite there
 //! is one process per database and no feed.
 //!
@@ -19,6 +19,8 @@ use diesel::{Connection, RunQueryDsl};
 
 use super::{Conn, StoreError};
 
+pub mod wire;
+
 /// The channel every process listens on.
 pub const CHANNEL: &str = "pairsync_rooms";
 /// The wait between two polls of the listener connection that found nothing.
@@ -35,7 +37,7 @@ pub struct Change {
     pub code: String,
     /// The row's version after the change; `0` when the room was deleted.
     pub version: i64,
-    /// What the change told its streams (see `pairing::told_to_wire`).
+    /// What the change told its streams (see [`wire::told_to_wire`]).
     pub told: String,
 }
 

@@ -1,0 +1,34 @@
+//! The rules of a room, as pure values: no actix, no diesel, no tokio, no I/O, no clock
+//! of their own. Everything here takes the clock's reading from its caller, so the same
+//! inputs always give the same answer, and every rule is tested with plain unit tests.
+//!
+//! # Layout
+//! - [`countdown`]: the timer (`state` idle/running/paused, `phase` turn/break), its
+//!   deadline and its ticks.
+//! - [`settings`]: a room's settings (auto-start, breaks) and what follows a countdown.
+//! - [`room`]: a room as a value (its people, its timer, its settings, its version);
+//!   commands and time-ups as transitions.
+//! - [`notice`]: what a room's streams are told, and the views of the timer and the room.
+//! - [`machine`]: one live room as a state machine: inputs in, effects out (write, broadcast,
+//!   wake me at, stop), with every timed rule (ticks, time-ups, graces, heartbeats, idling).
+//! - [`policy`]: what every room of a process follows, as the operator set it.
+//! - [`now`]: a reading of the clock.
+
+pub mod countdown;
+pub mod machine;
+pub mod notice;
+pub mod now;
+pub mod policy;
+pub mod room;
+pub mod settings;
+
+pub use countdown::*;
+pub use machine::{
+    Effect, Input, RoomError, RoomMachine, Seen, WriteOutcome, MAX_STALE_RETRIES,
+    RETRY_FAILED_WRITE,
+};
+pub use notice::*;
+pub use now::Now;
+pub use policy::{Grace, RoomPolicy};
+pub use room::*;
+pub use settings::*;
