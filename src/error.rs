@@ -34,8 +34,12 @@ pub enum ApiError {
     /// 409: the duration cannot change while the timer runs.
     #[error("the timer is running; stop it before changing its duration")]
     TimerRunning,
-    /// 409: a swap named another round than the room's (which this holds); nothing was swapped.
-    #[error("the room is in round {0}, not in the round this swap names; nothing was swapped")]
+    /// 404: no member of the room has that name.
+    #[error("{0}")]
+    MemberNotFound(String),
+    /// 409: a swap or a `next` named another round than the room's (which this holds);
+    /// nothing changed.
+    #[error("the room is in round {0}, not in the round this request names; nothing changed")]
     RoundChanged(i64),
     /// 413: a request body over the limit.
     #[error("the request body is larger than 16 KiB")]
@@ -62,7 +66,8 @@ pub enum ApiError {
 /// The body of every 4xx and 5xx answer.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
-    /// A snake_case code: `invalid_request`, `unauthorized`, `room_not_found`, `not_found`,
+    /// A snake_case code: `invalid_request`, `unauthorized`, `room_not_found`,
+    /// `member_not_found`, `not_found`,
     /// `method_not_allowed`, `timer_running`, `round_changed`, `payload_too_large`,
     /// `too_many_subscribers`, `rate_limited`, `too_many_streams` or `unavailable`.
     #[schema(example = "room_not_found")]
@@ -78,6 +83,7 @@ impl ApiError {
             ApiError::InvalidRequest(_) => "invalid_request",
             ApiError::Unauthorized => "unauthorized",
             ApiError::RoomNotFound => "room_not_found",
+            ApiError::MemberNotFound(_) => "member_not_found",
             ApiError::NotFound => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::TimerRunning => "timer_running",
@@ -101,7 +107,9 @@ impl ResponseError for ApiError {
         match self {
             ApiError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
-            ApiError::RoomNotFound | ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::RoomNotFound | ApiError::MemberNotFound(_) | ApiError::NotFound => {
+                StatusCode::NOT_FOUND
+            }
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::TimerRunning | ApiError::RoundChanged(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -151,6 +159,8 @@ impl From<CommandError> for ApiError {
         match e {
             CommandError::TimerRunning(_) => ApiError::TimerRunning,
             CommandError::RoundChanged(e) => ApiError::RoundChanged(e.current),
+            CommandError::Members(e) => ApiError::invalid(format!("members {e}")),
+            CommandError::NotAMember(e) => ApiError::MemberNotFound(e.to_string()),
         }
     }
 }

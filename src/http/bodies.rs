@@ -12,12 +12,11 @@ use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::RefOr;
 use utoipa::{PartialSchema, ToSchema};
 
-use crate::rules::{Command, NewRoom};
+use crate::rules::{members, Command, Members, NewRoom, MAX_MEMBERS, MIN_MEMBERS};
 use crate::rules::{RoomSettings, SettingsPatch, MAX_BREAK_EVERY};
 use crate::rules::{MAX_BREAK_MS, MAX_DURATION_MS, MIN_BREAK_MS, MIN_DURATION_MS};
 
-/// The longest name a navigator or driver may have, in characters.
-pub const MAX_NAME_CHARS: usize = 20;
+pub use crate::rules::members::MAX_NAME_CHARS;
 /// The longest mission URL, in characters.
 pub const MAX_MISSION_URL_CHARS: usize = 2048;
 
@@ -55,7 +54,7 @@ pub const NAME_PATTERN: &str = concat!(
     "*$"
 );
 
-/// A navigator's or driver's name as sent; the server keeps it trimmed.
+/// A member's name as sent; the server keeps it trimmed.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(transparent)]
 pub struct Name(String);
@@ -87,28 +86,65 @@ impl ToSchema for Name {
     }
 }
 
-/// The rule of [`NAME_PATTERN`], with a message for each way to break it.
+/// The rooms' rule for a name ([`members::name`], which [`NAME_PATTERN`] spells), with a
+/// message for each way to break it.
 fn valid_name(name: &Name, _: &()) -> garde::Result {
-    let trimmed = name.trimmed();
-    let chars = trimmed.chars().count();
-    if chars == 0 || chars > MAX_NAME_CHARS {
-        return Err(garde::Error::new(format!(
-            "must be 1 to {MAX_NAME_CHARS} characters after trimming"
-        )));
-    }
-    if trimmed.chars().any(char::is_control) {
-        return Err(garde::Error::new("must not contain control characters"));
-    }
-    Ok(())
+    members::name(&name.0)
+        .map(drop)
+        .map_err(|e| garde::Error::new(e.to_string()))
+}
+
+/// [`valid_name`] for a name that may be absent.
+fn valid_optional_name(name: &Option<Name>, ctx: &()) -> garde::Result {
+    name.as_ref().map_or(Ok(()), |name| valid_name(name, ctx))
 }
 
 /// The driver's rule beside [`valid_name`]: not the navigator's name, once both are trimmed.
-fn differs_from(navigator: &Name) -> impl FnOnce(&Name, &()) -> garde::Result + '_ {
-    move |driver, _| {
-        if driver.trimmed() == navigator.trimmed() {
-            return Err(garde::Error::new("must differ from navigator"));
+fn differs_from(navigator: &Option<Name>) -> impl FnOnce(&Option<Name>, &()) -> garde::Result + '_ {
+    move |driver, _| match (driver, navigator) {
+        (Some(driver), Some(navigator)) if driver.trimmed() == navigator.trimmed() => {
+            Err(garde::Error::new("must differ from navigator"))
         }
-        Ok(())
+        _ => Ok(()),
+    }
+}
+
+/// The rooms' rule for a list of members: 2 to 12 valid names, no two the same.
+fn valid_members(names: &Option<Vec<Name>>, ctx: &()) -> garde::Result {
+    names
+        .as_deref()
+        .map_or(Ok(()), |names| valid_member_list(names, ctx))
+}
+
+/// A list of 2 to 12 names, as the document shows it.
+pub struct MemberNames;
+
+impl PartialSchema for MemberNames {
+    fn schema() -> RefOr<Schema> {
+        utoipa::openapi::schema::ArrayBuilder::new()
+            .items(Name::schema())
+            .min_items(Some(MIN_MEMBERS))
+            .max_items(Some(MAX_MEMBERS))
+            .unique_items(true)
+            .description(Some(
+                "2 to 12 names in turn order: the driver, the navigator, then those who wait; \
+                 no two the same once trimmed",
+            ))
+            .into()
+    }
+}
+
+/// [`MemberNames`], or `null` (the field is then absent).
+fn optional_member_names() -> RefOr<Schema> {
+    utoipa::openapi::schema::OneOfBuilder::new()
+        .item(ObjectBuilder::new().schema_type(Type::Null))
+        .item(MemberNames::schema())
+        .into()
+}
+
+impl ToSchema for MemberNames {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("MemberNames")
     }
 }
 
@@ -128,14 +164,22 @@ fn at_most_the(duration: &'static str, ms: i64) -> impl FnOnce(&Option<i64>, &()
 /// Numbers are written without a fraction or an exponent (`60000`, not `60000.0`).
 #[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(rename_all = "camelCase")]
-#[schema(examples(json!({"navigator": "Ann", "driver": "Bob", "timerDuration": 1500000})))]
+#[schema(examples(
+    json!({"navigator": "Ann", "driver": "Bob", "timerDuration": 1500000}),
+    json!({"members": ["Bob", "Ann", "Cy"], "timerDuration": 1500000})
+))]
 pub struct CreateRoomBody {
-    /// Who guides.
-    #[garde(custom(valid_name))]
-    pub navigator: Name,
+    /// Who guides. Give `navigator` and `driver`, or `members`, not both.
+    #[garde(custom(valid_optional_name))]
+    pub navigator: Option<Name>,
     /// Who types: as `navigator`, and not equal to it once both are trimmed.
-    #[garde(custom(valid_name), custom(differs_from(&self.navigator)))]
-    pub driver: Name,
+    #[garde(custom(valid_optional_name), custom(differs_from(&self.navigator)))]
+    pub driver: Option<Name>,
+    /// Everyone, in turn order (the driver first, the navigator second): instead of
+    /// `driver` and `navigator`.
+    #[schema(schema_with = optional_member_names)]
+    #[garde(custom(valid_members))]
+    pub members: Option<Vec<Name>>,
     /// The full countdown of a turn, ms: 1000 to 86400000.
     #[schema(minimum = 1000, maximum = 86400000, example = 1500000)]
     #[garde(range(min = MIN_DURATION_MS, max = MAX_DURATION_MS))]
@@ -164,21 +208,80 @@ pub struct CreateRoomBody {
     pub break_duration: Option<i64>,
 }
 
-impl From<CreateRoomBody> for NewRoom {
-    fn from(body: CreateRoomBody) -> NewRoom {
-        let duration = body.timer_duration;
+impl CreateRoomBody {
+    /// The members this body names: `members`, or `driver` then `navigator`; `Err` names
+    /// what is wrong when it gives both forms or neither.
+    pub fn members(&self) -> Result<Members, String> {
+        let trimmed = |names: &[&Name]| -> Result<Members, String> {
+            let raw: Vec<&str> = names.iter().map(|n| n.trimmed()).collect();
+            Members::new(&raw).map_err(|e| format!("members {e}"))
+        };
+        match (&self.members, &self.driver, &self.navigator) {
+            (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
+                Err("give either members or driver and navigator, not both".to_string())
+            }
+            (Some(members), None, None) => trimmed(&members.iter().collect::<Vec<_>>()),
+            (None, Some(driver), Some(navigator)) => trimmed(&[driver, navigator]),
+            (None, _, None) => Err("navigator is required (or members)".to_string()),
+            (None, None, Some(_)) => Err("driver is required (or members)".to_string()),
+        }
+    }
+
+    /// The room this body asks for, once its members are known.
+    pub fn into_new_room(self, members: Members) -> NewRoom {
+        let duration = self.timer_duration;
         NewRoom {
-            navigator: body.navigator.trimmed().to_string(),
-            driver: body.driver.trimmed().to_string(),
-            mission_url: body.mission_url.unwrap_or_default(),
+            members,
+            mission_url: self.mission_url.unwrap_or_default(),
             duration,
-            remaining: body.timer_remaining_time.unwrap_or(duration),
+            remaining: self.timer_remaining_time.unwrap_or(duration),
             settings: RoomSettings::default().patched(SettingsPatch {
-                auto_start: body.auto_start,
-                break_every: body.break_every,
-                break_duration: body.break_duration,
+                auto_start: self.auto_start,
+                break_every: self.break_every,
+                break_duration: self.break_duration,
             }),
         }
+    }
+}
+
+/// `POST /api/pair-room/{code}/members`: someone joins, at the end. Other fields are ignored.
+#[derive(Debug, Deserialize, ToSchema, Validate)]
+pub struct JoinBody {
+    /// The newcomer's name: a name no member has.
+    #[garde(custom(valid_name))]
+    pub name: Name,
+}
+
+impl From<JoinBody> for Command {
+    fn from(body: JoinBody) -> Command {
+        Command::Join(body.name.trimmed().to_string())
+    }
+}
+
+/// `PUT /api/pair-room/{code}/members`: the whole order at once. Other fields are ignored.
+#[derive(Debug, Deserialize, ToSchema, Validate)]
+pub struct MembersBody {
+    /// Everyone, in turn order: the driver first, the navigator second.
+    #[schema(schema_with = MemberNames::schema)]
+    #[garde(custom(valid_member_list))]
+    pub members: Vec<Name>,
+}
+
+/// [`valid_members`] for a list that must be there.
+fn valid_member_list(names: &[Name], _: &()) -> garde::Result {
+    let raw: Vec<&str> = names.iter().map(|n| n.0.as_str()).collect();
+    Members::new(&raw)
+        .map(drop)
+        .map_err(|e| garde::Error::new(e.to_string()))
+}
+
+impl MembersBody {
+    /// The command this body asks for; the names were checked by its validation.
+    pub fn command(&self) -> Result<Command, String> {
+        let raw: Vec<&str> = self.members.iter().map(Name::trimmed).collect();
+        Members::new(&raw)
+            .map(Command::SetMembers)
+            .map_err(|e| format!("members {e}"))
     }
 }
 

@@ -12,10 +12,12 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use self::field_order::InFieldOrder;
-use super::bodies::{CreateRoomBody, SetDurationBody, SettingsBody, StatusBody};
+use super::bodies::{
+    CreateRoomBody, JoinBody, MembersBody, SetDurationBody, SettingsBody, StatusBody,
+};
 use super::MAX_BODY_BYTES;
 use crate::error::ApiError;
-use crate::rules::{Command, NewRoom};
+use crate::rules::{members, Command, NewRoom};
 
 pub use super::bodies::{MAX_MISSION_URL_CHARS, MAX_NAME_CHARS};
 
@@ -75,10 +77,30 @@ pub fn settings(body: &Value) -> Result<Command, ApiError> {
     read::<SettingsBody>(body).map(Command::from)
 }
 
-/// `POST /api/pair-room`: `{navigator, driver, timerDuration, timerRemainingTime?, missionUrl?,
-/// autoStart?, breakEvery?, breakDuration?}`.
+/// `POST /api/pair-room`: `{navigator, driver | members, timerDuration, timerRemainingTime?,
+/// missionUrl?, autoStart?, breakEvery?, breakDuration?}`.
 pub fn new_room(body: &Value) -> Result<NewRoom, ApiError> {
-    read::<CreateRoomBody>(body).map(NewRoom::from)
+    let body = read::<CreateRoomBody>(body)?;
+    let members = body.members().map_err(ApiError::invalid)?;
+    Ok(body.into_new_room(members))
+}
+
+/// `POST /api/pair-room/{code}/members`: `{"name"}`.
+pub fn join(body: &Value) -> Result<Command, ApiError> {
+    read::<JoinBody>(body).map(Command::from)
+}
+
+/// `PUT /api/pair-room/{code}/members`: `{"members": [names]}`.
+pub fn set_members(body: &Value) -> Result<Command, ApiError> {
+    read::<MembersBody>(body)?
+        .command()
+        .map_err(ApiError::invalid)
+}
+
+/// The `name` of `GET /api/{code}/connect?name=NAME`, when given: a member name's rules.
+pub fn stream_name(raw: Option<&str>) -> Result<Option<String>, ApiError> {
+    raw.map(|name| members::name(name).map_err(|e| ApiError::invalid(format!("name {e}"))))
+        .transpose()
 }
 
 /// `PATCH /api/{code}/timer`: `{duration, remainingTime?}`.
@@ -86,7 +108,8 @@ pub fn set_duration(body: &Value) -> Result<Command, ApiError> {
     read::<SetDurationBody>(body).map(Command::from)
 }
 
-/// The `round` of `PATCH /api/pair-room/{code}/pair-swap?round=N`, when given.
+/// The `round` of `PATCH /api/pair-room/{code}/pair-swap?round=N` (or of `timer/next`),
+/// when given.
 pub fn round(raw: Option<&str>) -> Result<Option<i64>, ApiError> {
     raw.map(|n| {
         n.parse()
@@ -120,7 +143,7 @@ mod tests {
             new_room(&json!({"navigator": "  Ada ", "driver": "Linus", "timerDuration": 60000}))
                 .expect("valid");
         assert_eq!(
-            (r.navigator.as_str(), r.remaining, r.mission_url.as_str()),
+            (r.members.navigator(), r.remaining, r.mission_url.as_str()),
             ("Ada", 60000, "")
         );
     }

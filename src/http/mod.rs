@@ -5,6 +5,8 @@
 //! # Layout
 //! - `pair_room`: create, look up, read, swap, set up, complete and delete rooms.
 //! - `timer`: read and command a room's timer.
+//! - `members`: join, leave, and replace a room's order of members.
+//! - `history`: a room's completed turns and each driver's totals.
 //! - `events`: the SSE stream of a room.
 //! - `health`: liveness, readiness and metrics.
 //! - `admin`: the operators' room listing behind the bearer token.
@@ -29,8 +31,10 @@ pub mod cors;
 mod events;
 pub mod headers;
 mod health;
+mod history;
 pub mod input;
 pub mod limits;
+mod members;
 pub mod observe;
 pub mod openapi;
 mod pages;
@@ -134,6 +138,26 @@ fn table() -> Vec<(&'static str, Method, Route)> {
             M::PATCH,
             web::patch().to(pair_room::settings),
         ),
+        (
+            "/api/pair-room/{code}/members",
+            M::POST,
+            web::post().to(members::join),
+        ),
+        (
+            "/api/pair-room/{code}/members",
+            M::PUT,
+            web::put().to(members::replace),
+        ),
+        (
+            "/api/pair-room/{code}/members/{name}",
+            M::DELETE,
+            web::delete().to(members::leave),
+        ),
+        (
+            "/api/pair-room/{code}/history",
+            M::GET,
+            get().to(history::read),
+        ),
         ("/api/{code}/timer", M::GET, get().to(timer::read)),
         (
             "/api/{code}/timer",
@@ -154,6 +178,11 @@ fn table() -> Vec<(&'static str, Method, Route)> {
             "/api/{code}/timer/reset",
             M::PATCH,
             web::patch().to(timer::reset),
+        ),
+        (
+            "/api/{code}/timer/next",
+            M::PATCH,
+            web::patch().to(timer::next),
         ),
         ("/api/{code}/connect", M::GET, get().to(events::connect)),
         ("/api/openapi.json", M::GET, get().to(openapi::document)),

@@ -22,10 +22,12 @@ use utoipa::{Modify, OpenApi};
 
 pub use self::links::AccessCodeLinks;
 use super::api_types::{Status, StreamEvent};
-use super::bodies::{CreateRoomBody, SetDurationBody, SettingsBody, StatusBody};
-use super::{admin, events, health, pages, pair_room, timer};
+use super::bodies::{
+    CreateRoomBody, JoinBody, MemberNames, MembersBody, SetDurationBody, SettingsBody, StatusBody,
+};
+use super::{admin, events, health, history, members, pages, pair_room, timer};
 use crate::error::ErrorBody;
-use crate::rules::{Phase, RoomSettings, RoomStatus, Snapshot, StateName, TimerView};
+use crate::rules::{Phase, PresenceView, RoomSettings, RoomStatus, Snapshot, StateName, TimerView};
 
 /// Where the API browser's files are served.
 const BROWSER_PREFIX: &str = "/api/docs/";
@@ -67,7 +69,8 @@ impl Modify for BearerScheme {
     paths(
         pair_room::create, pair_room::exists, pair_room::read, pair_room::swap,
         pair_room::status, pair_room::settings, pair_room::delete,
-        timer::read, timer::update, timer::start, timer::stop, timer::reset,
+        members::join, members::replace, members::leave, history::read,
+        timer::read, timer::update, timer::start, timer::stop, timer::reset, timer::next,
         events::connect,
         health::healthz, health::readyz, health::metrics,
         admin::list, admin::read,
@@ -78,6 +81,8 @@ impl Modify for BearerScheme {
         pair_room::Created, pair_room::Exists, pair_room::RoomBody, RoomStatus, TimerView,
         Snapshot, StateName, Phase, RoomSettings, ErrorBody,
         CreateRoomBody, SetDurationBody, StatusBody, SettingsBody, Status, StreamEvent,
+        JoinBody, MembersBody, MemberNames, PresenceView, history::HistoryBody,
+        history::TurnBody, history::TotalBody,
         admin::Entry, admin::Listing, admin::Scope
     )),
     modifiers(&BearerScheme, &AccessCodeLinks)
@@ -128,20 +133,34 @@ mod tests {
     fn the_room_snapshot_and_timer_describe_settings_and_phase() {
         let doc = serde_json::to_value(ApiDoc::openapi()).expect("serializes");
         let schemas = &doc["components"]["schemas"];
-        // The snapshot flattens the timer in: its own fields are the last part of an `allOf`.
-        let snapshot_own = schemas["Snapshot"]["allOf"]
-            .as_array()
-            .and_then(|parts| parts.last())
-            .expect("Snapshot is the timer and its own fields");
-        for (name, schema) in [
-            ("RoomBody", &schemas["RoomBody"]),
-            ("Snapshot", snapshot_own),
-        ] {
+        // Flattened fields make an `allOf`: the fields of every part, each part's own.
+        let fields = |schema: &serde_json::Value| -> serde_json::Map<String, serde_json::Value> {
+            let parts = match schema["allOf"].as_array() {
+                Some(parts) => parts.clone(),
+                None => vec![schema.clone()],
+            };
+            let mut all = serde_json::Map::new();
+            for part in parts {
+                let part = match part["$ref"].as_str() {
+                    Some(r) => schemas[r.rsplit('/').next().unwrap_or_default()].clone(),
+                    None => part,
+                };
+                if let Some(props) = part["properties"].as_object() {
+                    all.extend(props.clone());
+                }
+            }
+            all
+        };
+        for name in ["RoomBody", "Snapshot"] {
+            let fields = fields(&schemas[name]);
             assert_eq!(
-                schema["properties"]["settings"]["$ref"].as_str(),
+                fields["settings"]["$ref"].as_str(),
                 Some("#/components/schemas/RoomSettings"),
                 "{name}"
             );
+            for field in ["members", "here", "watching", "navigator", "driver"] {
+                assert!(fields.contains_key(field), "{name}.{field}");
+            }
         }
         let settings = &schemas["RoomSettings"]["properties"];
         for field in ["autoStart", "breakEvery", "breakDuration"] {
@@ -233,7 +252,14 @@ mod tests {
             .collect();
         assert_eq!(
             names,
-            ["connect", "remaining-time", "timer", "state", "close"]
+            [
+                "connect",
+                "remaining-time",
+                "timer",
+                "state",
+                "presence",
+                "close"
+            ]
         );
         for kind in kinds {
             assert_eq!(kind["required"], serde_json::json!(["event", "data", "id"]));

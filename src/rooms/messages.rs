@@ -6,7 +6,7 @@ use actix::prelude::*;
 
 use super::fanout::StreamReceiver;
 use crate::rules::RoomError;
-use crate::rules::{Command, PairRoom};
+use crate::rules::{Command, Elsewhere, PairRoom, PresenceView};
 
 /// To the registry, from a stopping room: forget this actor.
 #[derive(Debug, Message)]
@@ -19,7 +19,7 @@ pub struct Forget {
 }
 
 /// To a room: apply a command (committed before the answer).
-#[derive(Debug, Clone, Copy, Message)]
+#[derive(Debug, Clone, Message)]
 #[rtype(result = "Result<(), RoomError>")]
 pub struct Execute(pub Command);
 
@@ -33,14 +33,25 @@ pub struct Describe;
 pub struct RoomView {
     /// The room's value.
     pub room: PairRoom,
-    /// Open streams.
+    /// Open streams in this process.
     pub subscribers: usize,
+    /// Who is here, over every process.
+    pub presence: PresenceView,
 }
 
-/// To a room: open a stream; answers its receiving end, already holding the connect sequence.
-#[derive(Debug, Clone, Copy, Message)]
+/// To a room: open a stream for `name` (or anonymous); answers its receiving end, already
+/// holding the connect sequence.
+#[derive(Debug, Clone, Message)]
 #[rtype(result = "Result<StreamReceiver, RoomError>")]
-pub struct Subscribe;
+pub struct Subscribe {
+    /// The person the stream is for, when the client named one (a valid member name).
+    pub name: Option<String>,
+}
+
+/// To a room: what the other live processes now hold on it.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "()")]
+pub struct PresenceElsewhere(pub Elsewhere);
 
 /// To a room: another process committed a change to its row (`None`: changes may have been
 /// missed). The room reads its row again unless it already has that version.

@@ -9,9 +9,11 @@
 //! - `fanout`: a room's streams, their bounded queues and the frame encoding.
 //! - `messages`: every message the actors answer.
 //! - `ask`: how HTTP handlers reach a room.
-//! - `presence`: this process's stream counts, for the other processes (PostgreSQL).
+//! - `presence`: this process's streams, written for the other processes (PostgreSQL).
+//! - `book`: what the other processes hold on each room, as their reports tell it.
 
 pub mod ask;
+pub mod book;
 pub mod fanout;
 pub mod messages;
 pub mod presence;

@@ -1,8 +1,8 @@
-//! The `Presence` actor: this process's side of the cluster-wide stream count. Rooms tell
-//! it their stream count whenever it changes; it writes the counts and a heartbeat to the
-//! database (at once when a room gains its first stream or loses its last, else every
-//! [`BEAT`]), and removes this process's rows when the process stops. Runs only when
-//! several processes may share the database (PostgreSQL).
+//! The `Presence` actor: this process's side of the cluster-wide presence. Rooms tell it
+//! their streams (count and names) whenever they change; it writes them, announced on the
+//! change feed, within [`FLUSH_AFTER`] of a change (several changes in one transaction),
+//! writes a heartbeat every [`BEAT`], and removes this process's rows when the process
+//! stops. Runs only when several processes may share the database (PostgreSQL).
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -16,6 +16,10 @@ use crate::store::Db;
 /// How often the heartbeat and the pending counts are written; well inside
 /// [`presence::PROCESS_TTL_MS`].
 pub const BEAT: Duration = Duration::from_secs(2);
+/// How soon after a room's streams changed the change is written and announced: short
+/// against the contract's 2 s for presence, long enough to gather a burst of streams into
+/// one transaction.
+pub const FLUSH_AFTER: Duration = Duration::from_millis(250);
 
 /// Keeps this process's presence rows current.
 pub struct Presence {
@@ -27,6 +31,8 @@ pub struct Presence {
     pending: HashMap<String, Count>,
     /// Whether a write is under way (the next waits for the next beat).
     writing: bool,
+    /// Whether a write of the pending counts is already planned.
+    flush_planned: bool,
 }
 
 impl Presence {
@@ -38,6 +44,7 @@ impl Presence {
             clock,
             pending: HashMap::new(),
             writing: false,
+            flush_planned: false,
         }
     }
 
@@ -55,7 +62,7 @@ impl Presence {
             db.run(move |conn| presence::report(conn, &process, now, &counts))
                 .await
         };
-        Box::pin(write.into_actor(self).map(move |done, act, _| {
+        Box::pin(write.into_actor(self).map(move |done, act, ctx| {
             act.writing = false;
             if let Err(e) = done {
                 log::warn!("cannot record this process's streams: {e}");
@@ -63,8 +70,26 @@ impl Presence {
                 for count in retry {
                     act.pending.entry(count.code.clone()).or_insert(count);
                 }
+            } else if !act.pending.is_empty() {
+                // Changes that came while this write ran go out as soon as their own.
+                act.plan_flush(ctx);
             }
         }))
+    }
+
+    /// Writes the pending counts [`FLUSH_AFTER`] from now (on the injected clock), unless a
+    /// write is planned already; the clock's wake token is held until the write is done.
+    fn plan_flush(&mut self, ctx: &mut Context<Self>) {
+        if self.flush_planned {
+            return;
+        }
+        self.flush_planned = true;
+        let at = self.clock.now().mono + FLUSH_AFTER;
+        let sleep = self.clock.sleep_until(at).into_actor(self);
+        ctx.spawn(sleep.then(|token, act, _| {
+            act.flush_planned = false;
+            act.flush().map(move |(), _, _| drop(token))
+        }));
     }
 
     /// Sleeps on the injected clock until the next beat, writes, and sleeps again; the
@@ -99,6 +124,8 @@ pub struct Counted {
     pub code: String,
     /// Its streams here now.
     pub streams: usize,
+    /// The distinct names of its named streams here, sorted.
+    pub names: Vec<String>,
 }
 
 impl Handler<Counted> for Presence {
@@ -106,18 +133,14 @@ impl Handler<Counted> for Presence {
 
     fn handle(&mut self, msg: Counted, ctx: &mut Self::Context) {
         let streams = i64::try_from(msg.streams).unwrap_or(i64::MAX);
-        let was = self.pending.get(&msg.code).map(|c| c.streams);
         let count = Count {
             code: msg.code.clone(),
             streams,
             empty_since: (streams == 0).then(|| self.clock.now_ms()),
+            names: msg.names,
         };
         self.pending.insert(msg.code, count);
-        // The first stream and the last one matter to the other processes at once.
-        if streams <= 1 || was == Some(0) {
-            let write = self.flush();
-            ctx.spawn(write);
-        }
+        self.plan_flush(ctx);
     }
 }
 

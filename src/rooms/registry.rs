@@ -9,13 +9,14 @@ use actix::fut::WrapFuture;
 use actix::prelude::*;
 use tokio::sync::oneshot;
 
-use super::messages::{Forget, Refresh};
+use super::book::PresenceBook;
+use super::messages::{Forget, PresenceElsewhere, Refresh};
+use super::presence::BEAT;
 use super::room::{Room, RoomContext};
 use crate::access_code;
-use crate::rules::RoomError;
-use crate::rules::{NewRoom, PairRoom};
+use crate::rules::{Elsewhere, NewRoom, PairRoom, RoomError};
 use crate::store::feed::FeedEvent;
-use crate::store::{rooms, StoreError};
+use crate::store::{presence, rooms, StoreError};
 
 /// To the registry: the live room for this access code, loading it from the database
 /// when no actor runs for it. `stale` names an address that failed to answer (its actor
@@ -76,6 +77,8 @@ pub struct RoomRegistry {
     loading: HashMap<String, Vec<Waiter>>,
     /// Rooms with a running timer, started as soon as the registry starts.
     running_at_start: Vec<PairRoom>,
+    /// What the other processes hold on each room (on a shared database).
+    book: PresenceBook,
 }
 
 impl RoomRegistry {
@@ -86,15 +89,69 @@ impl RoomRegistry {
         arbiters: Vec<ArbiterHandle>,
         running_at_start: Vec<PairRoom>,
     ) -> RoomRegistry {
+        let me = env.cluster.as_ref().map(|c| c.process.clone());
+        let book = PresenceBook::new(me.unwrap_or_default());
         RoomRegistry {
             env,
             arbiters,
             next_arbiter: 0,
             next_generation: 0,
             live: HashMap::new(),
+            book,
             loading: HashMap::new(),
             running_at_start,
         }
+    }
+
+    /// Tells each of `codes` that is live here what the other processes now hold on it.
+    fn tell_elsewhere(&self, codes: &[String]) {
+        for code in codes {
+            if let Some((addr, _)) = self.live.get(code) {
+                addr.do_send(PresenceElsewhere(self.book.elsewhere(code)));
+            }
+        }
+    }
+
+    /// Reads the whole presence book again (after the feed reconnected: reports may have
+    /// been missed).
+    fn reload_book(&mut self, ctx: &mut Context<Self>) {
+        let (db, clock) = (self.env.db.clone(), self.env.clock.clone());
+        let load = async move {
+            db.run(move |conn| presence::book(conn, clock.now_ms()))
+                .await
+        };
+        ctx.spawn(load.into_actor(self).map(|rows, act, _| match rows {
+            Ok(rows) => {
+                let changed = act.book.reload(rows);
+                act.tell_elsewhere(&changed);
+            }
+            Err(e) => log::warn!("cannot read where the other processes hold streams: {e}"),
+        }));
+    }
+
+    /// Every [`BEAT`] on the injected clock, forgets the streams of processes that stopped
+    /// counting (killed, or gone); the clock's wake token is held until that is done.
+    fn check_processes_later(&mut self, ctx: &mut Context<Self>) {
+        let at = self.env.clock.now().mono + BEAT;
+        let sleep = self.env.clock.sleep_until(at).into_actor(self);
+        ctx.spawn(sleep.then(|token, act, _| {
+            let (db, clock) = (act.env.db.clone(), act.env.clock.clone());
+            let check = async move {
+                db.run(move |conn| presence::live_processes(conn, clock.now_ms()))
+                    .await
+            };
+            check.into_actor(act).map(move |alive, act, ctx| {
+                match alive {
+                    Ok(alive) => {
+                        let changed = act.book.keep_only(&alive);
+                        act.tell_elsewhere(&changed);
+                    }
+                    Err(e) => log::warn!("cannot tell which processes are alive: {e}"),
+                }
+                drop(token);
+                act.check_processes_later(ctx);
+            })
+        }));
     }
 
     fn start_room(&mut self, room: PairRoom, ctx: &mut Context<Self>) -> Addr<Room> {
@@ -110,6 +167,10 @@ impl RoomRegistry {
             self.next_arbiter = self.next_arbiter.wrapping_add(1);
             Room::start_in_arbiter(arbiter, make)
         };
+        let elsewhere = self.book.elsewhere(&code);
+        if elsewhere != Elsewhere::default() {
+            addr.do_send(PresenceElsewhere(elsewhere));
+        }
         self.live.insert(code, (addr.clone(), generation));
         addr
     }
@@ -185,6 +246,7 @@ impl Actor for RoomRegistry {
         }
         if self.env.cluster.is_some() {
             self.sweep_later(ctx);
+            self.check_processes_later(ctx);
         }
     }
 }
@@ -269,17 +331,22 @@ impl Handler<Feed> for RoomRegistry {
 
     /// Passes a change to the room it names, if it is live here; after a reconnect of the
     /// feed, every live room reads its row again.
-    fn handle(&mut self, msg: Feed, _: &mut Self::Context) {
+    fn handle(&mut self, msg: Feed, ctx: &mut Self::Context) {
         match msg.0 {
             FeedEvent::Changed(change) => {
                 if let Some((addr, _)) = self.live.get(&change.code) {
                     addr.do_send(Refresh(Some(change)));
                 }
             }
+            FeedEvent::Presence(report) => {
+                let changed = self.book.report(report);
+                self.tell_elsewhere(&changed);
+            }
             FeedEvent::Resync => {
                 for (addr, _) in self.live.values() {
                     addr.do_send(Refresh(None));
                 }
+                self.reload_book(ctx);
             }
         }
     }

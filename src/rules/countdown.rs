@@ -65,6 +65,8 @@ pub enum State {
     Running {
         /// The instant (epoch ms) at which the remaining time reaches 0.
         deadline_at: i64,
+        /// The instant (epoch ms) this run began: the latest start or resume.
+        resumed_at: i64,
         /// The next tick value (a multiple of [`TICK_MS`]) not yet announced.
         /// `None` once the final tick (0) has been announced.
         next_tick: Option<i64>,
@@ -110,6 +112,9 @@ pub struct Timer {
     pub round: i64,
     /// A turn or a break.
     pub phase: Phase,
+    /// How long this turn's countdown ran before its current run, ms (pauses excluded);
+    /// 0 in a break.
+    pub ran: i64,
 }
 
 /// The answer to a change of duration while the timer runs.
@@ -135,21 +140,35 @@ impl Timer {
             duration,
             round,
             phase: Phase::Turn,
+            ran: 0,
         }
     }
 
-    /// A turn's timer running toward `deadline_at`, its tick cursor placed as if resumed at `now`.
+    /// A turn's timer started from full at `deadline_at − duration`, running toward
+    /// `deadline_at`, its tick cursor placed as if resumed at `now`.
     pub fn running(duration: i64, deadline_at: i64, round: i64, now: i64) -> Timer {
-        Timer::new(duration, duration, round).resumed_in(Phase::Turn, deadline_at, now)
+        Timer::new(duration, duration, round).resumed_in(
+            Phase::Turn,
+            deadline_at,
+            deadline_at - duration,
+            now,
+        )
     }
 
-    /// This timer in `phase`, running toward `deadline_at`, its tick cursor placed as if
-    /// resumed at `now` (how a stored running timer is loaded).
-    pub fn resumed_in(mut self, phase: Phase, deadline_at: i64, now: i64) -> Timer {
+    /// This timer in `phase`, running toward `deadline_at` since `resumed_at`, its tick
+    /// cursor placed as if resumed at `now` (how a stored running timer is loaded).
+    pub fn resumed_in(
+        mut self,
+        phase: Phase,
+        deadline_at: i64,
+        resumed_at: i64,
+        now: i64,
+    ) -> Timer {
         self.phase = phase;
         let remaining = (deadline_at - now).clamp(0, self.limit());
         self.state = State::Running {
             deadline_at,
+            resumed_at,
             next_tick: Some(first_tick_below(remaining)),
         };
         self
@@ -169,7 +188,11 @@ impl Timer {
     /// countdown, a running one's tick cursor placed as if resumed at `now`.
     pub fn loaded_at(self, now: i64) -> Timer {
         match self.state {
-            State::Running { deadline_at, .. } => self.resumed_in(self.phase, deadline_at, now),
+            State::Running {
+                deadline_at,
+                resumed_at,
+                ..
+            } => self.resumed_in(self.phase, deadline_at, resumed_at, now),
             _ => self,
         }
     }
@@ -207,6 +230,14 @@ impl Timer {
         matches!(self.state, State::Running { .. })
     }
 
+    /// When the current run began, while running.
+    pub fn resumed_at(&self) -> Option<i64> {
+        match self.state {
+            State::Running { resumed_at, .. } => Some(resumed_at),
+            _ => None,
+        }
+    }
+
     /// The deadline while running.
     pub fn deadline_at(&self) -> Option<i64> {
         match self.state {
@@ -240,6 +271,7 @@ impl Timer {
         };
         self.state = State::Running {
             deadline_at: now + remaining,
+            resumed_at: now,
             next_tick: Some(first_tick_below(remaining)),
         };
         true
@@ -252,18 +284,37 @@ impl Timer {
         if !self.is_running() {
             return false;
         }
+        self.ran = self.ran_by(now);
         self.state = State::Paused {
             remaining: self.remaining(now).max(1),
         };
         true
     }
 
-    /// Any state → a turn, idle at full duration (a break ends); the round is kept.
-    /// Returns whether anything changed.
-    pub fn reset(&mut self) -> bool {
+    /// How long this turn's countdown has run by `now`, ms, pauses excluded (never past
+    /// the deadline); 0 in a break.
+    pub fn ran_by(&self, now: i64) -> i64 {
+        if self.phase == Phase::Break {
+            return 0;
+        }
+        let current = match self.state {
+            State::Running {
+                deadline_at,
+                resumed_at,
+                ..
+            } => (now.min(deadline_at) - resumed_at).max(0),
+            _ => 0,
+        };
+        self.ran + current
+    }
+
+    /// Any state → a turn, idle at full duration (a break ends); the round is kept, and so
+    /// is the time this turn ran. Returns whether anything changed.
+    pub fn reset(&mut self, now: i64) -> bool {
         if self.state == State::Idle && self.phase == Phase::Turn {
             return false;
         }
+        self.ran = self.ran_by(now);
         self.state = State::Idle;
         self.phase = Phase::Turn;
         true
@@ -277,6 +328,9 @@ impl Timer {
             return Err(TimerRunning);
         }
         self.duration = duration;
+        if self.phase == Phase::Break {
+            self.ran = 0;
+        }
         self.phase = Phase::Turn;
         self.state = Self::rest_state(duration, remaining.min(duration));
         Ok(())
@@ -287,13 +341,16 @@ impl Timer {
         self.state = State::Idle;
         self.phase = Phase::Turn;
         self.round += 1;
+        self.ran = 0;
     }
 
     /// A break of `length` ms begins at `now` and runs at once.
     pub fn start_break(&mut self, now: i64, length: i64) {
         self.phase = Phase::Break;
+        self.ran = 0;
         self.state = State::Running {
             deadline_at: now + length,
+            resumed_at: now,
             next_tick: Some(first_tick_below(length)),
         };
     }
@@ -302,6 +359,7 @@ impl Timer {
     pub fn end_break(&mut self) {
         self.state = State::Idle;
         self.phase = Phase::Turn;
+        self.ran = 0;
     }
 
     /// The instant at which the next tick is due, while one remains.
@@ -310,6 +368,7 @@ impl Timer {
             State::Running {
                 deadline_at,
                 next_tick: Some(value),
+                ..
             } => Some(deadline_at - value),
             _ => None,
         }
@@ -322,6 +381,7 @@ impl Timer {
         if let State::Running {
             deadline_at,
             next_tick,
+            ..
         } = &mut self.state
         {
             while let Some(value) = *next_tick {
@@ -414,11 +474,11 @@ mod tests {
     #[test]
     fn reset_goes_idle_from_any_state_and_keeps_the_round() {
         let mut t = Timer::new(5000, 1000, 3);
-        assert!(t.reset());
+        assert!(t.reset(T0));
         assert_eq!((t.state, t.round), (State::Idle, 3));
-        assert!(!t.reset());
+        assert!(!t.reset(T0));
         t.start(T0);
-        assert!(t.reset());
+        assert!(t.reset(T0));
         assert_eq!(t.state, State::Idle);
     }
 
@@ -552,7 +612,7 @@ mod tests {
     fn reset_and_a_new_duration_end_a_break() {
         let mut t = Timer::new(2000, 2000, 1);
         t.start_break(T0, 60_000);
-        assert!(t.reset());
+        assert!(t.reset(T0));
         assert_eq!((t.phase, t.state, t.round), (Phase::Turn, State::Idle, 1));
         t.start_break(T0, 60_000);
         t.stop(T0 + 10);
@@ -565,7 +625,7 @@ mod tests {
 
     #[test]
     fn a_stored_break_loads_with_its_own_length() {
-        let running = Timer::new(2000, 2000, 2).resumed_in(Phase::Break, T0 + 90_500, T0);
+        let running = Timer::new(2000, 2000, 2).resumed_in(Phase::Break, T0 + 90_500, T0 - 500, T0);
         assert_eq!(running.next_tick_at(), Some(T0 + 500));
         assert_eq!(running.remaining(T0), 90_500);
         let paused = Timer::new(2000, 2000, 2).paused_in(Phase::Break, 45_000);
@@ -606,15 +666,19 @@ mod tests {
                 let mut t = Timer::new(duration, duration, 0);
                 let mut now = T0;
                 let mut last_tick: Option<i64> = None;
+                // The time this turn ran, counted here the plain way: every advance while
+                // running, up to the deadline.
+                let mut ran = 0;
                 for op in ops {
                     match op {
                         Op::Start => { if t.start(now) { last_tick = None; } }
                         Op::Stop => {
-                            if t.is_due(now) { t.time_up(); } else { t.stop(now); }
+                            if t.is_due(now) { t.time_up(); ran = 0; } else { t.stop(now); }
                         }
-                        Op::Reset => { t.reset(); }
+                        Op::Reset => { t.reset(now); }
                         Op::SetDuration(d, r) => { let _ = t.set_duration(d, r); }
                         Op::Advance(ms) => {
+                            if t.is_running() { ran += ms.min(t.remaining(now)); }
                             now += ms;
                             let deadline = t.deadline_at();
                             for v in t.take_due_ticks(now) {
@@ -624,9 +688,15 @@ mod tests {
                                 if let Some(prev) = last_tick { prop_assert!(v < prev); }
                                 last_tick = Some(v);
                             }
-                            if t.is_due(now) { t.time_up(); last_tick = None; }
+                            if t.is_due(now) {
+                                prop_assert_eq!(t.ran_by(now), ran);
+                                t.time_up();
+                                last_tick = None;
+                                ran = 0;
+                            }
                         }
                     }
+                    prop_assert_eq!(t.ran_by(now), ran, "the turn's run time, pauses excluded");
                     let r = t.remaining(now);
                     prop_assert!((0..=t.duration).contains(&r));
                     if let State::Paused { remaining } = t.state {

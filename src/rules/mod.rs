@@ -5,20 +5,24 @@
 //! # Layout
 //! - [`countdown`]: the timer (`state` idle/running/paused, `phase` turn/break), its
 //!   deadline and its ticks.
+//! - [`members`]: who is in a room, in turn order, and how the order rotates.
 //! - [`settings`]: a room's settings (auto-start, breaks) and what follows a countdown.
 //! - [`room`]: a room as a value (its people, its timer, its settings, its version);
 //!   commands and time-ups as transitions.
 //! - [`notice`]: what a room's streams are told, and the views of the timer and the room.
 //! - [`machine`]: one live room as a state machine: inputs in, effects out (write, broadcast,
 //!   wake me at, stop), with every timed rule (ticks, time-ups, graces, heartbeats, idling).
+//! - [`presence`]: who is here, over every process, and when the room tells it.
 //! - [`policy`]: what every room of a process follows, as the operator set it.
 //! - [`now`]: a reading of the clock.
 
 pub mod countdown;
 pub mod machine;
+pub mod members;
 pub mod notice;
 pub mod now;
 pub mod policy;
+pub mod presence;
 pub mod room;
 pub mod settings;
 
@@ -27,8 +31,10 @@ pub use machine::{
     Effect, Input, RoomError, RoomMachine, Seen, WriteOutcome, MAX_STALE_RETRIES,
     RETRY_FAILED_WRITE,
 };
+pub use members::{Members, MembersError, NameError, NotAMember, MAX_MEMBERS, MIN_MEMBERS};
 pub use notice::*;
 pub use now::Now;
 pub use policy::{Grace, RoomPolicy};
+pub use presence::{Elsewhere, Presence, PRESENCE_EVERY};
 pub use room::*;
 pub use settings::*;

@@ -70,6 +70,8 @@ pub enum Notice {
     Timer(TimerEvent),
     /// `event: state` with the snapshot.
     State(Snapshot),
+    /// `event: presence` with who is here.
+    Presence(PresenceView),
 }
 
 /// The timer as the API shows it at one instant.
@@ -92,17 +94,34 @@ pub struct TimerView {
     pub phase: Phase,
 }
 
-/// All that a page needs to draw the room: the timer plus the two names and the settings.
+/// All that a page needs to draw the room: the timer, the members, the settings and who
+/// is here.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Snapshot {
     /// The timer fields, flattened.
     #[serde(flatten)]
     pub timer: TimerView,
-    /// Who guides.
+    /// Who guides: `members[1]`.
     pub navigator: String,
-    /// Who types.
+    /// Who types: `members[0]`.
     pub driver: String,
+    /// Everyone in turn order: the driver, the navigator, then those who wait.
+    pub members: Vec<String>,
     /// What follows the end of a countdown.
     pub settings: RoomSettings,
+    /// Who is here, flattened.
+    #[serde(flatten)]
+    pub presence: PresenceView,
+}
+
+/// Who has the room open: the data of a `presence` event, and part of the Room and the
+/// Snapshot.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PresenceView {
+    /// The distinct names of the room's open named streams on every live process, sorted.
+    pub here: Vec<String>,
+    /// All open streams of the room on every live process, named or not.
+    pub watching: i64,
 }

@@ -1,5 +1,5 @@
-//! A pair room as a pure value: who drives, who navigates, the timer, and the
-//! version of the committed row it mirrors.
+//! A room as a pure value: its members in turn order (the first drives, the second
+//! navigates), the timer, the settings, and the version of the committed row it mirrors.
 //!
 //! Commands and the passing of time turn one [`PairRoom`] into the next and say,
 //! as a list of [`Notice`]s, what every stream of the room must be told. Nothing
@@ -13,6 +13,10 @@
 //! names its round swaps only in that round. The mark is part of the stored row, so the
 //! rule holds across restarts and across processes that share one database.
 //!
+//! A turn ends at its time-up, or earlier on `next`; either way the members rotate, the
+//! round counts it, and the transition carries the [`CompletedTurn`] for the room's history,
+//! committed in the same write. A swap rotates the members without ending the turn.
+//!
 //! What follows the end of a countdown (a break, or the next turn by itself; see
 //! [`crate::rules`]) belongs to the same transition as that end: one committed write,
 //! so it happens exactly once and the time-up's mark survives it. The end of a break
@@ -23,7 +27,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::countdown::{Phase, Timer, TimerRunning};
-use super::notice::{Notice, Snapshot, TimerEvent, TimerView};
+use super::members::{Members, MembersError, NotAMember};
+use super::notice::{Notice, PresenceView, Snapshot, TimerEvent, TimerView};
 use super::settings::{FollowUp, RoomSettings, SettingsPatch};
 
 /// How long after a time-up a swap without a round counts as that time-up's own swap.
@@ -63,10 +68,8 @@ impl RoomStatus {
 pub struct PairRoom {
     /// The room's unguessable access code.
     pub access_code: String,
-    /// Who guides.
-    pub navigator: String,
-    /// Who types.
-    pub driver: String,
+    /// Who is in the room, in turn order: the driver, the navigator, then the others.
+    pub members: Members,
     /// A link to what the pair works on; `""` when none.
     pub mission_url: String,
     /// Creation instant, epoch ms.
@@ -87,10 +90,8 @@ pub struct PairRoom {
 /// A validated request for a new room.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewRoom {
-    /// Who guides.
-    pub navigator: String,
-    /// Who types.
-    pub driver: String,
+    /// Who is in the room, in turn order.
+    pub members: Members,
     /// A link to what the pair works on; `""` when none.
     pub mission_url: String,
     /// Full duration, ms.
@@ -106,8 +107,7 @@ impl NewRoom {
     pub fn into_room(self, access_code: String, now: i64) -> PairRoom {
         PairRoom {
             access_code,
-            navigator: self.navigator,
-            driver: self.driver,
+            members: self.members,
             mission_url: self.mission_url,
             created_at: now,
             timer: Timer::new(self.duration, self.remaining, 0),
@@ -120,7 +120,7 @@ impl NewRoom {
 }
 
 /// A change a client asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     /// Idle or paused → running.
     Start,
@@ -135,12 +135,25 @@ pub enum Command {
         /// New remaining time, ms (`1..=duration`).
         remaining: i64,
     },
-    /// Navigator and driver trade places. With `round`, only while the room is in that
-    /// round; without, unless it is the swap of a time-up that just happened.
+    /// The members rotate by one (with two: navigator and driver trade places). With
+    /// `round`, only while the room is in that round; without, unless it is the swap of a
+    /// time-up that just happened.
     Swap {
         /// The round the swap was asked in, if the client named it.
         round: Option<i64>,
     },
+    /// The turn ends now, as at a time-up (without its final tick); during a break, the
+    /// break ends. With `round`, only while the room is in that round.
+    Next {
+        /// The round the request was asked in, if the client named it.
+        round: Option<i64>,
+    },
+    /// Someone joins the members, at the end.
+    Join(String),
+    /// A member leaves.
+    Leave(String),
+    /// The whole order is replaced (renames, reorders, joins and leaves at once).
+    SetMembers(Members),
     /// The pair is done: the status becomes completed and a running timer stops.
     Complete,
     /// Some of the room's settings change.
@@ -148,14 +161,65 @@ pub enum Command {
 }
 
 /// Why a command cannot be applied.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CommandError {
     /// `SetDuration` while the timer runs.
     #[error(transparent)]
     TimerRunning(#[from] TimerRunning),
-    /// A swap named a round the room is no longer (or not yet) in.
+    /// A swap or a `next` named a round the room is no longer (or not yet) in.
     #[error(transparent)]
     RoundChanged(#[from] RoundChanged),
+    /// The members would break their rules.
+    #[error(transparent)]
+    Members(#[from] MembersError),
+    /// The member to remove is not in the room.
+    #[error(transparent)]
+    NotAMember(#[from] NotAMember),
+}
+
+/// How a turn ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TurnEnd {
+    /// Its countdown ran out.
+    TimeUp,
+    /// Someone asked for the next turn.
+    Next,
+}
+
+impl TurnEnd {
+    /// The name the history gives it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TurnEnd::TimeUp => "time-up",
+            TurnEnd::Next => "next",
+        }
+    }
+
+    /// The end stored under `name`, if any.
+    pub fn parse(name: &str) -> Option<TurnEnd> {
+        match name {
+            "time-up" => Some(TurnEnd::TimeUp),
+            "next" => Some(TurnEnd::Next),
+            _ => None,
+        }
+    }
+}
+
+/// A turn that ended, as the room's history keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompletedTurn {
+    /// The round this turn completed (the room's round once it ended).
+    pub round: i64,
+    /// Who drove.
+    pub driver: String,
+    /// Who navigated.
+    pub navigator: String,
+    /// When it ended (epoch ms): its deadline at a time-up, the request's instant on `next`.
+    pub ended_at: i64,
+    /// How long its countdown ran, ms, pauses excluded.
+    pub ran_ms: i64,
+    /// How it ended.
+    pub end: TurnEnd,
 }
 
 /// The answer to a swap asked in another round than the room's.
@@ -173,6 +237,8 @@ pub struct Transition {
     pub room: PairRoom,
     /// The notices to broadcast once it is committed, in order.
     pub notices: Vec<Notice>,
+    /// The turns it ended, oldest first, for the history (in the same write).
+    pub turns: Vec<CompletedTurn>,
 }
 
 impl PairRoom {
@@ -189,31 +255,61 @@ impl PairRoom {
         }
     }
 
-    /// The snapshot sent in `state` events.
+    /// Who types: the first member.
+    pub fn driver(&self) -> &str {
+        self.members.driver()
+    }
+
+    /// Who guides: the second member.
+    pub fn navigator(&self) -> &str {
+        self.members.navigator()
+    }
+
+    /// The snapshot sent in `state` events; who is here is the live room's to fill in.
     pub fn snapshot(&self, now: i64) -> Snapshot {
         Snapshot {
             timer: self.timer_view(now),
-            navigator: self.navigator.clone(),
-            driver: self.driver.clone(),
+            navigator: self.navigator().to_string(),
+            driver: self.driver().to_string(),
+            members: self.members.names().to_vec(),
             settings: self.settings,
+            presence: PresenceView::default(),
         }
     }
 
     /// The end of the countdown, if its deadline has passed at `now`, and what follows it,
-    /// as one transition. A turn's time-up stops the timer, swaps the roles, counts the
-    /// round and rests idle at full duration; a break's end rests idle at full duration
-    /// in the next turn. Either way the room remembers when (see [`PairRoom::time_up_at`]),
-    /// and then, as the settings say, a break or the next turn starts at `now`. The final
-    /// tick is not among the notices; it comes from [`Timer::take_due_ticks`].
+    /// as one transition (see [`PairRoom::finish`]). The room remembers when (see
+    /// [`PairRoom::time_up_at`]). The final tick is not among the notices; it comes from
+    /// [`Timer::take_due_ticks`].
     pub fn expire(&self, now: i64) -> Option<Transition> {
-        if !self.timer.is_due(now) {
-            return None;
-        }
+        let deadline = self
+            .timer
+            .deadline_at()
+            .filter(|_| self.timer.is_due(now))?;
+        let mut t = self.finish(now, deadline, TurnEnd::TimeUp);
+        t.room.time_up_at = Some(now);
+        Some(t)
+    }
+
+    /// Ends the countdown at `now` (`ended_at` for the history) and starts what follows. A
+    /// turn's end rotates the members, counts the round, records the turn and rests idle
+    /// at full duration; a break's end rests idle at full duration in the next turn. Then,
+    /// as the settings say, a break or the next turn starts at `now`.
+    fn finish(&self, now: i64, ended_at: i64, end: TurnEnd) -> Transition {
         let mut room = self.clone();
+        let mut turns = Vec::new();
         let follow_up = match room.timer.phase {
             Phase::Turn => {
+                turns.push(CompletedTurn {
+                    round: room.timer.round + 1,
+                    driver: room.driver().to_string(),
+                    navigator: room.navigator().to_string(),
+                    ended_at,
+                    ran_ms: room.timer.ran_by(ended_at),
+                    end,
+                });
                 room.timer.time_up();
-                std::mem::swap(&mut room.navigator, &mut room.driver);
+                room.members.rotate();
                 room.settings.after_turn(room.timer.round)
             }
             Phase::Break => {
@@ -221,7 +317,6 @@ impl PairRoom {
                 room.settings.after_break()
             }
         };
-        room.time_up_at = Some(now);
         let mut notices = vec![
             Notice::Timer(TimerEvent::Stop),
             Notice::Remaining(room.timer.duration),
@@ -241,21 +336,25 @@ impl PairRoom {
             }
             FollowUp::Rest => {}
         }
-        Some(Transition { room, notices })
+        Transition {
+            room,
+            notices,
+            turns,
+        }
     }
 
     /// Applies `command` at `now` after any due time-up. `Ok(None)` means nothing changed
     /// and nothing is to be sent. A command that changes the room ends the time-up's window
     /// for swaps without a round.
     pub fn apply(&self, command: Command, now: i64) -> Result<Option<Transition>, CommandError> {
-        let (mut room, mut notices) = match self.expire(now) {
-            Some(t) => (t.room, t.notices),
-            None => (self.clone(), Vec::new()),
+        let (mut room, mut notices, mut turns) = match self.expire(now) {
+            Some(t) => (t.room, t.notices, t.turns),
+            None => (self.clone(), Vec::new(), Vec::new()),
         };
         let (changed, event) = match command {
             Command::Start => (room.timer.start(now), Some(TimerEvent::Start)),
             Command::Stop => (room.timer.stop(now), Some(TimerEvent::Pause)),
-            Command::Reset => (room.timer.reset(), Some(TimerEvent::Reset)),
+            Command::Reset => (room.timer.reset(now), Some(TimerEvent::Reset)),
             Command::SetDuration {
                 duration,
                 remaining,
@@ -273,6 +372,31 @@ impl PairRoom {
                 room.settings = room.settings.patched(patch);
                 (true, None)
             }
+            Command::Next { round } => {
+                room.check_round(round)?;
+                let next = room.finish(now, now, TurnEnd::Next);
+                notices.extend(next.notices);
+                turns.extend(next.turns);
+                room = next.room;
+                room.time_up_at = None;
+                return Ok(Some(Transition {
+                    room,
+                    notices,
+                    turns,
+                }));
+            }
+            Command::Join(name) => {
+                room.members = room.members.joined(&name)?;
+                (true, None)
+            }
+            Command::Leave(name) => {
+                room.members = room.members.without(&name)??;
+                (true, None)
+            }
+            Command::SetMembers(members) => {
+                room.members = members;
+                (true, None)
+            }
         };
         if changed {
             room.time_up_at = None;
@@ -287,22 +411,32 @@ impl PairRoom {
         if notices.is_empty() {
             return Ok(None);
         }
-        Ok(Some(Transition { room, notices }))
+        Ok(Some(Transition {
+            room,
+            notices,
+            turns,
+        }))
     }
 
-    /// Trades the roles, unless `round` names another round (an error) or the swap names no
-    /// round and is the latest time-up's own (nothing to do). Returns whether it swapped.
-    fn swap(&mut self, round: Option<i64>, now: i64) -> Result<bool, RoundChanged> {
+    /// Refuses a request that names another round than the room's.
+    fn check_round(&self, round: Option<i64>) -> Result<(), RoundChanged> {
         match round {
             Some(asked) if asked != self.timer.round => Err(RoundChanged {
                 current: self.timer.round,
             }),
-            None if self.swap_echoes_time_up(now) => Ok(false),
-            _ => {
-                std::mem::swap(&mut self.navigator, &mut self.driver);
-                Ok(true)
-            }
+            _ => Ok(()),
         }
+    }
+
+    /// Rotates the members, unless `round` names another round (an error) or the swap names
+    /// no round and is the latest time-up's own (nothing to do). Returns whether it rotated.
+    fn swap(&mut self, round: Option<i64>, now: i64) -> Result<bool, RoundChanged> {
+        self.check_round(round)?;
+        if round.is_none() && self.swap_echoes_time_up(now) {
+            return Ok(false);
+        }
+        self.members.rotate();
+        Ok(true)
     }
 
     /// Whether a swap without a round at `now` is the latest time-up's own: the time-up was
@@ -328,14 +462,14 @@ impl PairRoom {
 mod tests {
     use super::*;
     use crate::rules::countdown::State;
+    use crate::rules::members::{Members, MembersError, NotAMember};
 
     const T0: i64 = 1_700_000_000_000;
 
     fn room(duration: i64) -> PairRoom {
         PairRoom {
             access_code: "abcdefgh".into(),
-            navigator: "Nav".into(),
-            driver: "Dri".into(),
+            members: Members::pair("Dri", "Nav").expect("two names"),
             mission_url: String::new(),
             created_at: T0,
             timer: Timer::new(duration, duration, 0),
@@ -360,7 +494,7 @@ mod tests {
     }
 
     fn roles(r: &PairRoom) -> (&str, &str) {
-        (r.navigator.as_str(), r.driver.as_str())
+        (r.navigator(), r.driver())
     }
 
     fn events(t: &Transition) -> Vec<String> {
@@ -370,6 +504,7 @@ mod tests {
                 Notice::Remaining(v) => format!("remaining-time:{v}"),
                 Notice::Timer(e) => format!("timer:{}", e.as_str()),
                 Notice::State(_) => "state".to_string(),
+                Notice::Presence(p) => format!("presence:{}", p.watching),
             })
             .collect()
     }
@@ -438,10 +573,7 @@ mod tests {
     #[test]
     fn swap_trades_the_roles_and_announces_the_state() {
         let t = applied(&room(5000), LEGACY_SWAP, T0);
-        assert_eq!(
-            (t.room.navigator.as_str(), t.room.driver.as_str()),
-            ("Dri", "Nav")
-        );
+        assert_eq!((t.room.navigator(), t.room.driver()), ("Dri", "Nav"));
         assert_eq!(events(&t), ["state"]);
     }
 
@@ -453,7 +585,7 @@ mod tests {
         assert_eq!(events(&t), ["timer:stop", "remaining-time:3000", "state"]);
         assert_eq!(t.room.timer.state, State::Idle);
         assert_eq!(t.room.timer.round, 1);
-        assert_eq!(t.room.navigator, "Dri");
+        assert_eq!(t.room.navigator(), "Dri");
     }
 
     #[test]
@@ -556,7 +688,7 @@ mod tests {
             ["timer:stop", "remaining-time:3000", "state", "state"]
         );
         // Swapped by the time-up, then swapped back by the request.
-        assert_eq!(t.room.navigator, "Nav");
+        assert_eq!(t.room.navigator(), "Nav");
     }
 
     #[test]
@@ -685,8 +817,222 @@ mod tests {
                 "state": "running", "duration": 5000, "remainingTime": 4000,
                 "deadlineAt": T0 + 5000, "serverTime": T0 + 1000, "round": 0,
                 "phase": "turn", "navigator": "Nav", "driver": "Dri",
-                "settings": {"autoStart": false, "breakEvery": 0, "breakDuration": 300000}
+                "members": ["Dri", "Nav"],
+                "settings": {"autoStart": false, "breakEvery": 0, "breakDuration": 300000},
+                "here": [], "watching": 0
             })
         );
+    }
+
+    /// A room of `duration` ms with these members in turn order.
+    fn team(duration: i64, names: &[&str]) -> PairRoom {
+        let mut r = room(duration);
+        r.members = Members::new(names).expect("members");
+        r
+    }
+
+    fn order(r: &PairRoom) -> Vec<&str> {
+        r.members.names().iter().map(String::as_str).collect()
+    }
+
+    #[test]
+    fn a_time_up_sends_the_driver_to_the_end_and_records_the_turn() {
+        let running = applied(&team(3000, &["A", "B", "C", "D"]), Command::Start, T0).room;
+        let t = running.expire(T0 + 3000).expect("due");
+        assert_eq!(order(&t.room), ["B", "C", "D", "A"]);
+        assert_eq!(
+            (t.room.driver(), t.room.navigator(), t.room.timer.round),
+            ("B", "C", 1)
+        );
+        assert_eq!(
+            t.turns,
+            [CompletedTurn {
+                round: 1,
+                driver: "A".into(),
+                navigator: "B".into(),
+                ended_at: T0 + 3000,
+                ran_ms: 3000,
+                end: TurnEnd::TimeUp,
+            }]
+        );
+    }
+
+    #[test]
+    fn a_time_up_found_late_ends_the_turn_at_its_deadline() {
+        let running = applied(&team(3000, &["A", "B", "C"]), Command::Start, T0).room;
+        let t = running.expire(T0 + 60_000).expect("due");
+        assert_eq!((t.turns[0].ended_at, t.turns[0].ran_ms), (T0 + 3000, 3000));
+    }
+
+    #[test]
+    fn a_swap_rotates_the_order_by_one_without_ending_the_turn() {
+        let t = applied(&team(3000, &["A", "B", "C"]), LEGACY_SWAP, T0);
+        assert_eq!(order(&t.room), ["B", "C", "A"]);
+        assert_eq!((t.room.timer.round, t.turns.len()), (0, 0));
+        assert_eq!(events(&t), ["state"]);
+    }
+
+    #[test]
+    fn next_ends_a_running_turn_now_with_the_time_it_ran() {
+        let running = applied(&team(60_000, &["A", "B", "C"]), Command::Start, T0).room;
+        let paused = applied(&running, Command::Stop, T0 + 10_000).room;
+        let resumed = applied(&paused, Command::Start, T0 + 500_000).room;
+        let t = applied(&resumed, Command::Next { round: None }, T0 + 505_000);
+        assert_eq!(
+            events(&t),
+            ["timer:stop", "remaining-time:60000", "state"],
+            "no final tick"
+        );
+        assert_eq!(order(&t.room), ["B", "C", "A"]);
+        assert_eq!(t.room.timer.round, 1);
+        assert_eq!(t.room.timer.state, State::Idle);
+        assert_eq!(
+            t.room.time_up_at, None,
+            "no window for swaps without a round"
+        );
+        assert_eq!(
+            (t.turns[0].ran_ms, t.turns[0].ended_at, t.turns[0].end),
+            (15_000, T0 + 505_000, TurnEnd::Next)
+        );
+        // A page that swaps at every final tick sees none after a `next`: its swap swaps.
+        assert!(t
+            .room
+            .apply(LEGACY_SWAP, T0 + 505_100)
+            .expect("applies")
+            .is_some());
+    }
+
+    #[test]
+    fn next_on_an_idle_or_paused_turn_ends_it_too() {
+        let t = applied(&team(5000, &["A", "B"]), Command::Next { round: None }, T0);
+        assert_eq!((order(&t.room), t.room.timer.round), (vec!["B", "A"], 1));
+        assert_eq!(t.turns[0].ran_ms, 0);
+        let running = applied(&room(5000), Command::Start, T0).room;
+        let paused = applied(&running, Command::Stop, T0 + 1200).room;
+        let t = applied(&paused, Command::Next { round: None }, T0 + 9000);
+        assert_eq!(
+            (t.turns[0].ran_ms, t.room.timer.remaining(T0 + 9000)),
+            (1200, 5000)
+        );
+    }
+
+    #[test]
+    fn next_is_followed_by_a_break_or_auto_start_as_after_a_time_up() {
+        let t = applied(
+            &room_with(3000, false, 1),
+            Command::Next { round: None },
+            T0,
+        );
+        assert_eq!(
+            events(&t),
+            [
+                "timer:stop",
+                "remaining-time:3000",
+                "state",
+                "timer:break",
+                "remaining-time:60000",
+                "state"
+            ]
+        );
+        assert_eq!(t.room.timer.phase, Phase::Break);
+        let t = applied(&room_with(3000, true, 0), Command::Next { round: None }, T0);
+        assert_eq!(t.room.timer.deadline_at(), Some(T0 + 3000));
+        assert_eq!(t.room.time_up_at, None);
+    }
+
+    #[test]
+    fn next_during_a_break_ends_the_break_and_records_no_turn() {
+        let on_break = applied(
+            &room_with(3000, false, 1),
+            Command::Next { round: None },
+            T0,
+        )
+        .room;
+        let t = applied(&on_break, Command::Next { round: None }, T0 + 2000);
+        assert_eq!(events(&t), ["timer:stop", "remaining-time:3000", "state"]);
+        assert_eq!(
+            (t.room.timer.phase, t.room.timer.state, t.room.timer.round),
+            (Phase::Turn, State::Idle, 1)
+        );
+        assert!(t.turns.is_empty(), "breaks are not turns");
+        assert_eq!(roles(&t.room), roles(&on_break));
+    }
+
+    #[test]
+    fn next_named_for_another_round_is_refused() {
+        let r = room(3000);
+        assert_eq!(
+            r.apply(Command::Next { round: Some(3) }, T0),
+            Err(CommandError::RoundChanged(RoundChanged { current: 0 }))
+        );
+        assert_eq!(
+            applied(&r, Command::Next { round: Some(0) }, T0)
+                .room
+                .timer
+                .round,
+            1
+        );
+    }
+
+    #[test]
+    fn a_next_after_the_deadline_finds_the_time_up_done_first() {
+        let running = applied(&team(3000, &["A", "B", "C"]), Command::Start, T0).room;
+        assert_eq!(
+            running.apply(Command::Next { round: Some(0) }, T0 + 3500),
+            Err(CommandError::RoundChanged(RoundChanged { current: 1 }))
+        );
+        let t = applied(&running, Command::Next { round: None }, T0 + 3500);
+        let ends: Vec<TurnEnd> = t.turns.iter().map(|turn| turn.end).collect();
+        assert_eq!(ends, [TurnEnd::TimeUp, TurnEnd::Next]);
+        assert_eq!(order(&t.room), ["C", "A", "B"]);
+    }
+
+    #[test]
+    fn members_join_leave_and_are_replaced_with_the_timer_and_round_kept() {
+        let running = applied(&team(5000, &["A", "B"]), Command::Start, T0).room;
+        let t = applied(&running, Command::Join("C".into()), T0 + 10);
+        assert_eq!(
+            (order(&t.room), events(&t)),
+            (vec!["A", "B", "C"], vec!["state".to_string()])
+        );
+        assert_eq!(t.room.timer.deadline_at(), Some(T0 + 5000));
+        let t = applied(&t.room, Command::Leave("A".into()), T0 + 20);
+        assert_eq!(order(&t.room), ["B", "C"]);
+        let renamed = Members::new(&["Cy", "Bea"]).expect("members");
+        let t = applied(&t.room, Command::SetMembers(renamed), T0 + 30);
+        assert_eq!((order(&t.room), t.room.timer.round), (vec!["Cy", "Bea"], 0));
+        assert_eq!(
+            t.room.apply(Command::Leave("Zed".into()), T0),
+            Err(CommandError::NotAMember(NotAMember("Zed".into())))
+        );
+        assert_eq!(
+            t.room.apply(Command::Leave("Cy".into()), T0),
+            Err(CommandError::Members(MembersError::TooFew))
+        );
+        assert_eq!(
+            t.room.apply(Command::Join("Bea".into()), T0),
+            Err(CommandError::Members(MembersError::Duplicate("Bea".into())))
+        );
+    }
+
+    #[test]
+    fn a_member_change_ends_the_time_up_window_for_swaps_without_a_round() {
+        let timed_up = just_timed_up(3000);
+        let t = applied(&timed_up, Command::Join("Cy".into()), T0 + 3100);
+        assert_eq!(t.room.time_up_at, None);
+        assert!(t
+            .room
+            .apply(LEGACY_SWAP, T0 + 3200)
+            .expect("applies")
+            .is_some());
+    }
+
+    #[test]
+    fn reset_keeps_the_time_the_turn_ran_for_its_record() {
+        let running = applied(&team(10_000, &["A", "B"]), Command::Start, T0).room;
+        let reset = applied(&running, Command::Reset, T0 + 4000).room;
+        let again = applied(&reset, Command::Start, T0 + 5000).room;
+        let t = again.expire(T0 + 15_000).expect("due");
+        assert_eq!(t.turns[0].ran_ms, 14_000);
     }
 }

@@ -7,12 +7,14 @@
 //! - `conn`: the connection type over both backends.
 //! - `schema`: the diesel table definitions.
 //! - `models`: the row type and its conversion to the domain.
-//! - `rooms`: the queries.
+//! - `rooms`: the queries of the `rooms` table.
+//! - `history`: every room's completed turns.
 //! - `presence`: who holds streams where, across processes on PostgreSQL.
 //! - `feed`: the change feed between processes on PostgreSQL (`NOTIFY` / `LISTEN`).
 
 mod conn;
 pub mod feed;
+pub mod history;
 pub mod models;
 pub mod presence;
 pub mod rooms;

@@ -3,7 +3,7 @@
 use diesel::prelude::*;
 
 use super::schema::rooms;
-use crate::rules::{PairRoom, Phase, RoomSettings, RoomStatus, Timer};
+use crate::rules::{Members, PairRoom, Phase, RoomSettings, RoomStatus, Timer};
 
 /// A `rooms` row as stored.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
@@ -46,6 +46,12 @@ pub struct RoomRow {
     pub break_every: i64,
     /// See the schema.
     pub break_duration_ms: i64,
+    /// See the schema.
+    pub members: String,
+    /// See the schema.
+    pub ran_ms: i64,
+    /// See the schema.
+    pub resumed_at: Option<i64>,
 }
 
 /// A row whose content no version of this server writes.
@@ -63,8 +69,8 @@ impl RoomRow {
     pub fn from_room(room: &PairRoom, now: i64) -> RoomRow {
         RoomRow {
             access_code: room.access_code.clone(),
-            navigator: room.navigator.clone(),
-            driver: room.driver.clone(),
+            navigator: room.navigator().to_string(),
+            driver: room.driver().to_string(),
             mission_url: room.mission_url.clone(),
             created_at: room.created_at,
             duration_ms: room.timer.duration,
@@ -80,6 +86,9 @@ impl RoomRow {
             auto_start: room.settings.auto_start,
             break_every: room.settings.break_every,
             break_duration_ms: room.settings.break_duration,
+            members: serde_json::to_string(room.members.names()).unwrap_or_default(),
+            ran_ms: room.timer.ran,
+            resumed_at: room.timer.resumed_at(),
         }
     }
 
@@ -93,9 +102,23 @@ impl RoomRow {
             return Err(corrupt("duration is not positive"));
         }
         let phase = Phase::parse(&self.phase).ok_or_else(|| corrupt("unknown phase"))?;
-        let idle = Timer::new(self.duration_ms, self.duration_ms, self.round);
+        let names: Vec<String> =
+            serde_json::from_str(&self.members).map_err(|_| corrupt("members are not a list"))?;
+        // A row from before the members column was filled holds its pair in its own columns.
+        let members = if names.is_empty() {
+            Members::pair(&self.driver, &self.navigator)
+        } else {
+            Members::new(&names)
+        }
+        .map_err(|_| corrupt("members break their rules"))?;
+        let mut idle = Timer::new(self.duration_ms, self.duration_ms, self.round);
+        idle.ran = self.ran_ms.max(0);
         let timer = match (self.state.as_str(), self.deadline_at, phase) {
-            ("running", Some(deadline), _) => idle.resumed_in(phase, deadline, now),
+            ("running", Some(deadline), _) => {
+                // A run stored before its start was: a turn from full, a break of its length.
+                let resumed_at = self.resumed_at.unwrap_or(deadline - self.duration_ms);
+                idle.resumed_in(phase, deadline, resumed_at, now)
+            }
             ("running", None, _) => return Err(corrupt("running without a deadline")),
             ("idle", _, Phase::Turn) => idle,
             ("idle", _, Phase::Break) => return Err(corrupt("an idle break")),
@@ -105,8 +128,7 @@ impl RoomRow {
         let status = RoomStatus::parse(&self.status).ok_or_else(|| corrupt("unknown status"))?;
         Ok(PairRoom {
             access_code: self.access_code,
-            navigator: self.navigator,
-            driver: self.driver,
+            members,
             mission_url: self.mission_url,
             created_at: self.created_at,
             timer,
@@ -131,8 +153,7 @@ mod tests {
         let now = 1_700_000_000_000;
         let mut room = PairRoom {
             access_code: "abcdefgh".into(),
-            navigator: "N".into(),
-            driver: "D".into(),
+            members: Members::new(&["D", "N", "Third"]).expect("members"),
             mission_url: "https://example.test/m".into(),
             created_at: now - 5,
             timer: Timer::new(60_000, 60_000, 4),

@@ -5,10 +5,11 @@ use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 use super::feed::{self, Change};
+use super::history;
 use super::models::RoomRow;
 use super::schema::rooms::dsl;
 use super::{Conn, StoreError};
-use crate::rules::{PairRoom, StateName};
+use crate::rules::{CompletedTurn, PairRoom, StateName};
 
 /// What became of a versioned write.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,9 +102,16 @@ pub fn running_or_among(
         .collect()
 }
 
-/// Writes `room` (whose `version` is the new one) over the row holding `room.version − 1`;
-/// `told` is what the change tells the streams, for the other processes.
-pub fn save(conn: &mut Conn, room: &PairRoom, now: i64, told: &str) -> Result<Saved, StoreError> {
+/// Writes `room` (whose `version` is the new one) over the row holding `room.version − 1`,
+/// and the `turns` it ended into the history, in one transaction; `told` is what the change
+/// tells the streams, for the other processes.
+pub fn save(
+    conn: &mut Conn,
+    room: &PairRoom,
+    turns: &[CompletedTurn],
+    now: i64,
+    told: &str,
+) -> Result<Saved, StoreError> {
     let expected = room.version - 1;
     let changed = conn.transaction(|conn| {
         let changed = diesel::update(
@@ -114,6 +122,7 @@ pub fn save(conn: &mut Conn, room: &PairRoom, now: i64, told: &str) -> Result<Sa
         .set(RoomRow::from_room(room, now))
         .execute(conn)?;
         if changed == 1 {
+            history::record(conn, &room.access_code, turns)?;
             announce(conn, &room.access_code, room.version, told)?;
         }
         Ok::<_, StoreError>(changed)

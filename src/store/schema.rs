@@ -40,6 +40,33 @@ diesel::table! {
         break_every -> BigInt,
         /// How long a break lasts, ms.
         break_duration_ms -> BigInt,
+        /// Every member in turn order, as a JSON array of names (`driver` and `navigator`
+        /// repeat its first two).
+        members -> Text,
+        /// How long the current turn's countdown ran before its current run, ms.
+        ran_ms -> BigInt,
+        /// When the current run began, epoch ms, while running.
+        resumed_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    /// Every completed turn of every room.
+    turns (access_code, round) {
+        /// The room.
+        access_code -> Text,
+        /// The round the turn completed.
+        round -> BigInt,
+        /// Who drove.
+        driver -> Text,
+        /// Who navigated.
+        navigator -> Text,
+        /// When it ended, epoch ms.
+        ended_at -> BigInt,
+        /// How long its countdown ran, ms, pauses excluded.
+        ran_ms -> BigInt,
+        /// `time-up` or `next`.
+        ended_by -> Text,
     }
 }
 
@@ -64,7 +91,11 @@ diesel::table! {
         streams -> BigInt,
         /// When its count last fell to 0, epoch ms; NULL while it holds some.
         empty_since -> Nullable<BigInt>,
+        /// The distinct names of its named streams on the room, as a JSON array.
+        names -> Text,
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(rooms, processes, presence);
+diesel::joinable!(turns -> rooms (access_code));
+
+diesel::allow_tables_to_appear_in_same_query!(rooms, turns, processes, presence);

@@ -17,7 +17,7 @@ struct Case {
     read: fn(&Value) -> Result<(), ApiError>,
 }
 
-fn cases() -> [Case; 3] {
+fn cases() -> [Case; 5] {
     [
         Case {
             schema: "CreateRoomBody",
@@ -34,6 +34,16 @@ fn cases() -> [Case; 3] {
             base: json!({}),
             read: |body| input::settings(body).map(drop),
         },
+        Case {
+            schema: "JoinBody",
+            base: json!({"name": "Newcomer"}),
+            read: |body| input::join(body).map(drop),
+        },
+        Case {
+            schema: "MembersBody",
+            base: json!({"members": ["A", "B"]}),
+            read: |body| input::set_members(body).map(drop),
+        },
     ]
 }
 
@@ -41,8 +51,15 @@ fn document() -> Value {
     serde_json::to_value(ApiDoc::openapi()).expect("serializes")
 }
 
-/// The schema `schema` names, following a `$ref` into the components.
+/// The schema `schema` names, following a `$ref` into the components, and past a `oneOf`
+/// of `null` and one other schema (an optional field) to that other one.
 fn resolved<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
+    if let Some(one_of) = schema["oneOf"].as_array() {
+        let others: Vec<&Value> = one_of.iter().filter(|s| s["type"] != "null").collect();
+        if let [other] = others[..] {
+            return resolved(doc, other);
+        }
+    }
     match schema["$ref"].as_str() {
         Some(path) => {
             let name = path.rsplit('/').next().unwrap_or_default();
@@ -52,9 +69,34 @@ fn resolved<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
     }
 }
 
-/// Sends `body` with `field` set to `value`; `Ok` or the refusal's message.
+/// The JSON types `schema` allows (`null` among them for an optional field).
+fn types<'a>(doc: &'a Value, schema: &'a Value) -> Vec<&'a str> {
+    if let Some(one_of) = schema["oneOf"].as_array() {
+        return one_of.iter().flat_map(|s| types(doc, s)).collect();
+    }
+    let schema = resolved(doc, schema);
+    match &schema["type"] {
+        Value::String(t) => vec![t.as_str()],
+        Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+        other => panic!("type {other} in {schema}"),
+    }
+}
+
+/// `n` distinct names.
+fn names(n: usize) -> Value {
+    json!((0..n).map(|i| format!("member {i}")).collect::<Vec<_>>())
+}
+
+/// Sends `body` with `field` set to `value`; `Ok` or the refusal's message. A room's
+/// `members` stand instead of its `driver` and `navigator`.
 fn with(case: &Case, field: &str, value: Value) -> Result<(), String> {
     let mut body = case.base.clone();
+    if field == "members" && !value.is_null() {
+        if let Some(fields) = body.as_object_mut() {
+            fields.remove("driver");
+            fields.remove("navigator");
+        }
+    }
     body[field] = value;
     match (case.read)(&body) {
         Ok(()) => Ok(()),
@@ -108,11 +150,28 @@ fn every_documented_bound_is_the_enforced_one() {
                 refused_naming(&case, field, json!("é".repeat(min - 1)));
                 bounds += 1;
             }
+            if let Some(max) = schema["maxItems"].as_u64() {
+                let max = usize::try_from(max).expect("small");
+                accepted(&case, field, names(max));
+                refused_naming(&case, field, names(max + 1));
+                bounds += 1;
+            }
+            if let Some(min) = schema["minItems"].as_u64() {
+                let min = usize::try_from(min).expect("small");
+                accepted(&case, field, names(min));
+                refused_naming(&case, field, names(min - 1));
+                bounds += 1;
+            }
         }
     }
     // Two durations and two remaining times (min and max each), the mission URL, the
-    // two names, and the two settings bounds (min and max) in two bodies.
-    assert_eq!(bounds, 4 + 4 + 1 + 2 + 8, "a bound was added or lost");
+    // two names, the two settings bounds (min and max) in two bodies, the newcomer's name,
+    // and the members' count (min and max) in two bodies.
+    assert_eq!(
+        bounds,
+        4 + 4 + 1 + 2 + 8 + 1 + 4,
+        "a bound was added or lost"
+    );
 }
 
 #[test]
@@ -123,21 +182,21 @@ fn every_documented_type_is_the_enforced_one() {
             .as_object()
             .unwrap_or_else(|| panic!("{} has properties", case.schema));
         for (field, schema) in properties {
-            let schema = resolved(&doc, schema);
-            let types: Vec<&str> = match &schema["type"] {
-                Value::String(t) => vec![t.as_str()],
-                Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
-                other => panic!("{field}: type {other}"),
-            };
-            let wrong = match types[0] {
-                "integer" => json!("60000"),
-                "string" => json!(60000),
-                "boolean" => json!("true"),
-                other => panic!("{field}: no wrong value for {other}"),
+            let types = types(&doc, schema);
+            let wrong = match types.iter().find(|t| **t != "null").copied() {
+                Some("integer") => json!("60000"),
+                Some("string") => json!(60000),
+                Some("boolean") => json!("true"),
+                Some("array") => json!("Ann"),
+                other => panic!("{field}: no wrong value for {other:?}"),
             };
             refused_naming(&case, field, wrong);
-            refused_naming(&case, field, json!([1]));
-            if types[0] == "integer" {
+            if types.contains(&"array") {
+                refused_naming(&case, field, json!(["Ann", 1]));
+            } else {
+                refused_naming(&case, field, json!([1]));
+            }
+            if types.contains(&"integer") {
                 // A fraction is refused even when JSON Schema would count it as an
                 // integer; the descriptions say numbers are written without one.
                 refused_naming(&case, field, json!(60000.5));
@@ -151,7 +210,10 @@ fn every_documented_type_is_the_enforced_one() {
                 refused_naming(&case, field, Value::Null);
             } else {
                 assert!(types.contains(&"null"), "{field} is optional: null");
-                accepted(&case, field, Value::Null);
+                // A room's names may be absent one form at a time, not both.
+                if !["driver", "navigator"].contains(&field.as_str()) {
+                    accepted(&case, field, Value::Null);
+                }
             }
         }
     }

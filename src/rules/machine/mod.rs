@@ -30,7 +30,8 @@ use super::countdown::{Phase, State};
 use super::notice::{Notice, TimerEvent};
 use super::now::Now;
 use super::policy::{Grace, RoomPolicy};
-use super::room::{Command, CommandError, PairRoom};
+use super::presence::{Elsewhere, Presence};
+use super::room::{Command, CommandError, CompletedTurn, PairRoom};
 
 /// How long a failed automatic write (a time-up, a pause of an empty room) waits before it
 /// is tried again.
@@ -67,10 +68,14 @@ pub enum Input {
     Delete,
     /// The instant of the last [`Effect::WakeAt`] has come.
     Wake,
-    /// A client opens a stream: [`Effect::Greet`], or a refusal in [`Effect::Reply`].
-    StreamOpened,
-    /// This many streams ended (their clients left, stalled, or were dropped).
-    StreamsClosed(usize),
+    /// A client opens a stream, named after its person or anonymous: [`Effect::Greet`], or
+    /// a refusal in [`Effect::Reply`].
+    StreamOpened(Option<String>),
+    /// Streams ended (their clients left, stalled, or were dropped), each with the name it
+    /// opened with.
+    StreamsClosed(Vec<Option<String>>),
+    /// What the other live processes now hold on the room.
+    Elsewhere(Elsewhere),
     /// The outcome of the write in flight.
     Written(WriteOutcome),
     /// The room's row as the database holds it now (`None`: the row is gone).
@@ -110,8 +115,9 @@ pub enum WriteOutcome {
 /// What the shell must do, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
-    /// Write this row over the one holding `version − 1`, then report [`Input::Written`].
-    Save(PairRoom),
+    /// Write this row over the one holding `version − 1`, with the turns it ended for the
+    /// history, in one transaction; then report [`Input::Written`].
+    Save(PairRoom, Vec<CompletedTurn>),
     /// Delete the row, then report [`Input::Written`].
     DeleteRow,
     /// Send these notices to every stream, in order.
@@ -138,7 +144,7 @@ pub enum Effect {
 }
 
 /// What a write in flight was for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Cause {
     Command(Command),
     Delete,
@@ -161,8 +167,8 @@ pub struct RoomMachine {
     /// The committed value this live copy mirrors.
     room: PairRoom,
     policy: Arc<RoomPolicy>,
-    /// Streams open on this room in this process.
-    subscribers: usize,
+    /// Who is here: this process's streams, the others', and the latest `presence` told.
+    presence: Presence,
     /// Where the pause-when-empty grace counts from: the latest of the last stream's
     /// close, the latest start, and the room's load.
     empty_since: Duration,
@@ -186,7 +192,7 @@ impl RoomMachine {
         RoomMachine {
             room,
             policy,
-            subscribers: 0,
+            presence: Presence::new(),
             empty_since: now.mono,
             last_activity: now.mono,
             last_write: now.mono,
@@ -202,9 +208,20 @@ impl RoomMachine {
         &self.room
     }
 
-    /// Streams open on this room.
+    /// Streams open on this room in this process.
     pub fn subscribers(&self) -> usize {
-        self.subscribers
+        self.presence.streams()
+    }
+
+    /// Who is here, over every process.
+    pub fn presence(&self) -> crate::rules::PresenceView {
+        self.presence.view()
+    }
+
+    /// The distinct names of this process's named streams, sorted (for the other
+    /// processes).
+    pub fn names_here(&self) -> Vec<String> {
+        self.presence.names_here()
     }
 
     /// Whether this live copy still speaks for the room: `Err` once the room was deleted
@@ -248,17 +265,31 @@ impl RoomMachine {
                 fx.push(Effect::DeleteRow);
             }
             Input::Wake => self.wake(now, &mut fx),
-            Input::StreamOpened => self.open_stream(now, &mut fx),
-            Input::StreamsClosed(n) => self.close_streams(now, n),
+            Input::StreamOpened(name) => self.open_stream(now, name, &mut fx),
+            Input::StreamsClosed(names) => self.close_streams(now, &names),
+            Input::Elsewhere(elsewhere) => self.presence.set_elsewhere(elsewhere),
             Input::Written(outcome) => self.written(now, outcome, &mut fx),
             Input::RowRead(row) => self.row_read(now, row, None, &mut fx),
             Input::SeenElsewhere(seen) => self.seen_elsewhere(now, seen, &mut fx),
             Input::ChangeRead(row, told) => self.row_read(now, Some(row), Some(told), &mut fx),
         }
+        if self.ended.is_none() {
+            self.tell_presence(now, &mut fx);
+        }
         if self.in_flight.is_none() && !self.asking && self.ended.is_none() {
             fx.push(Effect::WakeAt(self.next_wake(now)));
         }
         fx
+    }
+
+    /// Tells every stream who is here when that changed and the latest `presence` is old
+    /// enough; with no stream here, there is nobody to tell.
+    fn tell_presence(&mut self, now: Now, fx: &mut Vec<Effect>) {
+        if let Some(view) = self.presence.take(now.mono) {
+            if self.presence.streams() > 0 {
+                self.broadcast(now, vec![Notice::Presence(view)], fx);
+            }
+        }
     }
 
     /// Broadcasts every tick due at `now`; they change nothing that is stored.
@@ -278,19 +309,29 @@ impl RoomMachine {
         self.broadcast(now, ticks.into_iter().map(Notice::Remaining).collect(), fx);
     }
 
-    fn broadcast(&mut self, now: Now, notices: Vec<Notice>, fx: &mut Vec<Effect>) {
+    fn broadcast(&mut self, now: Now, mut notices: Vec<Notice>, fx: &mut Vec<Effect>) {
         if notices.is_empty() {
             return;
         }
+        self.stamp(&mut notices);
         self.last_write = now.mono;
         fx.push(Effect::Broadcast(notices));
+    }
+
+    /// Every `state` carries who is here at the moment it is sent.
+    fn stamp(&self, notices: &mut [Notice]) {
+        for notice in notices {
+            if let Notice::State(snapshot) = notice {
+                snapshot.presence = self.presence.view();
+            }
+        }
     }
 
     /// Plans `cause` on the room as it stands and starts its write, or answers at once
     /// when nothing is to be written.
     fn plan(&mut self, now: Now, cause: Cause, attempt: u8, fx: &mut Vec<Effect>) {
-        let planned = match cause {
-            Cause::Command(command) => self.room.apply(command, now.wall_ms),
+        let planned = match &cause {
+            Cause::Command(command) => self.room.apply(command.clone(), now.wall_ms),
             Cause::EmptyPause => self.room.apply(Command::Stop, now.wall_ms),
             Cause::TimeUp => Ok(self.room.expire(now.wall_ms)),
             Cause::Delete => Ok(None),
@@ -305,7 +346,7 @@ impl RoomMachine {
             Ok(Some(transition)) => {
                 let mut next = transition.room;
                 next.version = self.room.version + 1;
-                fx.push(Effect::Save(next.clone()));
+                fx.push(Effect::Save(next.clone(), transition.turns));
                 self.in_flight = Some(InFlight {
                     cause,
                     next: Some(next),
@@ -324,7 +365,7 @@ impl RoomMachine {
         let Grace::After(grace) = self.policy.pause_when_empty else {
             return false;
         };
-        self.subscribers == 0
+        self.presence.streams() == 0
             && self.room.timer.is_running()
             && now.mono >= self.empty_since + grace
     }
@@ -344,11 +385,11 @@ impl RoomMachine {
                 return self.plan(now, Cause::EmptyPause, 0, fx);
             }
         }
-        if self.subscribers > 0 && now.mono >= self.last_write + self.policy.quiet_limit() {
+        if self.presence.streams() > 0 && now.mono >= self.last_write + self.policy.quiet_limit() {
             self.last_write = now.mono;
             fx.push(Effect::Heartbeat);
         }
-        if self.subscribers == 0
+        if self.presence.streams() == 0
             && !self.room.timer.is_running()
             && now.mono >= self.last_activity + self.policy.idle_ttl
         {
@@ -380,33 +421,35 @@ impl RoomMachine {
         }
     }
 
-    fn open_stream(&mut self, now: Now, fx: &mut Vec<Effect>) {
-        if self.subscribers >= self.policy.max_subscribers {
+    fn open_stream(&mut self, now: Now, name: Option<String>, fx: &mut Vec<Effect>) {
+        if self.presence.streams() >= self.policy.max_subscribers {
             fx.push(Effect::Reply(Err(RoomError::Full)));
             return;
         }
         // Ticks already due go to the other streams first, so that the newcomer's
         // greeting is never followed by an older tick.
         self.announce_due_ticks(now, fx);
-        self.subscribers += 1;
+        self.presence.opened(name.as_deref());
         self.last_activity = now.mono;
-        fx.push(Effect::Greet(self.room.greeting(now.wall_ms)));
+        let mut greeting = self.room.greeting(now.wall_ms);
+        self.stamp(&mut greeting);
+        fx.push(Effect::Greet(greeting));
     }
 
-    fn close_streams(&mut self, now: Now, n: usize) {
-        if n == 0 {
+    fn close_streams(&mut self, now: Now, names: &[Option<String>]) {
+        if names.is_empty() {
             return;
         }
-        self.subscribers = self.subscribers.saturating_sub(n);
+        self.presence.closed(names);
         self.last_activity = now.mono;
-        if self.subscribers == 0 {
+        if self.presence.streams() == 0 {
             self.empty_since = now.mono;
         }
     }
 
     fn end(&mut self, deleted: bool, fx: &mut Vec<Effect>) {
         self.ended = Some(deleted);
-        self.subscribers = 0;
+        self.presence.clear_here();
         fx.push(Effect::CloseStreams);
         fx.push(Effect::Stop);
     }
@@ -449,13 +492,13 @@ impl RoomMachine {
                 let again = flight.attempt < MAX_STALE_RETRIES;
                 match flight.cause {
                     Cause::Command(_) if again => {
-                        self.plan(now, flight.cause, flight.attempt + 1, fx);
+                        self.plan(now, flight.cause.clone(), flight.attempt + 1, fx);
                     }
                     Cause::TimeUp if again && self.room.timer.is_due(now.wall_ms) => {
-                        self.plan(now, flight.cause, flight.attempt + 1, fx);
+                        self.plan(now, flight.cause.clone(), flight.attempt + 1, fx);
                     }
                     Cause::EmptyPause if again && !self.policy.cluster && self.grace_over(now) => {
-                        self.plan(now, flight.cause, flight.attempt + 1, fx);
+                        self.plan(now, flight.cause.clone(), flight.attempt + 1, fx);
                     }
                     Cause::Command(_) | Cause::Delete => {
                         fx.push(Effect::Reply(Err(RoomError::Unavailable)));
@@ -507,7 +550,10 @@ impl RoomMachine {
         }
         self.announce_due_ticks(now, fx);
         let mut notices = Vec::new();
-        let timed_up = current.timer.round > self.room.timer.round;
+        // A time-up (not a `next`) marks the row with its instant.
+        let timed_up = current.timer.round > self.room.timer.round
+            && current.time_up_at.is_some()
+            && current.time_up_at != self.room.time_up_at;
         if timed_up && self.room.timer.next_tick_at().is_some() {
             // The time-up passed the deadline where it was committed: the final tick is due.
             notices.push(Notice::Remaining(0));
@@ -561,11 +607,14 @@ impl RoomMachine {
             at.push(after_retry(now.mono_at_wall(deadline)));
         }
         if let Grace::After(grace) = self.policy.pause_when_empty {
-            if timer.is_running() && self.subscribers == 0 {
+            if timer.is_running() && self.presence.streams() == 0 {
                 at.push(after_retry(self.empty_since + grace));
             }
         }
-        if self.subscribers > 0 {
+        if let Some(due) = self.presence.due() {
+            at.push(due);
+        }
+        if self.presence.streams() > 0 {
             at.push(self.last_write + self.policy.quiet_limit());
         } else if !timer.is_running() {
             at.push(self.last_activity + self.policy.idle_ttl);
@@ -625,7 +674,7 @@ fn told_remaining(notices: &[Notice]) -> Option<i64> {
         .filter_map(|n| match n {
             Notice::Remaining(v) => Some(*v),
             Notice::State(s) => Some(s.timer.remaining_time),
-            Notice::Timer(_) => None,
+            Notice::Timer(_) | Notice::Presence(_) => None,
         })
         .min()
 }
@@ -639,8 +688,7 @@ fn replayed_expiry(old: &PairRoom, new: &PairRoom) -> Option<Vec<Notice>> {
         .filter(|_| new.time_up_at != old.time_up_at)?;
     let replay = old.expire(at)?;
     let (a, b) = (&replay.room, new);
-    let same = a.navigator == b.navigator
-        && a.driver == b.driver
+    let same = a.members == b.members
         && a.settings == b.settings
         && a.timer.round == b.timer.round
         && a.timer.phase == b.timer.phase

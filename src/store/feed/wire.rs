@@ -6,13 +6,16 @@ use crate::rules::{Notice, PairRoom, TimerEvent};
 
 /// What a committed change told its streams, in a compact line for the change feed
 /// (`t=pause,r=3766,s`): every `state` is left as a mark, to be made again from the row.
+/// Who is here is no part of a change (each process tells its own), so `presence` is left
+/// out.
 pub fn told_to_wire(notices: &[Notice]) -> String {
     let parts: Vec<String> = notices
         .iter()
-        .map(|n| match n {
-            Notice::Remaining(ms) => format!("r={ms}"),
-            Notice::Timer(event) => format!("t={}", event.as_str()),
-            Notice::State(_) => "s".to_string(),
+        .filter_map(|n| match n {
+            Notice::Remaining(ms) => Some(format!("r={ms}")),
+            Notice::Timer(event) => Some(format!("t={}", event.as_str())),
+            Notice::State(_) => Some("s".to_string()),
+            Notice::Presence(_) => None,
         })
         .collect();
     parts.join(",")
@@ -37,14 +40,13 @@ pub fn told_from_wire(line: &str, room: &PairRoom, now: i64) -> Option<Vec<Notic
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::{NewRoom, RoomSettings};
+    use crate::rules::{Members, NewRoom, RoomSettings};
 
     const T0: i64 = 1_700_000_000_000;
 
     fn room() -> PairRoom {
         NewRoom {
-            navigator: "Nav".into(),
-            driver: "Dri".into(),
+            members: Members::pair("Dri", "Nav").expect("two names"),
             mission_url: String::new(),
             duration: 5000,
             remaining: 5000,

@@ -22,7 +22,7 @@ fn started(auto_start: bool, break_every: i64) -> Sim {
     let mut room = new_room(TURN);
     room.settings = settings(auto_start, break_every);
     let mut sim = Sim::loaded(room, Grace::Never, at(0));
-    sim.feed(at(0), Input::StreamOpened);
+    sim.feed(at(0), Input::StreamOpened(None));
     sim.command(at(0), Command::Start);
     sim
 }
@@ -46,13 +46,13 @@ fn reloaded(sim: &Sim, now: Now) -> PairRoom {
 fn saves(effects: &[Effect]) -> usize {
     effects
         .iter()
-        .filter(|e| matches!(e, Effect::Save(_)))
+        .filter(|e| matches!(e, Effect::Save(..)))
         .count()
 }
 
 fn roles(sim: &Sim) -> (String, String) {
     let room = sim.machine.room();
-    (room.navigator.clone(), room.driver.clone())
+    (room.navigator().to_string(), room.driver().to_string())
 }
 
 const TIME_UP: [&str; 4] = [
@@ -332,9 +332,9 @@ fn an_empty_room_with_auto_start_still_pauses_a_grace_after_its_last_stream_left
     let mut room = new_room(25_000);
     room.settings = settings(true, 0);
     let mut sim = Sim::loaded(room, Grace::After(GRACE), at(0));
-    sim.feed(at(0), Input::StreamOpened);
+    sim.feed(at(0), Input::StreamOpened(None));
     sim.command(at(0), Command::Start);
-    sim.feed(at(0), Input::StreamsClosed(1));
+    sim.feed(at(0), Input::StreamsClosed(vec![None; 1]));
     run_until(&mut sim, 60_000);
     let room = sim.machine.room();
     // Two automatic starts (at 25 s and 50 s) did not restart the grace.
@@ -396,7 +396,7 @@ fn a_pause_and_a_reset_of_a_break_elsewhere_are_told_as_such() {
         ["timer:pause", "remaining-time:4500", "state"]
     );
     let mut reset = paused;
-    reset.timer.reset();
+    reset.timer.reset(T0);
     reset.time_up_at = None;
     reset.version += 1;
     let fx = sim.feed(at(2600), Input::RowRead(Some(reset)));
