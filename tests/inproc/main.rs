@@ -1,7 +1,15 @@
-//! The in-process suite: the real server (the same `startup::start` the binary runs) on
-//! port 0 in this process, with a manual clock and SQLite in a temporary folder. Every
-//! timed flow is driven by advancing the clock, never by sleeping, and asserts exact
-//! instants. The black-box suite (`tests/api`) stays the final word on the real clock.
+//! The in-process suite: the server built as the binary builds it (`startup::build`) and
+//! served by the binary's own HTTP server (`startup::Http::server`: the same app factory,
+//! middleware, routes and connection settings) on port 0 in this process, with a manual
+//! clock and SQLite in a temporary folder. The registry and the rooms run in the test's
+//! actix system, so every timed flow is driven by advancing the clock, never by sleeping,
+//! and asserts exact instants. Refusals call the app without a socket. The black-box
+//! suite (`tests/api`) stays the final word on the real clock.
+//!
+//! # Layout
+//! - `app`: the in-process server, the socket-less app, and their clients.
+//! - `flows`, `breaks`: the contract's timed flows.
+//! - `errors`: the refusals.
 
 mod app;
 mod breaks;
