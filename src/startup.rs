@@ -9,7 +9,8 @@
 //!   HTTPS with HTTP/2 and HTTP/1.1).
 //!
 //! [`start`] is both. [`app`] is the one application factory (the middleware stack and
-//! every route) that the server runs and the tests run.
+//! every route) that the server runs and the tests run. [`Running::stop`] is the order of
+//! a clean stop.
 
 use std::any::Any;
 use std::net::TcpListener;
@@ -18,7 +19,9 @@ use std::time::Duration;
 
 use actix::prelude::*;
 use actix_web::body::MessageBody;
-use actix_web::dev::{Extensions, Server, ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::dev::{
+    Extensions, Server, ServerHandle, ServiceFactory, ServiceRequest, ServiceResponse,
+};
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use tokio::sync::watch;
@@ -33,7 +36,7 @@ use crate::http::observe::observe;
 use crate::http::stream_gate::StreamGate;
 use crate::http::{self, AppState};
 use crate::metrics::Metrics;
-use crate::rooms::presence::Presence;
+use crate::rooms::presence::{Leave, Presence};
 use crate::rooms::registry::Feed;
 use crate::rooms::{Cluster, RoomContext, RoomPolicy, RoomRegistry};
 use crate::store::{feed, presence, rooms, Backend, Db};
@@ -106,18 +109,20 @@ pub struct Http {
     pub grace: Duration,
 }
 
-/// A started server.
+/// A serving server: what [`Running::stop`] winds down.
 pub struct Running {
     /// The address the server listens on (the real port when the setting asked for 0).
     pub local_addr: std::net::SocketAddr,
-    /// This process's presence reporter on a shared database: tell it `Leave` at a clean stop.
-    pub presence: Option<Addr<Presence>>,
-    /// The server; await it to serve until stopped.
-    pub server: Server,
+    /// Stops the HTTP server.
+    server: ServerHandle,
+    /// The HTTP server's task; `None` once it ended.
+    serving: Option<actix_web::rt::task::JoinHandle<std::io::Result<()>>>,
+    /// Ends every open stream when set to `true`.
+    shutdown: watch::Sender<bool>,
+    /// This process's presence reporter on a shared database.
+    presence: Option<Addr<Presence>>,
     /// The arbiters room actors run on.
-    pub arbiters: Vec<Arbiter>,
-    /// Set to `true` to end every open stream (with a short `retry:`) before stopping.
-    pub shutdown: watch::Sender<bool>,
+    arbiters: Vec<Arbiter>,
 }
 
 /// Builds the parts and serves them: [`build`], then [`serve`]. Runs inside the current
@@ -259,9 +264,9 @@ pub fn app(
         .configure(http::configure)
 }
 
-/// Serves `parts`: binds the listener ([`LISTEN_BACKLOG`]) and makes the HTTP server
-/// ([`Http::server`]), which serves in the current actix system once `Running::server` is
-/// awaited (or spawned).
+/// Serves `parts`: binds the listener ([`LISTEN_BACKLOG`]) and runs the HTTP server
+/// ([`Http::server`]) in the current actix system. It serves from the moment this
+/// returns.
 pub fn serve(parts: Parts) -> Result<Running, StartError> {
     let Parts {
         http,
@@ -279,12 +284,14 @@ pub fn serve(parts: Parts) -> Result<Running, StartError> {
         .server(listener)
         .map_err(|e| StartError::Bind(bind.clone(), e))?;
     log::info!("listening on {scheme}://{addr}");
+    let handle = server.handle();
     Ok(Running {
         local_addr: addr,
-        presence: cluster.map(|c| c.presence),
-        server,
-        arbiters,
+        server: handle,
+        serving: Some(actix_web::rt::spawn(server)),
         shutdown,
+        presence: cluster.map(|c| c.presence),
+        arbiters,
     })
 }
 
@@ -320,6 +327,40 @@ impl Http {
             None => server.listen(listener),
         }?;
         Ok(server.run())
+    }
+}
+
+impl Running {
+    /// Ends when the HTTP server ends by itself, which it does only when it fails (a stop
+    /// is [`Running::stop`]); what it ended with. Ends at once when it already ended.
+    pub async fn served(&mut self) -> std::io::Result<()> {
+        let Some(serving) = self.serving.as_mut() else {
+            return Ok(());
+        };
+        let outcome = serving.await;
+        self.serving = None;
+        // A task that did not finish (it panicked, or the runtime is going away) leaves
+        // nothing to report beyond the end itself.
+        outcome.unwrap_or(Ok(()))
+    }
+
+    /// A clean stop, in this order: every open stream gets `retry: 250` and ends (its
+    /// connection closes); the server stops accepting and lets the requests in flight
+    /// finish within the shutdown grace; on a shared database this process's presence rows
+    /// are removed, so that the other processes stop counting its streams at once; the
+    /// room arbiters stop. Every acknowledged change is already committed: nothing needs
+    /// saving.
+    pub async fn stop(self) {
+        // An error means no receiver is left, so no stream to end.
+        let _ = self.shutdown.send(true);
+        self.server.stop(true).await;
+        if let Some(presence) = &self.presence {
+            // A reporter already gone has nothing left to remove.
+            let _ = presence.send(Leave).await;
+        }
+        for arbiter in &self.arbiters {
+            arbiter.stop();
+        }
     }
 }
 

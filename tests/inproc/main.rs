@@ -3,18 +3,21 @@
 //! middleware, routes and connection settings) on port 0 in this process, with a manual
 //! clock and SQLite in a temporary folder. The registry and the rooms run in the test's
 //! actix system, so every timed flow is driven by advancing the clock, never by sleeping,
-//! and asserts exact instants. Refusals call the app without a socket. The black-box
-//! suite (`tests/api`) stays the final word on the real clock.
+//! and asserts exact instants. Refusals call the app without a socket; the clean stop
+//! runs on the whole server (`startup::start`). The black-box suite (`tests/api`) stays
+//! the final word on the real clock.
 //!
 //! # Layout
 //! - `app`: the in-process server, the socket-less app, and their clients.
 //! - `flows`, `breaks`: the contract's timed flows.
 //! - `errors`: the refusals.
+//! - `stop`: the clean stop's order.
 
 mod app;
 mod breaks;
 mod errors;
 mod flows;
+mod stop;
 
 #[allow(dead_code)]
 #[path = "../api/expect.rs"]
