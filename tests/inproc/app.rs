@@ -4,8 +4,10 @@
 //! with the binary's own HTTP server (`startup::Http::server`: the same app factory,
 //! middleware, routes and connection settings) on a port-0 listener of its own. The HTTP
 //! workers run on their own threads; the registry, the rooms and the presence reporter
-//! run in the test's actix system, where the manual clock drives them. [`Direct`] calls
-//! the same app factory's app without a socket, for answers that need no stream.
+//! run in the test's actix system, where the manual clock drives them
+//! ([`App::process_elsewhere`] puts them in an actix system on a thread of their own
+//! instead, for a process that a test kills). [`Direct`] calls the same app factory's app
+//! without a socket, for answers that need no stream.
 
 use std::rc::Rc;
 use std::time::Duration;
@@ -81,23 +83,44 @@ impl Drop for Server {
     }
 }
 
+/// Where a process's actors live.
+enum Home {
+    /// In the test's actix system. Dropping the parts ends the open streams.
+    Here {
+        /// Kept alive while the process lives.
+        _parts: Box<Parts>,
+    },
+    /// In an actix system on a thread of their own, which ends when `stop` is dropped or
+    /// sent to. The stop signal of the streams is kept here, apart from them, so that the
+    /// end of that system tells no stream to come back soon.
+    Thread {
+        /// Ends the thread's actix system.
+        stop: tokio::sync::oneshot::Sender<()>,
+        /// The thread.
+        thread: std::thread::JoinHandle<()>,
+        /// Open streams end with `retry: 250` when this is dropped.
+        shutdown: tokio::sync::watch::Sender<bool>,
+    },
+}
+
 /// A running in-process server and its clock.
 pub struct App {
     /// `http://127.0.0.1:PORT`
     pub base: String,
     /// Moves the server's clock.
     pub clock: ManualClock,
+    /// This process's id in the presence tables (on PostgreSQL).
+    pub process: Option<String>,
     client: reqwest::Client,
     /// For event streams: no limit on a response's life.
     streams: reqwest::Client,
     /// Stops when dropped: before the actors, so that no request reaches a stopped one.
-    _server: Server,
-    /// The registry and the rooms; open streams end when this is dropped, as when the
-    /// process stops.
-    _parts: Parts,
-    /// The SQLite file.
+    server: Server,
+    /// The registry, rooms and presence reporter, and what ends the streams.
+    home: Home,
+    /// The database URL.
     database: String,
-    _scratch: tempfile::TempDir,
+    _scratch: Option<tempfile::TempDir>,
 }
 
 impl App {
@@ -112,21 +135,114 @@ impl App {
         let mut settings = settings(&database);
         adjust(&mut settings);
         let (clock, manual) = Clock::manual(T0);
+        let mut app = App::serve(settings, clock, manual);
+        app._scratch = Some(scratch);
+        app
+    }
+
+    /// One of several processes on `database_url` sharing one clock (`clock`, moved by
+    /// `manual`), its actors in the test's system.
+    pub async fn process(database_url: &str, clock: &Clock, manual: &ManualClock) -> App {
+        App::serve(settings(database_url), clock.clone(), manual.clone())
+    }
+
+    /// As [`App::process`], but with the registry, the rooms and the presence reporter in
+    /// an actix system on a thread of their own, as in a process of its own:
+    /// [`App::kill`] ends them all at once, without the clean stop's goodbye.
+    pub async fn process_elsewhere(database_url: &str, clock: &Clock, manual: &ManualClock) -> App {
+        let settings = settings(database_url);
+        let clock = clock.clone();
+        let (parts_tx, parts_rx) = tokio::sync::oneshot::channel();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                let Parts {
+                    http,
+                    shutdown,
+                    cluster,
+                    arbiters,
+                    ..
+                } = startup::build(settings, clock).expect("the parts are built");
+                let process = cluster.as_ref().map(|c| c.process.clone());
+                if parts_tx.send((http, process, shutdown)).is_err() {
+                    return;
+                }
+                // Sent to or dropped: this "process" ends with its actors.
+                let _ = stop_rx.await;
+                drop((cluster, arbiters));
+            });
+        });
+        let (http, process, shutdown) = parts_rx.await.expect("the other process started");
+        App::assemble(
+            serve_http(http),
+            Home::Thread {
+                stop: stop_tx,
+                thread,
+                shutdown,
+            },
+            manual.clone(),
+            process,
+            database_url,
+        )
+    }
+
+    /// Builds the parts in the test's system and serves them.
+    fn serve(settings: Config, clock: Clock, manual: ManualClock) -> App {
+        let database = settings.database_url.clone();
         let parts = startup::build(settings, clock).expect("the parts are built");
+        let process = parts.cluster.as_ref().map(|c| c.process.clone());
         let server = serve_http(parts.http.clone());
+        App::assemble(
+            server,
+            Home::Here {
+                _parts: Box::new(parts),
+            },
+            manual,
+            process,
+            &database,
+        )
+    }
+
+    fn assemble(
+        server: Server,
+        home: Home,
+        clock: ManualClock,
+        process: Option<String>,
+        database: &str,
+    ) -> App {
         App {
             base: format!("http://{}", server.addr),
-            clock: manual,
+            clock,
+            process,
             client: reqwest::Client::builder()
                 .timeout(DELIVERY)
                 .build()
                 .expect("client"),
             streams: reqwest::Client::new(),
-            _server: server,
-            _parts: parts,
-            database,
-            _scratch: scratch,
+            server,
+            home,
+            database: database.to_string(),
+            _scratch: None,
         }
+    }
+
+    /// Ends this process as `kill -9` would: its actors first, all at once (nothing is
+    /// written, no presence row is removed, no stream gets a last event or a `retry:`),
+    /// then its HTTP server. Only for a process started with [`App::process_elsewhere`].
+    pub async fn kill(self) {
+        let App { server, home, .. } = self;
+        let Home::Thread {
+            stop,
+            thread,
+            shutdown,
+        } = home
+        else {
+            panic!("only a process started elsewhere can be killed");
+        };
+        let _ = stop.send(());
+        thread.join().expect("the other process's thread ends");
+        server.handle.stop(false).await;
+        drop(shutdown);
     }
 
     /// Moves the clock forward by `ms` and waits until everything due meanwhile is done.

@@ -8,6 +8,7 @@ use pairsync::startup::{self, Running};
 use reqwest::StatusCode;
 
 use crate::app::{settings, DELIVERY, T0};
+use crate::postgres::TestDatabase;
 use crate::sse::EventStream;
 
 /// The shutdown grace of these servers: long, so that a stop that waited for an open
@@ -70,4 +71,33 @@ async fn a_stop_ends_each_stream_with_a_short_retry_and_then_stops_accepting() {
         .expect("the stop ran to its end");
     let refused = tokio::net::TcpStream::connect(addr).await;
     assert!(refused.is_err(), "a connection after the stop: {refused:?}");
+}
+
+#[actix_web::test]
+async fn a_stop_on_a_shared_database_removes_this_process_from_the_presence_tables() {
+    let Some(db) = TestDatabase::create(
+        "a_stop_on_a_shared_database_removes_this_process_from_the_presence_tables",
+    ) else {
+        return;
+    };
+    let (running, base) = started(&db.url);
+    let (_, stream) = room_and_stream(&base).await;
+    // The process reported itself and its stream as the stream opened, and reports the
+    // stream's end as it closes.
+    let process =
+        crate::expect::eventually(DELIVERY, || async { db.processes().into_iter().next() }).await;
+    crate::expect::eventually(DELIVERY, || async {
+        (db.presence_streams(&process) == [1]).then_some(())
+    })
+    .await;
+    // Closed, and its count written, before the stop: the goodbye (`Leave`) does not wait
+    // for a count still being written, which can then land after it.
+    drop(stream);
+    crate::expect::eventually(DELIVERY, || async {
+        (db.presence_streams(&process) == [0]).then_some(())
+    })
+    .await;
+    running.stop().await;
+    assert_eq!(db.heartbeat(&process), None);
+    assert_eq!(db.presence_streams(&process), Vec::<i64>::new());
 }
