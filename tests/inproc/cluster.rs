@@ -5,7 +5,7 @@
 //! `PAIRSYNC_TEST_POSTGRES` these tests say so in one line and check nothing.
 
 use pairsync::clock::Clock;
-use pairsync::rooms::presence::BEAT;
+use pairsync::rooms::presence::{BEAT, FLUSH_AFTER};
 use pairsync::store::presence::PROCESS_TTL_MS;
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -123,19 +123,29 @@ async fn a_process_heartbeat_moves_with_each_beat_of_the_clock_and_its_streams_c
     let code = a.room(600_000).await;
     let (_stream, _) = a.connect(&code).await;
 
-    // A reports its first stream at once; B counts it, though the room is not live in B.
+    // A reports its first stream a moment later on its clock (with its heartbeat); B counts
+    // it then, though the room is not live in B.
+    let flush = i64::try_from(FLUSH_AFTER.as_millis()).expect("short");
+    advance_to(&a, flush - 1).await;
+    assert_eq!(cluster_streams(&b, &code).await, None);
+    advance_to(&a, flush).await;
     eventually(DELIVERY, || async {
         (cluster_streams(&b, &code).await == Some(1)).then_some(())
     })
     .await;
     assert!(!live(&b).await.contains(&code));
-    assert_eq!(db.heartbeat(&process), Some(T0));
+    assert_eq!(db.heartbeat(&process), Some(T0 + flush));
 
     // The heartbeat moves by a beat each time the clock reaches one, and not before.
     let beats = PROCESS_TTL_MS / beat_ms() + 1;
     for beat in 1..=beats {
         advance_to(&a, beat * beat_ms() - 1).await;
-        assert_eq!(db.heartbeat(&process), Some(T0 + (beat - 1) * beat_ms()));
+        let previous = if beat == 1 {
+            flush
+        } else {
+            (beat - 1) * beat_ms()
+        };
+        assert_eq!(db.heartbeat(&process), Some(T0 + previous));
         advance_to(&a, beat * beat_ms()).await;
         assert_eq!(db.heartbeat(&process), Some(T0 + beat * beat_ms()));
     }

@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use pairsync::clock::Clock;
+use pairsync::clock::{Clock, ManualClock};
+use pairsync::rooms::presence::FLUSH_AFTER;
 use pairsync::startup::{self, Running};
 use reqwest::StatusCode;
 
@@ -18,13 +19,13 @@ const GRACE: Duration = Duration::from_secs(60);
 const STOPPED_WITHIN: Duration = Duration::from_secs(10);
 
 /// A server on `database_url` on its own listener; its base URL.
-fn started(database_url: &str) -> (Running, String) {
+fn started(database_url: &str) -> (Running, String, ManualClock) {
     let mut settings = settings(database_url);
     settings.shutdown_grace_ms = GRACE;
-    let (clock, _) = Clock::manual(T0);
+    let (clock, manual) = Clock::manual(T0);
     let running = startup::start(settings, clock).expect("the server starts");
     let base = format!("http://{}", running.local_addr);
-    (running, base)
+    (running, base, manual)
 }
 
 /// Creates a room through `base` and opens its stream, read through the greeting.
@@ -54,7 +55,7 @@ async fn room_and_stream(base: &str) -> (String, EventStream) {
 async fn a_stop_ends_each_stream_with_a_short_retry_and_then_stops_accepting() {
     let scratch = tempfile::tempdir().expect("temp dir");
     let database = scratch.path().join("pairsync.db");
-    let (running, base) = started(database.to_str().expect("utf-8 path"));
+    let (running, base, _clock) = started(database.to_str().expect("utf-8 path"));
     let addr = running.local_addr;
     let (_, mut stream) = room_and_stream(&base).await;
 
@@ -80,23 +81,20 @@ async fn a_stop_on_a_shared_database_removes_this_process_from_the_presence_tabl
     ) else {
         return;
     };
-    let (running, base) = started(&db.url);
+    let (running, base, manual) = started(&db.url);
     let (_, stream) = room_and_stream(&base).await;
-    // The process reported itself and its stream as the stream opened, and reports the
-    // stream's end as it closes.
+    // The process reported itself at its start, and reports its stream, then the stream's
+    // end, a moment (on its clock) after each.
     let process =
         crate::expect::eventually(DELIVERY, || async { db.processes().into_iter().next() }).await;
     crate::expect::eventually(DELIVERY, || async {
+        manual.advance(FLUSH_AFTER).await;
         (db.presence_streams(&process) == [1]).then_some(())
     })
     .await;
-    // Closed, and its count written, before the stop: the goodbye (`Leave`) does not wait
-    // for a count still being written, which can then land after it.
-    drop(stream);
-    crate::expect::eventually(DELIVERY, || async {
-        (db.presence_streams(&process) == [0]).then_some(())
-    })
-    .await;
+    // Stopped with the stream open: its end, told as the process stops, is written after
+    // the goodbye by no one.
+    let _open = stream;
     running.stop().await;
     assert_eq!(db.heartbeat(&process), None);
     assert_eq!(db.presence_streams(&process), Vec::<i64>::new());
