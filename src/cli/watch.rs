@@ -96,6 +96,17 @@ fn label(command: RoomCommand) -> &'static str {
         RoomCommand::Stop => "pause",
         RoomCommand::Reset => "reset",
         RoomCommand::Swap { .. } => "swap",
+        RoomCommand::Next { .. } => "next",
+    }
+}
+
+/// What to tell of `command`'s failure, if anything. A `next` refused because its round
+/// is over is not worth a word: someone else ended that turn first, and the stream
+/// brings the new one.
+fn complaint(command: RoomCommand, error: &ClientError) -> Option<String> {
+    match (command, error) {
+        (RoomCommand::Next { .. }, ClientError::Refused { status: 409, .. }) => None,
+        _ => Some(format!("{} failed: {error}", label(command))),
     }
 }
 
@@ -279,11 +290,42 @@ impl Watch {
             Ok(()) => {}
             Err(e @ ClientError::RoomNotFound(_)) => return Err(e),
             Err(e) => {
-                let now = self.now();
-                self.model
-                    .say(format!("{} failed: {e}", label(command)), now);
+                if let Some(text) = complaint(command, &e) {
+                    let now = self.now();
+                    self.model.say(text, now);
+                }
             }
         }
         Ok(Outcome::Continue)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conflict() -> ClientError {
+        ClientError::Refused {
+            status: 409,
+            code: "round_changed".into(),
+            message: "the round has changed".into(),
+        }
+    }
+
+    #[test]
+    fn a_next_too_late_is_silent_and_other_refusals_are_told() {
+        assert_eq!(complaint(RoomCommand::Next { round: 3 }, &conflict()), None);
+        assert_eq!(
+            complaint(RoomCommand::Swap { round: 3 }, &conflict()).as_deref(),
+            Some("swap failed: the round has changed")
+        );
+        let unreachable = ClientError::Unreachable {
+            server: "http://h".into(),
+            reason: "no answer in time".into(),
+        };
+        assert_eq!(
+            complaint(RoomCommand::Next { round: 3 }, &unreachable).as_deref(),
+            Some("next failed: cannot reach the server at http://h: no answer in time")
+        );
     }
 }
