@@ -1,13 +1,13 @@
-//! The server's HTTP API as the terminal client uses it: create a room, send a timer or
-//! swap command, open a room's event stream.
+//! The server's HTTP API as the terminal client uses it: create a room, send a timer,
+//! swap or next command, open a room's event stream.
 
 use std::pin::Pin;
 use std::time::Duration;
 
 use futures_util::{Stream, StreamExt};
-use reqwest::{header, Response, StatusCode};
+use reqwest::{header, Response, StatusCode, Url};
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::Value;
 use sse_stream::SseByteStream;
 
 use super::error::{root_cause, ClientError};
@@ -62,25 +62,25 @@ impl Api {
         })
     }
 
+    /// The error for a request that got no answer.
+    fn failed(&self, error: &reqwest::Error) -> ClientError {
+        ClientError::transport(&self.server, error)
+    }
+
     /// The server's base URL.
     pub fn server(&self) -> &str {
         &self.server
     }
 
-    /// Creates a room; its access code.
-    pub async fn create_room(
-        &self,
-        driver: &str,
-        navigator: &str,
-        duration_ms: i64,
-    ) -> Result<String, ClientError> {
+    /// Creates the room `body` describes (`POST /api/pair-room`); its access code.
+    pub async fn create_room(&self, body: &Value) -> Result<String, ClientError> {
         let res = self
             .requests
             .post(format!("{}/api/pair-room", self.server))
-            .json(&json!({"driver": driver, "navigator": navigator, "timerDuration": duration_ms}))
+            .json(body)
             .send()
             .await
-            .map_err(|e| ClientError::transport(&self.server, &e))?;
+            .map_err(|e| self.failed(&e))?;
         if res.status() != StatusCode::CREATED {
             return Err(refusal(res, None).await);
         }
@@ -99,7 +99,7 @@ impl Api {
             .patch(format!("{}{}", self.server, command.path(code)))
             .send()
             .await
-            .map_err(|e| ClientError::transport(&self.server, &e))?;
+            .map_err(|e| self.failed(&e))?;
         if res.status().is_success() {
             Ok(())
         } else {
@@ -107,15 +107,20 @@ impl Api {
         }
     }
 
-    /// Opens room `code`'s event stream.
-    pub async fn open_stream(&self, code: &str) -> Result<EventFeed, ClientError> {
+    /// Opens room `code`'s event stream, as `name`'s (anonymous for `None`).
+    pub async fn open_stream(
+        &self,
+        code: &str,
+        name: Option<&str>,
+    ) -> Result<EventFeed, ClientError> {
+        let url = stream_url(&self.server, code, name)?;
         let res = self
             .streams
-            .get(format!("{}/api/{code}/connect", self.server))
+            .get(url)
             .header(header::ACCEPT, "text/event-stream")
             .send()
             .await
-            .map_err(|e| ClientError::transport(&self.server, &e))?;
+            .map_err(|e| self.failed(&e))?;
         if res.status() != StatusCode::OK {
             return Err(refusal(res, Some(code)).await);
         }
@@ -134,6 +139,16 @@ impl Api {
             .flat_map(futures_util::stream::iter);
         Ok(Box::pin(events))
     }
+}
+
+/// The URL of room `code`'s event stream on `server`, with `?name=` when named.
+fn stream_url(server: &str, code: &str, name: Option<&str>) -> Result<Url, ClientError> {
+    let mut url = Url::parse(&format!("{server}/api/{code}/connect"))
+        .map_err(|e| ClientError::Usage(format!("`{server}` is not a URL: {e}")))?;
+    if let Some(name) = name {
+        url.query_pairs_mut().append_pair("name", name);
+    }
+    Ok(url)
 }
 
 /// The error for a non-success answer: the JSON body's message, or the status.
@@ -157,5 +172,21 @@ async fn refusal(res: Response, code: Option<&str>) -> ClientError {
             code: format!("http_{}", status.as_u16()),
             message: format!("the server answered {status}"),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_named_stream_carries_the_name_percent_encoded() {
+        let url = stream_url("https://h:1/under", "abcdefgh", Some("Zoë & Al")).expect("a URL");
+        assert_eq!(
+            url.as_str(),
+            "https://h:1/under/api/abcdefgh/connect?name=Zo%C3%AB+%26+Al"
+        );
+        let url = stream_url("http://h:1", "abcdefgh", None).expect("a URL");
+        assert_eq!(url.as_str(), "http://h:1/api/abcdefgh/connect");
     }
 }

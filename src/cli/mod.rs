@@ -4,6 +4,7 @@
 //! # Layout
 //! - `args`: the binary's command line (server settings, or a client subcommand).
 //! - `address`: server base URLs and room page URLs.
+//! - `create`: the room `new` asks for, its arguments checked in words.
 //! - `api`: the HTTP calls and the event stream.
 //! - `events`: the stream's events and the `state` snapshot.
 //! - `model`: what the view shows for the events seen and the local time (pure).
@@ -18,6 +19,7 @@ pub mod address;
 pub mod api;
 pub mod args;
 pub mod backoff;
+pub mod create;
 pub mod error;
 pub mod events;
 pub mod keys;
@@ -33,8 +35,8 @@ use api::Api;
 use args::{NewArgs, WatchArgs, DEFAULT_SERVER};
 use error::ClientError;
 
-/// Runs `work` on a single-threaded runtime; its error is printed as one line on stderr
-/// and makes the exit status 1.
+/// Runs `work` on a single-threaded runtime; its error is printed on stderr, one line per
+/// problem, and makes the exit status 1.
 fn run_client<F>(work: F) -> ExitCode
 where
     F: std::future::Future<Output = Result<(), ClientError>>,
@@ -47,7 +49,9 @@ where
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("pairsync: {e}");
+            for line in e.to_string().lines() {
+                eprintln!("pairsync: {line}");
+            }
             ExitCode::FAILURE
         }
     }
@@ -55,10 +59,9 @@ where
 
 /// Creates the room `args` describes; its page URL.
 pub async fn new_room(args: &NewArgs) -> Result<String, ClientError> {
+    let body = create::request(args).map_err(ClientError::Invalid)?;
     let api = Api::new(&server_base(&args.server)?)?;
-    let code = api
-        .create_room(&args.driver, &args.navigator, args.duration_ms())
-        .await?;
+    let code = api.create_room(&body).await?;
     Ok(format!("{}/p/{code}", api.server()))
 }
 
@@ -74,6 +77,15 @@ pub fn run_new(args: NewArgs) -> ExitCode {
 pub fn run_watch(args: WatchArgs) -> ExitCode {
     run_client(async move {
         let server = args.server.as_deref().unwrap_or(DEFAULT_SERVER);
-        watch::watch(watch_target(&args.room, server)?).await
+        let address = watch_target(&args.room, server)?;
+        // An empty name (`PAIRSYNC_NAME=`) is no name.
+        let name = match args.name.as_deref().filter(|n| !n.is_empty()) {
+            Some(raw) => Some(
+                create::name(raw)
+                    .map_err(|problem| ClientError::Invalid(vec![format!("--name: {problem}")]))?,
+            ),
+            None => None,
+        };
+        watch::watch(address, name).await
     })
 }

@@ -82,6 +82,8 @@ enum Outcome {
 struct Watch {
     api: Api,
     code: String,
+    /// Whose stream this is (anonymous for `None`).
+    name: Option<String>,
     model: Model,
     backoff: Backoff,
     feed: Feed,
@@ -130,11 +132,12 @@ async fn stop_requested() -> std::io::Result<()> {
     tokio::signal::ctrl_c().await
 }
 
-/// Watches the room at `address` until `q`, a signal, or an error that ends it.
-pub async fn watch(address: RoomAddress) -> Result<(), ClientError> {
+/// Watches the room at `address` as `name` (anonymous for `None`) until `q`, a signal,
+/// or an error that ends it.
+pub async fn watch(address: RoomAddress, name: Option<String>) -> Result<(), ClientError> {
     let api = Api::new(&address.server)?;
     // An unknown room or an unreachable server is said before the screen is taken.
-    let events = api.open_stream(&address.code).await?;
+    let events = api.open_stream(&address.code, name.as_deref()).await?;
     if !std::io::stdout().is_terminal() {
         return Err(ClientError::Usage(
             "watch draws full-screen: run it in a terminal".into(),
@@ -145,6 +148,7 @@ pub async fn watch(address: RoomAddress) -> Result<(), ClientError> {
         model: Model::new(&address.code),
         api,
         code: address.code,
+        name,
         backoff: Backoff::default(),
         feed: Feed::Open(events),
         origin: Instant::now(),
@@ -245,8 +249,10 @@ impl Watch {
             Step::Lost(reason) => self.retry_later(&reason, now),
             Step::Due => {
                 self.model.reconnecting();
-                let (api, code) = (self.api.clone(), self.code.clone());
-                self.feed = Feed::Opening(Box::pin(async move { api.open_stream(&code).await }));
+                let (api, code, name) = (self.api.clone(), self.code.clone(), self.name.clone());
+                self.feed = Feed::Opening(Box::pin(async move {
+                    api.open_stream(&code, name.as_deref()).await
+                }));
             }
             Step::Opened(events) => {
                 self.backoff.opened();

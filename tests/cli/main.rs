@@ -12,4 +12,6 @@ mod pty;
 #[allow(dead_code)]
 #[path = "../api/sse.rs"]
 mod sse;
+mod support;
+mod team;
 mod watch;
