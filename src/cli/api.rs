@@ -1,5 +1,5 @@
-//! The server's HTTP API as the terminal client uses it: create a room, send a timer,
-//! swap or next command, open a room's event stream.
+//! The server's HTTP API as the terminal client uses it, over HTTP or HTTPS: create a
+//! room, send a timer, swap or next command, open a room's event stream.
 
 use std::pin::Pin;
 use std::time::Duration;
@@ -13,6 +13,7 @@ use sse_stream::SseByteStream;
 use super::error::{root_cause, ClientError};
 use super::events::{decode, ServerEvent};
 use super::keys::RoomCommand;
+use super::tls::{self, Trust};
 
 /// Longest wait for a TCP connection to the server.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -45,25 +46,51 @@ pub struct Api {
     server: String,
     requests: reqwest::Client,
     streams: reqwest::Client,
+    trust: Trust,
+    /// Whether the system's certificate authorities were loaded.
+    system_roots: bool,
 }
 
 impl Api {
-    /// A client of the server at `server` (a base URL without a trailing `/`).
-    pub fn new(server: &str) -> Result<Api, ClientError> {
-        let build = |b: reqwest::ClientBuilder| {
-            b.connect_timeout(CONNECT_TIMEOUT)
-                .build()
-                .map_err(|e| ClientError::Usage(format!("cannot set up HTTP: {}", root_cause(&e))))
-        };
+    /// A client of the server at `server` (a base URL without a trailing `/`) that
+    /// trusts the system's certificate authorities and `trust`.
+    pub fn new(server: &str, trust: Trust) -> Result<Api, ClientError> {
+        let (requests, system_roots) = trust.client(|| {
+            reqwest::Client::builder()
+                .connect_timeout(CONNECT_TIMEOUT)
+                .timeout(REQUEST_TIMEOUT)
+        })?;
+        let (streams, _) = trust.client(|| {
+            reqwest::Client::builder()
+                .connect_timeout(CONNECT_TIMEOUT)
+                .read_timeout(STREAM_IDLE_TIMEOUT)
+        })?;
         Ok(Api {
             server: server.to_string(),
-            requests: build(reqwest::Client::builder().timeout(REQUEST_TIMEOUT))?,
-            streams: build(reqwest::Client::builder().read_timeout(STREAM_IDLE_TIMEOUT))?,
+            requests,
+            streams,
+            trust,
+            system_roots,
         })
     }
 
-    /// The error for a request that got no answer.
+    /// The error for a request that got no answer: a refused certificate, or an
+    /// unreachable server.
     fn failed(&self, error: &reqwest::Error) -> ClientError {
+        if let Some(refusal) = tls::refused_certificate(error) {
+            return ClientError::Untrusted(tls::untrusted(
+                &self.server,
+                &refusal,
+                &self.trust,
+                self.system_roots,
+            ));
+        }
+        if tls::not_tls(error) {
+            return ClientError::Unreachable {
+                server: self.server.clone(),
+                reason: "it does not answer in HTTPS there (is its address http://…?)".into(),
+            };
+        }
         ClientError::transport(&self.server, error)
     }
 

@@ -1,6 +1,8 @@
 //! The command line of the `pairsync` binary: the server's settings when no subcommand
 //! (or `serve`) is given, and the terminal client's subcommands `new` and `watch`.
 
+use std::path::PathBuf;
+
 use clap::{ArgGroup, Args, Parser, Subcommand};
 
 use crate::config::Config;
@@ -133,6 +135,10 @@ pub struct NewArgs {
     /// The server's base URL.
     #[arg(long, env = "PAIRSYNC_SERVER", default_value = DEFAULT_SERVER)]
     pub server: String,
+
+    /// A PEM file of certificates to trust besides the system's, for an HTTPS server.
+    #[arg(long, value_name = "FILE", env = "PAIRSYNC_CA_CERT")]
+    pub ca_cert: Option<PathBuf>,
 }
 
 impl NewArgs {
@@ -177,6 +183,10 @@ pub struct WatchArgs {
     /// Your name, so that the room shows you among those here (anonymous without it).
     #[arg(long, value_name = "NAME", env = "PAIRSYNC_NAME")]
     pub name: Option<String>,
+
+    /// A PEM file of certificates to trust besides the system's, for an HTTPS server.
+    #[arg(long, value_name = "FILE", env = "PAIRSYNC_CA_CERT")]
+    pub ca_cert: Option<PathBuf>,
 }
 
 fn minutes(s: &str) -> Result<f64, String> {
@@ -364,10 +374,18 @@ mod tests {
     }
 
     #[test]
-    fn watch_takes_a_name() {
-        match run(&["watch", "abcdefgh", "--name", "Ann"]) {
+    fn watch_takes_a_name_and_a_ca_file() {
+        match run(&[
+            "watch",
+            "abcdefgh",
+            "--name",
+            "Ann",
+            "--ca-cert",
+            "/tmp/ca.pem",
+        ]) {
             Ok(Invocation::Client(Client::Watch(args))) => {
                 assert_eq!(args.name.as_deref(), Some("Ann"));
+                assert_eq!(args.ca_cert, Some(PathBuf::from("/tmp/ca.pem")));
             }
             other => panic!("expected watch, got {other:?}"),
         }

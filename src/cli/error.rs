@@ -27,6 +27,9 @@ pub enum ClientError {
         /// What went wrong, from the innermost cause.
         reason: String,
     },
+    /// The server's certificate was refused: what, and what to do (one line).
+    #[error("{0}")]
+    Untrusted(String),
     /// A URL or code the client cannot use.
     #[error("{0}")]
     Usage(String),
@@ -82,6 +85,7 @@ impl ClientError {
             ClientError::RoomNotFound(_)
                 | ClientError::RoomDeleted(_)
                 | ClientError::Usage(_)
+                | ClientError::Untrusted(_)
                 | ClientError::Invalid(_)
         )
     }
@@ -118,7 +122,7 @@ mod tests {
     }
 
     #[test]
-    fn refused_arguments_are_one_line_each() {
+    fn refused_arguments_are_one_line_each_and_a_refused_certificate_is_final() {
         let e = ClientError::Invalid(vec![
             "Ann is named twice".into(),
             "A turn lasts at least 1 second".into(),
@@ -127,6 +131,6 @@ mod tests {
             e.to_string(),
             "Ann is named twice\nA turn lasts at least 1 second"
         );
-        assert!(e.is_final());
+        assert!(ClientError::Untrusted("the server at https://h is not trusted".into()).is_final());
     }
 }

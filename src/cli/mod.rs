@@ -1,10 +1,12 @@
 //! The terminal client, in the same binary as the server: `pairsync new` creates a room
-//! and prints its page URL; `pairsync watch` shows a room full-screen and drives it.
+//! and prints its page URL; `pairsync watch` shows a room full-screen and drives it. Both
+//! speak HTTP and HTTPS.
 //!
 //! # Layout
 //! - `args`: the binary's command line (server settings, or a client subcommand).
 //! - `address`: server base URLs and room page URLs.
 //! - `create`: the room `new` asks for, its arguments checked in words.
+//! - `tls`: what HTTPS trusts, and a refused certificate in words.
 //! - `api`: the HTTP calls and the event stream.
 //! - `events`: the stream's events and the `state` snapshot.
 //! - `model`: what the view shows for the events seen and the local time (pure).
@@ -26,6 +28,7 @@ pub mod keys;
 pub mod model;
 pub mod screen;
 pub mod terminal;
+pub mod tls;
 pub mod watch;
 
 use std::process::ExitCode;
@@ -34,6 +37,7 @@ use address::{server_base, watch_target};
 use api::Api;
 use args::{NewArgs, WatchArgs, DEFAULT_SERVER};
 use error::ClientError;
+use tls::Trust;
 
 /// Runs `work` on a single-threaded runtime; its error is printed on stderr, one line per
 /// problem, and makes the exit status 1.
@@ -60,7 +64,10 @@ where
 /// Creates the room `args` describes; its page URL.
 pub async fn new_room(args: &NewArgs) -> Result<String, ClientError> {
     let body = create::request(args).map_err(ClientError::Invalid)?;
-    let api = Api::new(&server_base(&args.server)?)?;
+    let api = Api::new(
+        &server_base(&args.server)?,
+        Trust::load(args.ca_cert.as_deref())?,
+    )?;
     let code = api.create_room(&body).await?;
     Ok(format!("{}/p/{code}", api.server()))
 }
@@ -86,6 +93,7 @@ pub fn run_watch(args: WatchArgs) -> ExitCode {
             ),
             None => None,
         };
-        watch::watch(address, name).await
+        let trust = Trust::load(args.ca_cert.as_deref())?;
+        watch::watch(address, name, trust).await
     })
 }

@@ -20,6 +20,7 @@ use super::keys::{self, Action, RoomCommand};
 use super::model::{Effect, Model};
 use super::screen::layout;
 use super::terminal::Terminal;
+use super::tls::Trust;
 
 /// How often the screen is looked at when nothing on it moves by itself.
 const IDLE_REDRAW: Duration = Duration::from_secs(1);
@@ -132,11 +133,16 @@ async fn stop_requested() -> std::io::Result<()> {
     tokio::signal::ctrl_c().await
 }
 
-/// Watches the room at `address` as `name` (anonymous for `None`) until `q`, a signal,
-/// or an error that ends it.
-pub async fn watch(address: RoomAddress, name: Option<String>) -> Result<(), ClientError> {
-    let api = Api::new(&address.server)?;
-    // An unknown room or an unreachable server is said before the screen is taken.
+/// Watches the room at `address` as `name` (anonymous for `None`), trusting `trust`
+/// for HTTPS, until `q`, a signal, or an error that ends it.
+pub async fn watch(
+    address: RoomAddress,
+    name: Option<String>,
+    trust: Trust,
+) -> Result<(), ClientError> {
+    let api = Api::new(&address.server, trust)?;
+    // An unknown room, an unreachable or untrusted server is said before the screen is
+    // taken.
     let events = api.open_stream(&address.code, name.as_deref()).await?;
     if !std::io::stdout().is_terminal() {
         return Err(ClientError::Usage(

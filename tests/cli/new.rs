@@ -320,3 +320,25 @@ fn members_and_driver_at_once_is_a_usage_error() {
     assert!(err.contains("--member"), "{err}");
     assert!(!err.contains("cannot reach"), "{err}");
 }
+
+#[tokio::test]
+async fn with_no_certificate_authority_on_the_system_plain_http_still_works() {
+    let server = support::spawn().await;
+    // rustls-native-certs reads only these when they are set: no authority at all.
+    let out = pairsync(
+        &[
+            "new",
+            "--member",
+            "Ann",
+            "--member",
+            "Bob",
+            "--server",
+            &server.base,
+        ],
+        &[
+            ("SSL_CERT_FILE", "/dev/null"),
+            ("SSL_CERT_DIR", "/nonexistent"),
+        ],
+    );
+    printed_code(&out, &server.base);
+}
