@@ -210,6 +210,8 @@ impl App {
         process: Option<String>,
         database: &str,
     ) -> App {
+        // reqwest speaks TLS with rustls, which needs its provider chosen before any client.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         App {
             base: format!("http://{}", server.addr),
             clock,

@@ -30,6 +30,8 @@ fn started(database_url: &str) -> (Running, String, ManualClock) {
 
 /// Creates a room through `base` and opens its stream, read through the greeting.
 async fn room_and_stream(base: &str) -> (String, EventStream) {
+    // reqwest speaks TLS with rustls, which needs its provider chosen before any client.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::new();
     let res = client
         .post(format!("{base}/api/pair-room"))
