@@ -1,31 +1,11 @@
-//! Settings: one struct read from the environment and from `--flags` of the same meaning.
+//! The server's configuration: one struct read from the environment and from `--flags` of the
+//! same meaning, set by the operator at start.
 
 use std::time::Duration;
 
 use clap::Parser;
 
-/// A grace period that may be switched off with `never`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Grace {
-    /// Pause after this long.
-    After(Duration),
-    /// Never pause.
-    Never,
-}
-
-impl std::str::FromStr for Grace {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        if s.trim().eq_ignore_ascii_case("never") {
-            return Ok(Grace::Never);
-        }
-        s.trim()
-            .parse::<u64>()
-            .map(|ms| Grace::After(Duration::from_millis(ms)))
-            .map_err(|_| format!("expected milliseconds or `never`, got `{s}`"))
-    }
-}
+pub use crate::rules::Grace;
 
 fn positive_ms(s: &str) -> Result<Duration, String> {
     match s.trim().parse::<u64>() {
@@ -110,7 +90,7 @@ fn is_authority(s: &str) -> bool {
 /// Everything the server can be told at start.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "pairsync", version, about)]
-pub struct Settings {
+pub struct Config {
     /// Listen address; port 0 picks a free port.
     #[arg(long, env = "PAIRSYNC_BIND", default_value = "127.0.0.1:8080")]
     pub bind: String,
@@ -197,7 +177,7 @@ fn open_files_limit() -> Option<usize> {
     line.split_whitespace().nth(3)?.parse().ok()
 }
 
-impl Settings {
+impl Config {
     /// The process-wide stream cap: the configured one, else the open-files limit less
     /// [`RESERVED_FILES`] (each stream holds one socket).
     pub fn stream_cap(&self) -> usize {
@@ -222,7 +202,7 @@ mod tests {
 
     #[test]
     fn flags_override_the_defaults() {
-        let s = Settings::try_parse_from([
+        let s = Config::try_parse_from([
             "pairsync",
             "--bind",
             "127.0.0.1:0",
@@ -235,12 +215,12 @@ mod tests {
         assert_eq!(s.bind, "127.0.0.1:0");
         assert_eq!(s.heartbeat_ms, Duration::from_millis(200));
         assert_eq!(s.pause_when_empty, Grace::Never);
-        assert!(Settings::try_parse_from(["pairsync", "--heartbeat-ms", "0"]).is_err());
+        assert!(Config::try_parse_from(["pairsync", "--heartbeat-ms", "0"]).is_err());
     }
 
     #[test]
     fn allowed_origins_are_a_comma_separated_list_of_origins_as_browsers_send_them() {
-        let s = Settings::try_parse_from([
+        let s = Config::try_parse_from([
             "pairsync",
             "--allowed-origins",
             "https://App.Example.com, http://localhost:3000,https://x.test:443,http://[::1]:8080",
@@ -268,32 +248,32 @@ mod tests {
             "http://[::1",
             "http://[::1]x",
         ] {
-            let parsed = Settings::try_parse_from(["pairsync", "--allowed-origins", bad]);
+            let parsed = Config::try_parse_from(["pairsync", "--allowed-origins", bad]);
             assert!(parsed.is_err(), "{bad} was accepted");
         }
         for none in [
             vec!["pairsync"],
             vec!["pairsync", "--allowed-origins", " , "],
         ] {
-            let s = Settings::try_parse_from(none).expect("parses");
+            let s = Config::try_parse_from(none).expect("parses");
             assert_eq!(s.allowed_origins, Origins::default());
         }
     }
 
     #[test]
     fn trusted_proxies_are_a_comma_separated_list() {
-        let s = Settings::try_parse_from(["pairsync", "--trusted-proxies", "127.0.0.1,::1"])
+        let s = Config::try_parse_from(["pairsync", "--trusted-proxies", "127.0.0.1,::1"])
             .expect("parses");
         assert_eq!(s.trusted_proxies.len(), 2);
-        assert!(Settings::try_parse_from(["pairsync", "--trusted-proxies", "nginx"]).is_err());
+        assert!(Config::try_parse_from(["pairsync", "--trusted-proxies", "nginx"]).is_err());
     }
 
     #[test]
     fn the_per_client_stream_cap_defaults_to_256_and_tls_to_off() {
-        let s = Settings::try_parse_from(["pairsync"]).expect("parses");
+        let s = Config::try_parse_from(["pairsync"]).expect("parses");
         assert_eq!(s.max_streams_per_client, 256);
         assert_eq!((s.tls_cert, s.tls_key), (None, None));
-        let s = Settings::try_parse_from([
+        let s = Config::try_parse_from([
             "pairsync",
             "--max-streams-per-client",
             "0",
@@ -308,16 +288,16 @@ mod tests {
             s.tls_cert.as_deref(),
             Some(std::path::Path::new("/etc/pairsync/cert.pem"))
         );
-        assert!(Settings::try_parse_from(["pairsync", "--max-streams-per-client", "-1"]).is_err());
+        assert!(Config::try_parse_from(["pairsync", "--max-streams-per-client", "-1"]).is_err());
     }
 
     #[test]
     fn the_stream_cap_defaults_below_the_open_files_limit() {
-        let s = Settings::try_parse_from(["pairsync"]).expect("parses");
+        let s = Config::try_parse_from(["pairsync"]).expect("parses");
         if let Some(limit) = open_files_limit() {
             assert!(s.stream_cap() < limit);
         }
-        let capped = Settings::try_parse_from(["pairsync", "--max-streams", "7"]).expect("parses");
+        let capped = Config::try_parse_from(["pairsync", "--max-streams", "7"]).expect("parses");
         assert_eq!(capped.stream_cap(), 7);
     }
 }

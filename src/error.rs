@@ -5,8 +5,8 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
-use crate::pairing::CommandError;
 use crate::rooms::RoomError;
+use crate::rules::{CommandError, GoalError, LinkError};
 use crate::store::StoreError;
 
 /// Seconds a client over its stream cap is told to wait (`Retry-After`): a place frees
@@ -34,8 +34,21 @@ pub enum ApiError {
     /// 409: the duration cannot change while the timer runs.
     #[error("the timer is running; stop it before changing its duration")]
     TimerRunning,
-    /// 409: a swap named another round than the room's (which this holds); nothing was swapped.
-    #[error("the room is in round {0}, not in the round this swap names; nothing was swapped")]
+    /// 404: no member of the room has that name.
+    #[error("{0}")]
+    MemberNotFound(String),
+    /// 404: no goal has that id.
+    #[error("{0}")]
+    TodoNotFound(String),
+    /// 404: no category of the room has that id.
+    #[error("{0}")]
+    CategoryNotFound(String),
+    /// 404: no link of the room has that id.
+    #[error("{0}")]
+    LinkNotFound(String),
+    /// 409: a swap or a `next` named another round than the room's (which this holds);
+    /// nothing changed.
+    #[error("the room is in round {0}, not in the round this request names; nothing changed")]
     RoundChanged(i64),
     /// 413: a request body over the limit.
     #[error("the request body is larger than 16 KiB")]
@@ -62,7 +75,8 @@ pub enum ApiError {
 /// The body of every 4xx and 5xx answer.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
-    /// A snake_case code: `invalid_request`, `unauthorized`, `room_not_found`, `not_found`,
+    /// A snake_case code: `invalid_request`, `unauthorized`, `room_not_found`,
+    /// `member_not_found`, `todo_not_found`, `category_not_found`, `link_not_found`, `not_found`,
     /// `method_not_allowed`, `timer_running`, `round_changed`, `payload_too_large`,
     /// `too_many_subscribers`, `rate_limited`, `too_many_streams` or `unavailable`.
     #[schema(example = "room_not_found")]
@@ -78,6 +92,10 @@ impl ApiError {
             ApiError::InvalidRequest(_) => "invalid_request",
             ApiError::Unauthorized => "unauthorized",
             ApiError::RoomNotFound => "room_not_found",
+            ApiError::MemberNotFound(_) => "member_not_found",
+            ApiError::TodoNotFound(_) => "todo_not_found",
+            ApiError::CategoryNotFound(_) => "category_not_found",
+            ApiError::LinkNotFound(_) => "link_not_found",
             ApiError::NotFound => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::TimerRunning => "timer_running",
@@ -101,7 +119,12 @@ impl ResponseError for ApiError {
         match self {
             ApiError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
-            ApiError::RoomNotFound | ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::RoomNotFound
+            | ApiError::MemberNotFound(_)
+            | ApiError::TodoNotFound(_)
+            | ApiError::CategoryNotFound(_)
+            | ApiError::LinkNotFound(_)
+            | ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::TimerRunning | ApiError::RoundChanged(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -151,6 +174,30 @@ impl From<CommandError> for ApiError {
         match e {
             CommandError::TimerRunning(_) => ApiError::TimerRunning,
             CommandError::RoundChanged(e) => ApiError::RoundChanged(e.current),
+            CommandError::Members(e) => ApiError::invalid(format!("members {e}")),
+            CommandError::NotAMember(e) => ApiError::MemberNotFound(e.to_string()),
+            CommandError::Goal(e) => match e {
+                GoalError::NotFound(_) => ApiError::TodoNotFound(e.to_string()),
+                GoalError::TooMany => ApiError::invalid(e.to_string()),
+                GoalError::IdTaken(_) => {
+                    log::warn!("{e}");
+                    ApiError::Unavailable
+                }
+            },
+            CommandError::Link(e) => match e {
+                LinkError::NoCategory(_) => ApiError::CategoryNotFound(e.to_string()),
+                LinkError::NoLink(_) => ApiError::LinkNotFound(e.to_string()),
+                LinkError::NameTaken(_) | LinkError::BadName => {
+                    ApiError::invalid(format!("value {e}"))
+                }
+                LinkError::BadUrl | LinkError::TooManyLinks | LinkError::TooManyCategories => {
+                    ApiError::invalid(e.to_string())
+                }
+                LinkError::IdTaken => {
+                    log::warn!("{e}");
+                    ApiError::Unavailable
+                }
+            },
         }
     }
 }

@@ -6,14 +6,15 @@
 //! acknowledged, and a restart picks up every running timer where its deadline says.
 //!
 //! # Layout
-//! - [`timer`]: the countdown as a pure state machine (deadline-based, no drift).
-//! - [`pairing`]: a pair room as a pure value; commands and time-ups as transitions.
-//! - [`schedule`]: a room's settings for breaks and auto-start, and what follows a countdown.
-//! - [`rooms`]: the `Room` actors, the `RoomRegistry` supervisor, the SSE fan-out.
-//! - [`store`]: diesel over r2d2; the `rooms` table; blocking work off the actor threads.
+//! - [`rules`]: the rules of a room as pure values: the countdown, the settings, the room,
+//!   what its streams are told, and the state machine of a live room.
+//! - [`rooms`]: the actix shell: the `Room` actors, the `RoomRegistry` supervisor, the SSE
+//!   fan-out, the stream counts shared with other processes.
+//! - [`store`]: diesel over r2d2; the tables; blocking work off the actor threads; the
+//!   change feed between processes.
 //! - [`http`]: the route table and thin handlers.
 //! - [`web`]: the embedded web pages.
-//! - [`cli`]: the terminal client (`pairsync new`, `pairsync watch`) and the command line.
+//! - [`cli`]: the command line and the terminal client (`pairsync new`, `pairsync watch`).
 //! - [`error`]: the one JSON error type.
 //! - [`tls`]: the HTTPS configuration.
 //! - [`config`], [`startup`], [`metrics`], [`clock`], [`access_code`]: the rest.
@@ -25,11 +26,9 @@ pub mod config;
 pub mod error;
 pub mod http;
 pub mod metrics;
-pub mod pairing;
 pub mod rooms;
-pub mod schedule;
+pub mod rules;
 pub mod startup;
 pub mod store;
-pub mod timer;
 pub mod tls;
 pub mod web;

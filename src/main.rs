@@ -1,8 +1,8 @@
-//! The `pairsync` binary: with no subcommand (or `serve`), settings, logging, then the
+//! The `pairsync` binary: with no subcommand (or `serve`), config, logging, then the
 //! server until SIGTERM or Ctrl-C; `new` and `watch` are the terminal client.
 
 use pairsync::cli::args::{self, Client, Invocation};
-use pairsync::config::Settings;
+use pairsync::config::Config;
 
 /// Resolves on SIGTERM or SIGINT (Ctrl-C).
 async fn stop_signal() {
@@ -28,37 +28,27 @@ async fn stop_signal() {
 }
 
 /// Runs the server until it is told to stop.
-async fn serve(settings: Settings) -> std::process::ExitCode {
+async fn serve(config: Config) -> std::process::ExitCode {
     env_logger::Builder::new()
-        .parse_filters(&settings.rust_log)
+        .parse_filters(&config.rust_log)
         .init();
-    let running = match pairsync::startup::start(settings, pairsync::clock::Clock::system()) {
+    let mut running = match pairsync::startup::start(config, pairsync::clock::Clock::system()) {
         Ok(running) => running,
         Err(e) => {
             log::error!("cannot start: {e}");
             return std::process::ExitCode::FAILURE;
         }
     };
-    let handle = running.server.handle();
-    let serving = actix_web::rt::spawn(running.server);
     tokio::select! {
-        outcome = serving => {
-            if let Ok(Err(e)) = outcome {
+        outcome = running.served() => {
+            if let Err(e) = outcome {
                 log::error!("server failed: {e}");
                 return std::process::ExitCode::FAILURE;
             }
         }
         () = stop_signal() => {
             log::info!("stopping: ending streams, finishing in-flight requests");
-            let _ = running.shutdown.send(true);
-            handle.stop(true).await;
-            if let Some(presence) = &running.presence {
-                // The other processes stop counting this one's streams at once.
-                let _ = presence.send(pairsync::rooms::presence::Leave).await;
-            }
-            for arbiter in &running.arbiters {
-                arbiter.stop();
-            }
+            running.stop().await;
             log::info!("stopped");
         }
     }
@@ -71,7 +61,7 @@ fn main() -> std::process::ExitCode {
         Err(e) => e.exit(),
     };
     match invocation {
-        Invocation::Serve(settings) => actix_web::rt::System::new().block_on(serve(*settings)),
+        Invocation::Serve(config) => actix_web::rt::System::new().block_on(serve(*config)),
         Invocation::Client(Client::New(args)) => pairsync::cli::run_new(args),
         Invocation::Client(Client::Watch(args)) => pairsync::cli::run_watch(args),
     }

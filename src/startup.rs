@@ -1,18 +1,33 @@
-//! Putting the server together: database, metrics, room arbiters, the registry, the
-//! listener and the HTTP server (plain HTTP/1.1, or HTTPS with HTTP/2 and HTTP/1.1).
+//! Putting the server together, in two steps as the binary runs them:
+//!
+//! - [`build`] makes the parts: it checks the TLS settings, opens and migrates the
+//!   database, registers the metrics, settles the admin token, starts the room arbiters,
+//!   the presence reporter (on a shared database), the registry with every running room
+//!   loaded, and the change feed, and gathers what handlers reach into an [`AppState`].
+//! - [`serve`] serves them: it binds the listener with a long backlog and runs the HTTP
+//!   server ([`Http::server`]: actix-web's `HttpServer` over [`app`], plain HTTP/1.1 or
+//!   HTTPS with HTTP/2 and HTTP/1.1).
+//!
+//! [`start`] is both. [`app`] is the one application factory (the middleware stack and
+//! every route) that the server runs and the tests run. [`Running::stop`] is the order of
+//! a clean stop.
 
 use std::any::Any;
 use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
 
 use actix::prelude::*;
-use actix_web::dev::{Extensions, Server};
+use actix_web::body::MessageBody;
+use actix_web::dev::{
+    Extensions, Server, ServerHandle, ServiceFactory, ServiceRequest, ServiceResponse,
+};
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
-use std::sync::Arc;
 use tokio::sync::watch;
 
 use crate::clock::Clock;
-use crate::config::Settings;
+use crate::config::Config;
 use crate::http::admin::AdminToken;
 use crate::http::cors::CrossOrigin;
 use crate::http::headers::security_headers;
@@ -21,9 +36,9 @@ use crate::http::observe::observe;
 use crate::http::stream_gate::StreamGate;
 use crate::http::{self, AppState};
 use crate::metrics::Metrics;
-use crate::rooms::messages::Feed;
-use crate::rooms::presence::Presence;
-use crate::rooms::{Cluster, RoomConfig, RoomContext, RoomRegistry};
+use crate::rooms::presence::{Leave, Presence};
+use crate::rooms::registry::Feed;
+use crate::rooms::{Cluster, RoomContext, RoomPolicy, RoomRegistry};
 use crate::store::{feed, presence, rooms, Backend, Db};
 use crate::tls::{self, TlsError};
 
@@ -34,7 +49,13 @@ pub const WRITE_BUFFER_BYTES: usize = 16 * 1024;
 pub const SOCKET_SEND_BUFFER_BYTES: usize = 32 * 1024;
 
 /// How long start-up waits for the change feed before it serves anyway.
-const FEED_START_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+const FEED_START_WAIT: Duration = Duration::from_secs(5);
+
+/// Connections the kernel may hold for the server before it accepts them. After a restart
+/// every client of the old process reconnects within the same second or two: a short
+/// queue would turn away thousands of them and send each into a retry. The kernel caps
+/// it at `net.core.somaxconn` (see docs/OPERATIONS.md).
+pub const LISTEN_BACKLOG: i32 = 65_535;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +77,293 @@ pub enum StartError {
     Tls(#[from] TlsError),
 }
 
+/// Everything the server is made of, built and started, not yet serving: what [`build`]
+/// makes and [`serve`] serves. Tests serve [`Parts::http`] on a listener of their own.
+pub struct Parts {
+    /// What the HTTP server serves, and how.
+    pub http: Http,
+    /// The address to listen on (`PAIRSYNC_BIND`).
+    pub bind: String,
+    /// Set to `true` to end every open stream (with a short `retry:`); dropping it does
+    /// the same.
+    pub shutdown: watch::Sender<bool>,
+    /// This process among the others on a shared database (its id and its presence
+    /// reporter); `None` on SQLite.
+    pub cluster: Option<Cluster>,
+    /// The arbiters room actors run on (none: the registry's own thread).
+    pub arbiters: Vec<Arbiter>,
+}
+
+/// What the HTTP server serves and how: the handlers' state, the cross-origin settings,
+/// TLS and the stop's grace. Cheap to clone, and sendable to the thread that serves it.
+#[derive(Clone)]
+pub struct Http {
+    /// What every handler reaches: the registry, the database, the clock, the metrics,
+    /// the admin token, the limits and the stop signal.
+    pub state: AppState,
+    /// The origins whose pages may call the API (`PAIRSYNC_ALLOWED_ORIGINS`).
+    pub allowed_origins: Vec<String>,
+    /// Served over HTTPS when set.
+    pub tls: Option<rustls::ServerConfig>,
+    /// How long a stop lets the requests in flight finish.
+    pub grace: Duration,
+}
+
+/// A serving server: what [`Running::stop`] winds down.
+pub struct Running {
+    /// The address the server listens on (the real port when the setting asked for 0).
+    pub local_addr: std::net::SocketAddr,
+    /// Stops the HTTP server.
+    server: ServerHandle,
+    /// The HTTP server's task; `None` once it ended.
+    serving: Option<actix_web::rt::task::JoinHandle<std::io::Result<()>>>,
+    /// Ends every open stream when set to `true`.
+    shutdown: watch::Sender<bool>,
+    /// This process's presence reporter on a shared database.
+    presence: Option<Addr<Presence>>,
+    /// The arbiters room actors run on.
+    arbiters: Vec<Arbiter>,
+}
+
+/// Builds the parts and serves them: [`build`], then [`serve`]. Runs inside the current
+/// actix system. Every timed decision reads `clock`: [`Clock::system`] in production.
+pub fn start(config: Config, clock: Clock) -> Result<Running, StartError> {
+    serve(build(config, clock)?)
+}
+
+/// Builds every part of the server inside the current actix system, in this order: the
+/// TLS settings are checked (before anything else, so that a half-configured HTTPS opens
+/// no database), the database is opened and migrated, the metrics registered, the admin
+/// token settled (generated and logged when unset), the room arbiters started, the rooms
+/// with a running timer read, the presence reporter started on a shared database, the
+/// registry started with those rooms, the change feed connected on a shared database,
+/// and the handlers' state gathered. Nothing listens yet.
+pub fn build(config: Config, clock: Clock) -> Result<Parts, StartError> {
+    let tls = tls::server_config(config.tls_cert.as_deref(), config.tls_key.as_deref())?;
+    let backend = Backend::parse(&config.database_url)?;
+    let db = Db::open(&backend)?;
+    let metrics = Metrics::new()?;
+    let admin_token = match config.admin_token.clone().filter(|t| !t.is_empty()) {
+        Some(token) => token,
+        None => {
+            let token = crate::access_code::generate();
+            log::info!("no PAIRSYNC_ADMIN_TOKEN set; generated admin token: {token}");
+            token
+        }
+    };
+
+    let threads = config
+        .room_threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
+    let arbiters: Vec<Arbiter> = (0..threads).map(|_| Arbiter::new()).collect();
+    let handles = arbiters.iter().map(Arbiter::handle).collect();
+    let policy = RoomPolicy {
+        heartbeat: config.heartbeat_ms,
+        pause_when_empty: config.pause_when_empty,
+        max_subscribers: config.max_subscribers_per_room,
+        idle_ttl: config.room_idle_ms,
+        cluster: db.shared_url().is_some(),
+    };
+    // Running timers must reach their time-up (or pause-when-empty) on time after a
+    // restart, whether or not anybody asks for their room: load them before serving.
+    let running = db.blocking(|conn| rooms::running(conn, clock.now_ms()))?;
+    log::info!("loading {} room(s) with a running timer", running.len());
+    // On a shared database, this process reports its streams for the others.
+    let cluster = db.shared_url().map(|_| {
+        let process = uuid::Uuid::new_v4().simple().to_string();
+        log::info!("process id {process} (several processes may share this database)");
+        let presence = Presence::new(process.clone(), db.clone(), clock.clone()).start();
+        Cluster { process, presence }
+    });
+    let env = RoomContext {
+        db: db.clone(),
+        clock: clock.clone(),
+        policy: Arc::new(policy),
+        metrics: metrics.clone(),
+        cluster: cluster.clone(),
+    };
+    let registry = RoomRegistry::new(env, handles, running).start();
+    // Several processes may share a PostgreSQL database: hear of each other's changes.
+    let feed = db.shared_url().zip(cluster.as_ref()).map(|(url, cluster)| {
+        let to = registry.clone();
+        let url = presence::tagged_url(url, &cluster.process);
+        let health = feed::listen(url, move |event| to.do_send(Feed(event)));
+        // Serve once other processes' changes reach this one (readiness says so meanwhile).
+        if !health.wait_up(FEED_START_WAIT) {
+            log::warn!("the change feed is not connected yet; /readyz answers 503 until it is");
+        }
+        health
+    });
+    let (shutdown, stopping) = watch::channel(false);
+    let stream_cap = config.stream_cap();
+    let client_cap = config.max_streams_per_client;
+    if client_cap > 0 {
+        log::info!("at most {stream_cap} streams at once, {client_cap} per client");
+    } else {
+        log::info!("at most {stream_cap} streams at once");
+    }
+    let state = AppState {
+        registry,
+        db,
+        feed,
+        clock,
+        metrics,
+        admin_token: AdminToken::new(admin_token),
+        creation_limiter: Arc::new(CreationLimiter::new(config.create_per_minute)),
+        trusted_proxies: Arc::new(config.trusted_proxies.clone()),
+        streams: StreamGate::new(stream_cap, client_cap),
+        shutdown: stopping,
+    };
+
+    let allowed_origins = config.allowed_origins.0.clone();
+    if !allowed_origins.is_empty() {
+        log::info!(
+            "cross-origin API calls allowed from {}",
+            allowed_origins.join(", ")
+        );
+    }
+    Ok(Parts {
+        http: Http {
+            state,
+            allowed_origins,
+            tls,
+            grace: config.shutdown_grace_ms,
+        },
+        bind: config.bind,
+        shutdown,
+        cluster,
+        arbiters,
+    })
+}
+
+/// The application the server runs on `state`: every route of [`http::configure`] behind
+/// the middleware stack, outermost first: the access log and HTTP metrics, the security
+/// headers, cross-origin calls from `allowed_origins`, `HEAD` answered as `GET`, and the
+/// body size limit. The server calls it once per worker; tests call it to run exactly
+/// what the server runs.
+pub fn app(
+    state: AppState,
+    allowed_origins: &[String],
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .app_data(web::Data::new(state))
+        .wrap(from_fn(refuse_large_bodies))
+        .wrap(from_fn(http::openapi::head_as_get))
+        // Outside the body limit, so that its 413 reaches a cross-origin page readable.
+        .wrap(CrossOrigin::new(allowed_origins))
+        .wrap(from_fn(security_headers))
+        .wrap(from_fn(observe))
+        .configure(http::configure)
+}
+
+/// Serves `parts`: binds the listener ([`LISTEN_BACKLOG`]) and runs the HTTP server
+/// ([`Http::server`]) in the current actix system. It serves from the moment this
+/// returns.
+pub fn serve(parts: Parts) -> Result<Running, StartError> {
+    let Parts {
+        http,
+        bind,
+        shutdown,
+        cluster,
+        arbiters,
+    } = parts;
+    let listener = listen(&bind).map_err(|e| StartError::Bind(bind.clone(), e))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| StartError::Bind(bind.clone(), e))?;
+    let scheme = if http.tls.is_some() { "https" } else { "http" };
+    let server = http
+        .server(listener)
+        .map_err(|e| StartError::Bind(bind.clone(), e))?;
+    log::info!("listening on {scheme}://{addr}");
+    let handle = server.handle();
+    Ok(Running {
+        local_addr: addr,
+        server: handle,
+        serving: Some(actix_web::rt::spawn(server)),
+        shutdown,
+        presence: cluster.map(|c| c.presence),
+        arbiters,
+    })
+}
+
+impl Http {
+    /// The HTTP server the binary runs, on `listener`: [`app`] once per worker, with the
+    /// binary's connection settings (a bounded write buffer per connection, no Nagle
+    /// delay, a client's close ending its stream at once, a capped kernel send buffer),
+    /// over HTTPS when [`Http::tls`] is set, and no signal handling of its own. It runs in
+    /// the current actix system once awaited or spawned; stop it through its handle.
+    pub fn server(self, listener: TcpListener) -> std::io::Result<Server> {
+        let Http {
+            state,
+            allowed_origins,
+            tls,
+            grace,
+        } = self;
+        let server = HttpServer::new(move || app(state.clone(), &allowed_origins))
+            .h1_write_buffer_size(WRITE_BUFFER_BYTES)
+            // An event leaves at once: HTTP/2 writes the streams of one connection (several
+            // rooms' ticks in the same millisecond) as separate small writes, which Nagle's
+            // algorithm would otherwise hold back until the client acknowledges the first.
+            .tcp_nodelay(true)
+            // A client that closes its side is gone: end its stream now, not at the next
+            // write.
+            .h1_allow_half_closed(false)
+            .on_connect(limit_send_buffer)
+            .shutdown_timeout(grace.as_millis().div_ceil(1000).max(1) as u64)
+            // The binary handles SIGTERM and Ctrl-C itself, to end the streams first.
+            .disable_signals();
+        let server = match tls {
+            // actix-web offers `h2` and `http/1.1` by ALPN on a rustls listener.
+            Some(config) => server.listen_rustls_0_23(listener, config),
+            None => server.listen(listener),
+        }?;
+        Ok(server.run())
+    }
+}
+
+impl Running {
+    /// Ends when the HTTP server ends by itself, which it does only when it fails (a stop
+    /// is [`Running::stop`]); what it ended with. Ends at once when it already ended.
+    pub async fn served(&mut self) -> std::io::Result<()> {
+        let Some(serving) = self.serving.as_mut() else {
+            return Ok(());
+        };
+        let outcome = serving.await;
+        self.serving = None;
+        // A task that did not finish (it panicked, or the runtime is going away) leaves
+        // nothing to report beyond the end itself.
+        outcome.unwrap_or(Ok(()))
+    }
+
+    /// A clean stop, in this order: every open stream gets `retry: 250` and ends (its
+    /// connection closes); the server stops accepting and lets the requests in flight
+    /// finish within the shutdown grace; on a shared database this process's presence rows
+    /// are removed, so that the other processes stop counting its streams at once; the
+    /// room arbiters stop. Every acknowledged change is already committed: nothing needs
+    /// saving.
+    pub async fn stop(self) {
+        // An error means no receiver is left, so no stream to end.
+        let _ = self.shutdown.send(true);
+        self.server.stop(true).await;
+        if let Some(presence) = &self.presence {
+            // A reporter already gone has nothing left to remove.
+            let _ = presence.send(Leave).await;
+        }
+        for arbiter in &self.arbiters {
+            arbiter.stop();
+        }
+    }
+}
+
 type TcpStream = actix_web::rt::net::TcpStream;
 type TlsStream = actix_tls::accept::rustls_0_23::TlsStream<TcpStream>;
 
@@ -74,26 +382,6 @@ fn limit_send_buffer(conn: &dyn Any, _: &mut Extensions) {
         log::debug!("cannot set the send buffer size: {e}");
     }
 }
-
-/// A started server.
-pub struct Running {
-    /// The address the server listens on (the real port when the setting asked for 0).
-    pub local_addr: std::net::SocketAddr,
-    /// This process's presence reporter on a shared database: tell it `Leave` at a clean stop.
-    pub presence: Option<Addr<Presence>>,
-    /// The server; await it to serve until stopped.
-    pub server: Server,
-    /// The arbiters room actors run on.
-    pub arbiters: Vec<Arbiter>,
-    /// Set to `true` to end every open stream (with a short `retry:`) before stopping.
-    pub shutdown: watch::Sender<bool>,
-}
-
-/// Connections the kernel may hold for the server before it accepts them. After a restart
-/// every client of the old process reconnects within the same second or two: a short
-/// queue would turn away thousands of them and send each into a retry. The kernel caps
-/// it at `net.core.somaxconn` (see docs/OPERATIONS.md).
-pub const LISTEN_BACKLOG: i32 = 65_535;
 
 /// Binds `bind` (`host:port`, the first address it resolves to that binds) with a long
 /// listen queue ([`LISTEN_BACKLOG`]).
@@ -117,138 +405,4 @@ fn listen(bind: &str) -> std::io::Result<TcpListener> {
     Err(last.unwrap_or_else(|| {
         std::io::Error::new(std::io::ErrorKind::InvalidInput, "no address to bind")
     }))
-}
-
-/// Starts everything inside the current actix system and binds the listener. The server
-/// serves once `Running::server` is awaited (or spawned). Every timed decision reads
-/// `clock`: [`Clock::system`] in production.
-pub fn start(settings: Settings, clock: Clock) -> Result<Running, StartError> {
-    // Checked first: a half-configured HTTPS must not open (or migrate) the database.
-    let tls = tls::server_config(settings.tls_cert.as_deref(), settings.tls_key.as_deref())?;
-    let backend = Backend::parse(&settings.database_url)?;
-    let db = Db::open(&backend)?;
-    let metrics = Metrics::new()?;
-    let admin_token = match settings.admin_token.clone().filter(|t| !t.is_empty()) {
-        Some(token) => token,
-        None => {
-            let token = crate::access_code::generate();
-            log::info!("no PAIRSYNC_ADMIN_TOKEN set; generated admin token: {token}");
-            token
-        }
-    };
-
-    let threads = settings
-        .room_threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
-    let arbiters: Vec<Arbiter> = (0..threads).map(|_| Arbiter::new()).collect();
-    let handles = arbiters.iter().map(Arbiter::handle).collect();
-    let config = RoomConfig {
-        heartbeat: settings.heartbeat_ms,
-        pause_when_empty: settings.pause_when_empty,
-        max_subscribers: settings.max_subscribers_per_room,
-        idle_ttl: settings.room_idle_ms,
-        cluster: db.shared_url().is_some(),
-    };
-    // Running timers must reach their time-up (or pause-when-empty) on time after a
-    // restart, whether or not anybody asks for their room: load them before serving.
-    let running = db.blocking(|conn| rooms::running(conn, clock.now_ms()))?;
-    log::info!("loading {} room(s) with a running timer", running.len());
-    // On a shared database, this process reports its streams for the others.
-    let cluster = db.shared_url().map(|_| {
-        let process = uuid::Uuid::new_v4().simple().to_string();
-        log::info!("process id {process} (several processes may share this database)");
-        let presence = Presence::new(process.clone(), db.clone(), clock.clone()).start();
-        Cluster { process, presence }
-    });
-    let env = RoomContext {
-        db: db.clone(),
-        clock: clock.clone(),
-        config: Arc::new(config),
-        metrics: metrics.clone(),
-        cluster: cluster.clone(),
-    };
-    let registry = RoomRegistry::new(env, handles, running).start();
-    // Several processes may share a PostgreSQL database: hear of each other's changes.
-    let feed = db.shared_url().zip(cluster.as_ref()).map(|(url, cluster)| {
-        let to = registry.clone();
-        let url = presence::tagged_url(url, &cluster.process);
-        let health = feed::listen(url, move |event| to.do_send(Feed(event)));
-        // Serve once other processes' changes reach this one (readiness says so meanwhile).
-        if !health.wait_up(FEED_START_WAIT) {
-            log::warn!("the change feed is not connected yet; /readyz answers 503 until it is");
-        }
-        health
-    });
-    let (shutdown, stopping) = watch::channel(false);
-    let stream_cap = settings.stream_cap();
-    let client_cap = settings.max_streams_per_client;
-    if client_cap > 0 {
-        log::info!("at most {stream_cap} streams at once, {client_cap} per client");
-    } else {
-        log::info!("at most {stream_cap} streams at once");
-    }
-    let state = AppState {
-        registry,
-        db,
-        feed,
-        clock,
-        metrics,
-        admin_token: AdminToken::new(admin_token),
-        creation_limiter: Arc::new(CreationLimiter::new(settings.create_per_minute)),
-        trusted_proxies: Arc::new(settings.trusted_proxies.clone()),
-        streams: StreamGate::new(stream_cap, client_cap),
-        shutdown: stopping,
-    };
-
-    let allowed_origins = settings.allowed_origins.0.clone();
-    if !allowed_origins.is_empty() {
-        log::info!(
-            "cross-origin API calls allowed from {}",
-            allowed_origins.join(", ")
-        );
-    }
-
-    let listener =
-        listen(&settings.bind).map_err(|e| StartError::Bind(settings.bind.clone(), e))?;
-    let addr = listener
-        .local_addr()
-        .map_err(|e| StartError::Bind(settings.bind.clone(), e))?;
-    let server = HttpServer::new(move || {
-        App::new()
-            .app_data(web::Data::new(state.clone()))
-            .wrap(from_fn(refuse_large_bodies))
-            .wrap(from_fn(http::openapi::head_as_get))
-            // Outside the body limit, so that its 413 reaches a cross-origin page readable.
-            .wrap(CrossOrigin::new(&allowed_origins))
-            .wrap(from_fn(security_headers))
-            .wrap(from_fn(observe))
-            .configure(http::configure)
-    })
-    .h1_write_buffer_size(WRITE_BUFFER_BYTES)
-    // An event leaves at once: HTTP/2 writes the streams of one connection (several
-    // rooms' ticks in the same millisecond) as separate small writes, which Nagle's
-    // algorithm would otherwise hold back until the client acknowledges the first.
-    .tcp_nodelay(true)
-    // A client that closes its side is gone: end its stream now, not at the next write.
-    .h1_allow_half_closed(false)
-    .on_connect(limit_send_buffer)
-    .shutdown_timeout(settings.shutdown_grace_ms.as_millis().div_ceil(1000).max(1) as u64)
-    // The binary handles SIGTERM and Ctrl-C itself, to end the streams first.
-    .disable_signals();
-    let scheme = if tls.is_some() { "https" } else { "http" };
-    let server = match tls {
-        // actix-web offers `h2` and `http/1.1` by ALPN on a rustls listener.
-        Some(config) => server.listen_rustls_0_23(listener, config),
-        None => server.listen(listener),
-    }
-    .map_err(|e| StartError::Bind(settings.bind.clone(), e))?
-    .run();
-    log::info!("listening on {scheme}://{addr}");
-    Ok(Running {
-        local_addr: addr,
-        presence: cluster.map(|c| c.presence),
-        server,
-        arbiters,
-        shutdown,
-    })
 }

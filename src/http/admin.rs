@@ -12,9 +12,10 @@ use utoipa::ToSchema;
 
 use super::AppState;
 use crate::error::{ApiError, ErrorBody};
-use crate::http::openapi::RoomCode;
-use crate::pairing::TimerView;
-use crate::rooms::messages::{Describe, LiveRoom, LiveRooms, RoomView};
+use crate::http::api_types::RoomCode;
+use crate::rooms::messages::{Describe, RoomView};
+use crate::rooms::registry::{LiveRoom, LiveRooms};
+use crate::rules::{PresenceView, TimerView};
 use crate::store::{presence, rooms};
 
 /// The page size when none is asked for.
@@ -67,9 +68,9 @@ impl Entry {
     fn new(view: RoomView, now: i64) -> Entry {
         Entry {
             timer: view.room.timer_view(now),
+            navigator: view.room.navigator().to_string(),
+            driver: view.room.driver().to_string(),
             access_code: view.room.access_code,
-            navigator: view.room.navigator,
-            driver: view.room.driver,
             subscribers: view.subscribers,
         }
     }
@@ -234,6 +235,7 @@ async fn cluster_listing(
                 RoomView {
                     room,
                     subscribers: usize::try_from(subscribers).unwrap_or(0),
+                    presence: PresenceView::default(),
                 },
                 now,
             )

@@ -12,12 +12,11 @@ use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::RefOr;
 use utoipa::{PartialSchema, ToSchema};
 
-use crate::pairing::{Command, NewRoom};
-use crate::schedule::{RoomSettings, SettingsPatch, MAX_BREAK_EVERY};
-use crate::timer::{MAX_BREAK_MS, MAX_DURATION_MS, MIN_BREAK_MS, MIN_DURATION_MS};
+use crate::rules::{goals, links, members, Command, Members, NewRoom, MAX_MEMBERS, MIN_MEMBERS};
+use crate::rules::{RoomSettings, SettingsPatch, MAX_BREAK_EVERY};
+use crate::rules::{MAX_BREAK_MS, MAX_DURATION_MS, MIN_BREAK_MS, MIN_DURATION_MS};
 
-/// The longest name a navigator or driver may have, in characters.
-pub const MAX_NAME_CHARS: usize = 20;
+pub use crate::rules::members::MAX_NAME_CHARS;
 /// The longest mission URL, in characters.
 pub const MAX_MISSION_URL_CHARS: usize = 2048;
 
@@ -55,7 +54,7 @@ pub const NAME_PATTERN: &str = concat!(
     "*$"
 );
 
-/// A navigator's or driver's name as sent; the server keeps it trimmed.
+/// A member's name as sent; the server keeps it trimmed.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(transparent)]
 pub struct Name(String);
@@ -87,28 +86,65 @@ impl ToSchema for Name {
     }
 }
 
-/// The rule of [`NAME_PATTERN`], with a message for each way to break it.
+/// The rooms' rule for a name ([`members::name`], which [`NAME_PATTERN`] spells), with a
+/// message for each way to break it.
 fn valid_name(name: &Name, _: &()) -> garde::Result {
-    let trimmed = name.trimmed();
-    let chars = trimmed.chars().count();
-    if chars == 0 || chars > MAX_NAME_CHARS {
-        return Err(garde::Error::new(format!(
-            "must be 1 to {MAX_NAME_CHARS} characters after trimming"
-        )));
-    }
-    if trimmed.chars().any(char::is_control) {
-        return Err(garde::Error::new("must not contain control characters"));
-    }
-    Ok(())
+    members::name(&name.0)
+        .map(drop)
+        .map_err(|e| garde::Error::new(e.to_string()))
+}
+
+/// [`valid_name`] for a name that may be absent.
+fn valid_optional_name(name: &Option<Name>, ctx: &()) -> garde::Result {
+    name.as_ref().map_or(Ok(()), |name| valid_name(name, ctx))
 }
 
 /// The driver's rule beside [`valid_name`]: not the navigator's name, once both are trimmed.
-fn differs_from(navigator: &Name) -> impl FnOnce(&Name, &()) -> garde::Result + '_ {
-    move |driver, _| {
-        if driver.trimmed() == navigator.trimmed() {
-            return Err(garde::Error::new("must differ from navigator"));
+fn differs_from(navigator: &Option<Name>) -> impl FnOnce(&Option<Name>, &()) -> garde::Result + '_ {
+    move |driver, _| match (driver, navigator) {
+        (Some(driver), Some(navigator)) if driver.trimmed() == navigator.trimmed() => {
+            Err(garde::Error::new("must differ from navigator"))
         }
-        Ok(())
+        _ => Ok(()),
+    }
+}
+
+/// The rooms' rule for a list of members: 2 to 12 valid names, no two the same.
+fn valid_members(names: &Option<Vec<Name>>, ctx: &()) -> garde::Result {
+    names
+        .as_deref()
+        .map_or(Ok(()), |names| valid_member_list(names, ctx))
+}
+
+/// A list of 2 to 12 names, as the document shows it.
+pub struct MemberNames;
+
+impl PartialSchema for MemberNames {
+    fn schema() -> RefOr<Schema> {
+        utoipa::openapi::schema::ArrayBuilder::new()
+            .items(Name::schema())
+            .min_items(Some(MIN_MEMBERS))
+            .max_items(Some(MAX_MEMBERS))
+            .unique_items(true)
+            .description(Some(
+                "2 to 12 names in turn order: the driver, the navigator, then those who wait; \
+                 no two the same once trimmed",
+            ))
+            .into()
+    }
+}
+
+/// [`MemberNames`], or `null` (the field is then absent).
+fn optional_member_names() -> RefOr<Schema> {
+    utoipa::openapi::schema::OneOfBuilder::new()
+        .item(ObjectBuilder::new().schema_type(Type::Null))
+        .item(MemberNames::schema())
+        .into()
+}
+
+impl ToSchema for MemberNames {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("MemberNames")
     }
 }
 
@@ -128,14 +164,22 @@ fn at_most_the(duration: &'static str, ms: i64) -> impl FnOnce(&Option<i64>, &()
 /// Numbers are written without a fraction or an exponent (`60000`, not `60000.0`).
 #[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(rename_all = "camelCase")]
-#[schema(examples(json!({"navigator": "Ann", "driver": "Bob", "timerDuration": 1500000})))]
+#[schema(examples(
+    json!({"navigator": "Ann", "driver": "Bob", "timerDuration": 1500000}),
+    json!({"members": ["Bob", "Ann", "Cy"], "timerDuration": 1500000})
+))]
 pub struct CreateRoomBody {
-    /// Who guides.
-    #[garde(custom(valid_name))]
-    pub navigator: Name,
+    /// Who guides. Give `navigator` and `driver`, or `members`, not both.
+    #[garde(custom(valid_optional_name))]
+    pub navigator: Option<Name>,
     /// Who types: as `navigator`, and not equal to it once both are trimmed.
-    #[garde(custom(valid_name), custom(differs_from(&self.navigator)))]
-    pub driver: Name,
+    #[garde(custom(valid_optional_name), custom(differs_from(&self.navigator)))]
+    pub driver: Option<Name>,
+    /// Everyone, in turn order (the driver first, the navigator second): instead of
+    /// `driver` and `navigator`.
+    #[schema(schema_with = optional_member_names)]
+    #[garde(custom(valid_members))]
+    pub members: Option<Vec<Name>>,
     /// The full countdown of a turn, ms: 1000 to 86400000.
     #[schema(minimum = 1000, maximum = 86400000, example = 1500000)]
     #[garde(range(min = MIN_DURATION_MS, max = MAX_DURATION_MS))]
@@ -164,21 +208,80 @@ pub struct CreateRoomBody {
     pub break_duration: Option<i64>,
 }
 
-impl From<CreateRoomBody> for NewRoom {
-    fn from(body: CreateRoomBody) -> NewRoom {
-        let duration = body.timer_duration;
+impl CreateRoomBody {
+    /// The members this body names: `members`, or `driver` then `navigator`; `Err` names
+    /// what is wrong when it gives both forms or neither.
+    pub fn members(&self) -> Result<Members, String> {
+        let trimmed = |names: &[&Name]| -> Result<Members, String> {
+            let raw: Vec<&str> = names.iter().map(|n| n.trimmed()).collect();
+            Members::new(&raw).map_err(|e| format!("members {e}"))
+        };
+        match (&self.members, &self.driver, &self.navigator) {
+            (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
+                Err("give either members or driver and navigator, not both".to_string())
+            }
+            (Some(members), None, None) => trimmed(&members.iter().collect::<Vec<_>>()),
+            (None, Some(driver), Some(navigator)) => trimmed(&[driver, navigator]),
+            (None, _, None) => Err("navigator is required (or members)".to_string()),
+            (None, None, Some(_)) => Err("driver is required (or members)".to_string()),
+        }
+    }
+
+    /// The room this body asks for, once its members are known.
+    pub fn into_new_room(self, members: Members) -> NewRoom {
+        let duration = self.timer_duration;
         NewRoom {
-            navigator: body.navigator.trimmed().to_string(),
-            driver: body.driver.trimmed().to_string(),
-            mission_url: body.mission_url.unwrap_or_default(),
+            members,
+            mission_url: self.mission_url.unwrap_or_default(),
             duration,
-            remaining: body.timer_remaining_time.unwrap_or(duration),
+            remaining: self.timer_remaining_time.unwrap_or(duration),
             settings: RoomSettings::default().patched(SettingsPatch {
-                auto_start: body.auto_start,
-                break_every: body.break_every,
-                break_duration: body.break_duration,
+                auto_start: self.auto_start,
+                break_every: self.break_every,
+                break_duration: self.break_duration,
             }),
         }
+    }
+}
+
+/// `POST /api/pair-room/{code}/members`: someone joins, at the end. Other fields are ignored.
+#[derive(Debug, Deserialize, ToSchema, Validate)]
+pub struct JoinBody {
+    /// The newcomer's name: a name no member has.
+    #[garde(custom(valid_name))]
+    pub name: Name,
+}
+
+impl From<JoinBody> for Command {
+    fn from(body: JoinBody) -> Command {
+        Command::Join(body.name.trimmed().to_string())
+    }
+}
+
+/// `PUT /api/pair-room/{code}/members`: the whole order at once. Other fields are ignored.
+#[derive(Debug, Deserialize, ToSchema, Validate)]
+pub struct MembersBody {
+    /// Everyone, in turn order: the driver first, the navigator second.
+    #[schema(schema_with = MemberNames::schema)]
+    #[garde(custom(valid_member_list))]
+    pub members: Vec<Name>,
+}
+
+/// [`valid_members`] for a list that must be there.
+fn valid_member_list(names: &[Name], _: &()) -> garde::Result {
+    let raw: Vec<&str> = names.iter().map(|n| n.0.as_str()).collect();
+    Members::new(&raw)
+        .map(drop)
+        .map_err(|e| garde::Error::new(e.to_string()))
+}
+
+impl MembersBody {
+    /// The command this body asks for; the names were checked by its validation.
+    pub fn command(&self) -> Result<Command, String> {
+        let raw: Vec<&str> = self.members.iter().map(Name::trimmed).collect();
+        Members::new(&raw)
+            .map(Command::SetMembers)
+            .map_err(|e| format!("members {e}"))
     }
 }
 
@@ -261,240 +364,134 @@ impl From<StatusBody> for Command {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use serde_json::{json, Value};
-    use utoipa::OpenApi;
+/// A goal's or a category's text as sent; the server keeps it trimmed.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(transparent)]
+pub struct Text(String);
 
-    use crate::error::ApiError;
-    use crate::http::input;
-    use crate::http::openapi::ApiDoc;
-
-    /// A body schema of the document, and how the server reads that body.
-    struct Case {
-        schema: &'static str,
-        /// A valid body whose bounded fields other fields do not constrain (the durations
-        /// at their maximum, so that a remaining time may reach it).
-        base: Value,
-        read: fn(&Value) -> Result<(), ApiError>,
+impl Text {
+    /// The text without the white space around it.
+    pub fn trimmed(&self) -> &str {
+        self.0.trim()
     }
+}
 
-    fn cases() -> [Case; 3] {
-        [
-            Case {
-                schema: "CreateRoomBody",
-                base: json!({"navigator": "A", "driver": "B", "timerDuration": 86_400_000}),
-                read: |body| input::new_room(body).map(drop),
-            },
-            Case {
-                schema: "SetDurationBody",
-                base: json!({"duration": 86_400_000}),
-                read: |body| input::set_duration(body).map(drop),
-            },
-            Case {
-                schema: "SettingsBody",
-                base: json!({}),
-                read: |body| input::settings(body).map(drop),
-            },
-        ]
-    }
+/// The rooms' rule for a goal's text ([`goals::content`]).
+fn valid_goal(text: &Text, _: &()) -> garde::Result {
+    goals::content(&text.0)
+        .map(drop)
+        .map_err(|e| garde::Error::new(e.to_string()))
+}
 
-    fn document() -> Value {
-        serde_json::to_value(ApiDoc::openapi()).expect("serializes")
-    }
+/// The rooms' rule for a category's name ([`links::category_name`]).
+fn valid_category(text: &Text, _: &()) -> garde::Result {
+    links::category_name(&text.0)
+        .map(drop)
+        .map_err(|_| garde::Error::new("must be 1 to 30 characters after trimming"))
+}
 
-    /// The schema `schema` names, following a `$ref` into the components.
-    fn resolved<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
-        match schema["$ref"].as_str() {
-            Some(path) => {
-                let name = path.rsplit('/').next().unwrap_or_default();
-                &doc["components"]["schemas"][name]
-            }
-            None => schema,
-        }
-    }
+/// The rooms' rule for a link ([`links::url`]).
+fn valid_url(text: &Text, _: &()) -> garde::Result {
+    links::url(&text.0)
+        .map(drop)
+        .map_err(|_| garde::Error::new("must be an http or https URL of at most 2048 characters"))
+}
 
-    /// Sends `body` with `field` set to `value`; `Ok` or the refusal's message.
-    fn with(case: &Case, field: &str, value: Value) -> Result<(), String> {
-        let mut body = case.base.clone();
-        body[field] = value;
-        match (case.read)(&body) {
-            Ok(()) => Ok(()),
-            Err(ApiError::InvalidRequest(message)) => Err(message),
-            Err(other) => panic!("{body}: refused with {other:?}, not a 400"),
-        }
-    }
+/// A text of `min` to `max` characters once trimmed, as the document shows it.
+fn text_schema(max: usize, description: &str) -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length(Some(1))
+        .max_length(Some(max))
+        .description(Some(description))
+        .into()
+}
 
-    fn refused_naming(case: &Case, field: &str, value: Value) {
-        match with(case, field, value.clone()) {
-            Ok(()) => panic!("{}.{field} = {value} was accepted", case.schema),
-            Err(message) => assert!(message.contains(field), "{field} = {value}: {message}"),
-        }
-    }
+fn goal_text_schema() -> RefOr<Schema> {
+    text_schema(
+        goals::MAX_GOAL_CHARS,
+        "1 to 500 characters once the white space around them is trimmed (kept trimmed)",
+    )
+}
 
-    fn accepted(case: &Case, field: &str, value: Value) {
-        if let Err(message) = with(case, field, value.clone()) {
-            panic!("{}.{field} = {value} was refused: {message}", case.schema);
-        }
-    }
+fn category_text_schema() -> RefOr<Schema> {
+    text_schema(
+        links::MAX_CATEGORY_CHARS,
+        "1 to 30 characters once the white space around them is trimmed (kept trimmed); \
+         no other category of the room has it",
+    )
+}
 
-    #[test]
-    fn every_documented_bound_is_the_enforced_one() {
-        let doc = document();
-        let mut bounds = 0;
-        for case in cases() {
-            let properties = doc["components"]["schemas"][case.schema]["properties"]
-                .as_object()
-                .unwrap_or_else(|| panic!("{} has properties", case.schema));
-            for (field, schema) in properties {
-                let schema = resolved(&doc, schema);
-                if let Some(max) = schema["maximum"].as_i64() {
-                    accepted(&case, field, json!(max));
-                    refused_naming(&case, field, json!(max + 1));
-                    bounds += 1;
-                }
-                if let Some(min) = schema["minimum"].as_i64() {
-                    accepted(&case, field, json!(min));
-                    refused_naming(&case, field, json!(min - 1));
-                    bounds += 1;
-                }
-                // Lengths count characters, as JSON Schema does: a two-byte one here.
-                if let Some(max) = schema["maxLength"].as_u64() {
-                    let max = usize::try_from(max).expect("small");
-                    accepted(&case, field, json!("é".repeat(max)));
-                    refused_naming(&case, field, json!("é".repeat(max + 1)));
-                    bounds += 1;
-                }
-                if let Some(min) = schema["minLength"].as_u64() {
-                    let min = usize::try_from(min).expect("small");
-                    refused_naming(&case, field, json!("é".repeat(min - 1)));
-                    bounds += 1;
-                }
-            }
-        }
-        // Two durations and two remaining times (min and max each), the mission URL, the
-        // two names, and the two settings bounds (min and max) in two bodies.
-        assert_eq!(bounds, 4 + 4 + 1 + 2 + 8, "a bound was added or lost");
-    }
+fn url_schema() -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length(Some(1))
+        .max_length(Some(links::MAX_URL_CHARS))
+        .description(Some(
+            "An `http` or `https` URL with a host, at most 2048 characters (kept trimmed)",
+        ))
+        .into()
+}
 
-    #[test]
-    fn every_documented_type_is_the_enforced_one() {
-        let doc = document();
-        for case in cases() {
-            let properties = doc["components"]["schemas"][case.schema]["properties"]
-                .as_object()
-                .unwrap_or_else(|| panic!("{} has properties", case.schema));
-            for (field, schema) in properties {
-                let schema = resolved(&doc, schema);
-                let types: Vec<&str> = match &schema["type"] {
-                    Value::String(t) => vec![t.as_str()],
-                    Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
-                    other => panic!("{field}: type {other}"),
-                };
-                let wrong = match types[0] {
-                    "integer" => json!("60000"),
-                    "string" => json!(60000),
-                    "boolean" => json!("true"),
-                    other => panic!("{field}: no wrong value for {other}"),
-                };
-                refused_naming(&case, field, wrong);
-                refused_naming(&case, field, json!([1]));
-                if types[0] == "integer" {
-                    // A fraction is refused even when JSON Schema would count it as an
-                    // integer; the descriptions say numbers are written without one.
-                    refused_naming(&case, field, json!(60000.5));
-                    refused_naming(&case, field, json!(60000.0));
-                }
-                // An optional field may be null: it is then absent.
-                let required = doc["components"]["schemas"][case.schema]["required"]
-                    .as_array()
-                    .is_some_and(|r| r.iter().any(|name| name == field.as_str()));
-                if required {
-                    refused_naming(&case, field, Value::Null);
-                } else {
-                    assert!(types.contains(&"null"), "{field} is optional: null");
-                    accepted(&case, field, Value::Null);
-                }
-            }
-        }
-    }
+/// `POST /api/{code}/todos`: a new goal, added last. Other fields are ignored.
+#[derive(Debug, Deserialize, ToSchema, Validate)]
+pub struct TodoBody {
+    /// What the goal says.
+    #[schema(schema_with = goal_text_schema)]
+    #[garde(custom(valid_goal))]
+    pub content: Text,
+}
 
-    #[test]
-    fn a_remaining_time_is_at_most_the_duration_and_its_description_says_so() {
-        let doc = document();
-        let schemas = &doc["components"]["schemas"];
-        for (case, remaining, duration) in [
-            ("CreateRoomBody", "timerRemainingTime", "timerDuration"),
-            ("SetDurationBody", "remainingTime", "duration"),
-        ] {
-            let description = schemas[case]["properties"][remaining]["description"]
-                .as_str()
-                .unwrap_or_default();
-            assert!(
-                description.contains(&format!("never more than `{duration}`")),
-                "{case}.{remaining}: {description}"
-            );
-            let case = cases()
-                .into_iter()
-                .find(|c| c.schema == case)
-                .expect("a case");
-            for (d, r, ok) in [(5000, 5000, true), (5000, 5001, false), (1000, 1000, true)] {
-                let mut body = case.base.clone();
-                body[duration] = json!(d);
-                body[remaining] = json!(r);
-                match (case.read)(&body) {
-                    Ok(()) => assert!(ok, "{body} was accepted"),
-                    Err(ApiError::InvalidRequest(m)) => {
-                        assert!(!ok, "{body} was refused: {m}");
-                        assert!(m.contains(remaining), "{body}: {m}");
-                    }
-                    Err(other) => panic!("{body}: {other:?}"),
-                }
-            }
-        }
-    }
+/// `PATCH /api/todos/{id}/contents`: a goal's new text. Other fields are ignored.
+#[derive(Debug, Deserialize, ToSchema, Validate)]
+pub struct ContentsBody {
+    /// What the goal now says.
+    #[schema(schema_with = goal_text_schema)]
+    #[garde(custom(valid_goal))]
+    pub contents: Text,
+}
 
-    /// Names around the pattern's edges: every character up to U+3100 (all of Unicode's
-    /// white space and control characters among them) alone, inside and around a name,
-    /// and names at and over the length bound with and without white space around them.
-    fn sample_names() -> Vec<String> {
-        let mut names = Vec::new();
-        for c in (0..0x3100).filter_map(char::from_u32).chain(['\u{1F600}']) {
-            names.push(c.to_string());
-            names.push(format!("a{c}b"));
-            names.push(format!("{c}ab"));
-            names.push(format!("ab{c}"));
-        }
-        for core in [
-            "x".repeat(20),
-            "😀".repeat(20),
-            format!("x{}x", " ".repeat(18)),
-        ] {
-            names.push(core.clone());
-            names.push(format!(" \t{core}\u{3000}\n"));
-            names.push(format!("{core}y"));
-            names.push(format!(" {core}y "));
-        }
-        names.push(String::new());
-        names.push("\u{2028}\u{2029}".to_string());
-        names
-    }
+/// `PATCH /api/todos/{id}/order`: a goal's new position. Other fields are ignored. Numbers
+/// are written without a fraction or an exponent.
+#[derive(Debug, Deserialize, ToSchema, Validate)]
+pub struct OrderBody {
+    /// The position to move to, from 0 (past the end: last); the others shift.
+    #[schema(minimum = 0)]
+    #[garde(range(min = 0))]
+    pub order: i64,
+}
 
-    #[test]
-    fn the_name_pattern_accepts_exactly_the_names_the_server_accepts() {
-        let doc = document();
-        let name = &doc["components"]["schemas"]["Name"];
-        let pattern = regex::Regex::new(name["pattern"].as_str().expect("a pattern"))
-            .expect("the pattern compiles");
-        assert_eq!(name["minLength"], 1);
-        let case = cases().into_iter().next().expect("the creation");
-        for sample in sample_names() {
-            // A driver no sample trims to, so that only the navigator's rules apply.
-            let mut body = case.base.clone();
-            body["navigator"] = json!(sample);
-            body["driver"] = json!("driver-of-the-test");
-            let accepted = (case.read)(&body).is_ok();
-            assert_eq!(pattern.is_match(&sample), accepted, "{sample:?}");
-        }
-    }
+/// `POST /api/{code}/category`: a new category. Other fields are ignored.
+#[derive(Debug, Deserialize, ToSchema, Validate)]
+pub struct CategoryBody {
+    /// Its name.
+    #[schema(schema_with = category_text_schema)]
+    #[garde(custom(valid_category))]
+    pub value: Text,
+}
+
+/// `PATCH /api/{code}/category`: a category's new name. Other fields are ignored.
+#[derive(Debug, Deserialize, ToSchema, Validate)]
+#[serde(rename_all = "camelCase")]
+pub struct CategoryRenameBody {
+    /// The category's id.
+    #[garde(length(min = 1))]
+    pub category_id: String,
+    /// Its new name.
+    #[schema(schema_with = category_text_schema)]
+    #[garde(custom(valid_category))]
+    pub updated_category_name: Text,
+}
+
+/// `POST /api/{code}/reference-link`: a new link. Other fields are ignored.
+#[derive(Debug, Deserialize, ToSchema, Validate)]
+#[serde(rename_all = "camelCase")]
+pub struct LinkBody {
+    /// The link.
+    #[schema(schema_with = url_schema)]
+    #[garde(custom(valid_url))]
+    pub url: Text,
+    /// The id of one of the room's categories, or `null` for none.
+    #[garde(skip)]
+    pub category_id: Option<String>,
 }

@@ -14,14 +14,16 @@ use actix_web_lab::sse::Sse;
 use bytes::Bytes;
 use tokio::sync::watch;
 
-use super::client::ClientKey;
+use super::client_address::ClientKey;
 use super::stream_gate::{Refusal, StreamPermit};
-use super::AppState;
+use super::{input, AppState};
 use crate::error::{ApiError, ErrorBody};
-use crate::http::openapi::{RoomCode, StreamEvent};
+use crate::http::api_types::{RoomCode, StreamEvent};
 use crate::metrics::StreamEnd;
-use crate::rooms::client::ask;
+use crate::rooms::ask::ask;
 use crate::rooms::messages::Subscribe;
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 /// The reconnection delay sent to every new stream (`retry:`); short, so that pages come
 /// back quickly after a restart.
@@ -89,8 +91,19 @@ impl<B: MessageBody + Unpin> MessageBody for UntilShutdown<B> {
     }
 }
 
-/// `GET /api/{code}/connect`
-#[utoipa::path(get, path = "/api/{code}/connect", tag = "events", params(RoomCode),
+/// The query of `GET /api/{code}/connect`.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ConnectQuery {
+    /// The person this stream is for: a member name's rules (1 to 20 characters once
+    /// trimmed, no control character). Named streams make the room's `here`; without it
+    /// the stream counts only in `watching`.
+    #[param(value_type = Option<String>)]
+    name: Option<String>,
+}
+
+/// `GET /api/{code}/connect[?name=NAME]`
+#[utoipa::path(get, path = "/api/{code}/connect", tag = "events", params(RoomCode, ConnectQuery),
     responses(
         (status = 200, description = "A Server-Sent Events stream that lasts until the room is deleted \
             (`close`) or the server stops; each event is a `StreamEvent`",
@@ -105,7 +118,9 @@ pub async fn connect(
     req: HttpRequest,
     state: web::Data<AppState>,
     code: web::Path<String>,
+    query: web::Query<ConnectQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    let name = input::stream_name(query.into_inner().name.as_deref())?;
     if *state.shutdown.borrow() {
         return Err(ApiError::TooManyStreams);
     }
@@ -115,7 +130,7 @@ pub async fn connect(
         .streams
         .acquire(client)
         .map_err(|refusal| refused(&state, refusal))?;
-    let mut frames = ask(&state.registry, &code, Subscribe).await?;
+    let mut frames = ask(&state.registry, &code, Subscribe { name }).await?;
     let events = futures_util::stream::poll_fn(move |cx| {
         frames
             .poll_recv(cx)

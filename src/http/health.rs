@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::AppState;
 use crate::error::{ApiError, ErrorBody};
-use crate::http::openapi::Status;
+use crate::http::api_types::Status;
 
 /// `GET /healthz`: the process serves.
 #[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, body = Status)))]

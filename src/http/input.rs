@@ -3,7 +3,7 @@
 //! names the field at fault.
 
 mod field_order;
-mod messages;
+mod wording;
 
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::{web, HttpRequest};
@@ -12,10 +12,13 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use self::field_order::InFieldOrder;
-use super::bodies::{CreateRoomBody, SetDurationBody, SettingsBody, StatusBody};
+use super::bodies::{
+    CategoryBody, CategoryRenameBody, ContentsBody, CreateRoomBody, JoinBody, LinkBody,
+    MembersBody, OrderBody, SetDurationBody, SettingsBody, StatusBody, TodoBody,
+};
 use super::MAX_BODY_BYTES;
 use crate::error::ApiError;
-use crate::pairing::{Command, NewRoom};
+use crate::rules::{links, members, Command, NewRoom};
 
 pub use super::bodies::{MAX_MISSION_URL_CHARS, MAX_NAME_CHARS};
 
@@ -64,9 +67,9 @@ where
         return Err(ApiError::invalid("the body must be a JSON object"));
     };
     let typed: T = serde_path_to_error::deserialize(InFieldOrder(object.clone()))
-        .map_err(|e| ApiError::invalid(messages::type_fault(&e)))?;
-    garde::with_i18n(messages::Predicates, || typed.validate())
-        .map_err(|report| ApiError::invalid(messages::sentence(&report)))?;
+        .map_err(|e| ApiError::invalid(wording::type_fault(&e)))?;
+    garde::with_i18n(wording::Predicates, || typed.validate())
+        .map_err(|report| ApiError::invalid(wording::sentence(&report)))?;
     Ok(typed)
 }
 
@@ -75,10 +78,68 @@ pub fn settings(body: &Value) -> Result<Command, ApiError> {
     read::<SettingsBody>(body).map(Command::from)
 }
 
-/// `POST /api/pair-room`: `{navigator, driver, timerDuration, timerRemainingTime?, missionUrl?,
-/// autoStart?, breakEvery?, breakDuration?}`.
+/// `POST /api/pair-room`: `{navigator, driver | members, timerDuration, timerRemainingTime?,
+/// missionUrl?, autoStart?, breakEvery?, breakDuration?}`.
 pub fn new_room(body: &Value) -> Result<NewRoom, ApiError> {
-    read::<CreateRoomBody>(body).map(NewRoom::from)
+    let body = read::<CreateRoomBody>(body)?;
+    let members = body.members().map_err(ApiError::invalid)?;
+    Ok(body.into_new_room(members))
+}
+
+/// `POST /api/pair-room/{code}/members`: `{"name"}`.
+pub fn join(body: &Value) -> Result<Command, ApiError> {
+    read::<JoinBody>(body).map(Command::from)
+}
+
+/// `PUT /api/pair-room/{code}/members`: `{"members": [names]}`.
+pub fn set_members(body: &Value) -> Result<Command, ApiError> {
+    read::<MembersBody>(body)?
+        .command()
+        .map_err(ApiError::invalid)
+}
+
+/// `POST /api/{code}/todos`: `{"content"}`, trimmed.
+pub fn todo(body: &Value) -> Result<String, ApiError> {
+    read::<TodoBody>(body).map(|b| b.content.trimmed().to_string())
+}
+
+/// `PATCH /api/todos/{id}/contents`: `{"contents"}`, trimmed.
+pub fn contents(body: &Value) -> Result<String, ApiError> {
+    read::<ContentsBody>(body).map(|b| b.contents.trimmed().to_string())
+}
+
+/// `PATCH /api/todos/{id}/order`: `{"order"}`, a position from 0.
+pub fn order(body: &Value) -> Result<u64, ApiError> {
+    let order = read::<OrderBody>(body)?.order;
+    u64::try_from(order).map_err(|_| ApiError::invalid("order must be at least 0"))
+}
+
+/// `POST /api/{code}/category`: `{"value"}`, trimmed.
+pub fn category(body: &Value) -> Result<String, ApiError> {
+    read::<CategoryBody>(body).map(|b| b.value.trimmed().to_string())
+}
+
+/// `PATCH /api/{code}/category`: `{"categoryId", "updatedCategoryName"}`; the id and the
+/// trimmed name.
+pub fn category_rename(body: &Value) -> Result<(String, String), ApiError> {
+    read::<CategoryRenameBody>(body)
+        .map(|b| (b.category_id, b.updated_category_name.trimmed().to_string()))
+}
+
+/// `POST /api/{code}/reference-link`: `{"url", "categoryId"}`; the URL, its host, and the
+/// category's id when one is named.
+pub fn link(body: &Value) -> Result<(String, String, Option<String>), ApiError> {
+    let body = read::<LinkBody>(body)?;
+    let (url, host) = links::url(body.url.trimmed()).map_err(|_| {
+        ApiError::invalid("url must be an http or https URL of at most 2048 characters")
+    })?;
+    Ok((url, host, body.category_id))
+}
+
+/// The `name` of `GET /api/{code}/connect?name=NAME`, when given: a member name's rules.
+pub fn stream_name(raw: Option<&str>) -> Result<Option<String>, ApiError> {
+    raw.map(|name| members::name(name).map_err(|e| ApiError::invalid(format!("name {e}"))))
+        .transpose()
 }
 
 /// `PATCH /api/{code}/timer`: `{duration, remainingTime?}`.
@@ -86,7 +147,8 @@ pub fn set_duration(body: &Value) -> Result<Command, ApiError> {
     read::<SetDurationBody>(body).map(Command::from)
 }
 
-/// The `round` of `PATCH /api/pair-room/{code}/pair-swap?round=N`, when given.
+/// The `round` of `PATCH /api/pair-room/{code}/pair-swap?round=N` (or of `timer/next`),
+/// when given.
 pub fn round(raw: Option<&str>) -> Result<Option<i64>, ApiError> {
     raw.map(|n| {
         n.parse()
@@ -104,7 +166,7 @@ pub fn status(body: &Value) -> Result<Command, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schedule::{RoomSettings, SettingsPatch};
+    use crate::rules::{RoomSettings, SettingsPatch};
     use serde_json::json;
 
     fn message(r: Result<NewRoom, ApiError>) -> String {
@@ -120,7 +182,7 @@ mod tests {
             new_room(&json!({"navigator": "  Ada ", "driver": "Linus", "timerDuration": 60000}))
                 .expect("valid");
         assert_eq!(
-            (r.navigator.as_str(), r.remaining, r.mission_url.as_str()),
+            (r.members.navigator(), r.remaining, r.mission_url.as_str()),
             ("Ada", 60000, "")
         );
     }

@@ -13,7 +13,7 @@ use governor::middleware::NoOpMiddleware;
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
 
-use super::client::ClientKey;
+use super::client_address::ClientKey;
 use super::MAX_BODY_BYTES;
 use crate::error::ApiError;
 

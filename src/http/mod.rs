@@ -5,33 +5,46 @@
 //! # Layout
 //! - `pair_room`: create, look up, read, swap, set up, complete and delete rooms.
 //! - `timer`: read and command a room's timer.
+//! - `members`: join, leave, and replace a room's order of members.
+//! - `history`: a room's completed turns and each driver's totals.
+//! - `goals`: a room's goals (coduo's todo list).
+//! - `reference_links`: a room's reference links and their categories.
+//! - `sign_in`: the one sign-in call coduo's frontend makes (nobody is signed in).
 //! - `events`: the SSE stream of a room.
 //! - `health`: liveness, readiness and metrics.
 //! - `admin`: the operators' room listing behind the bearer token.
-//! - `client`: who the client of a request is, and the key per-client limits count it under.
+//! - `client_address`: who the client of a request is, and the key per-client limits count it under.
 //! - `limits`: the room-creation rate limit and the body size limit.
 //! - `stream_gate`: the process and per-client stream caps.
 //! - `headers`: the security headers of every answer (the pages' content security policy).
 //! - `observe`: the access log and HTTP metrics.
 //! - `cors`: cross-origin calls from the configured origins.
 //! - `openapi`: the OpenAPI document and the API browser.
+//! - `api_types`: the path parameter, shared errors and event schema that handlers and the
+//!   document both name (a leaf, so neither imports the other for them).
 //! - `pages`: the web pages and their assets.
 //! - `bodies`: the JSON request bodies, their schemas and their bounds.
 //! - `input`: how request bodies and query values are read and refused.
 
 pub mod admin;
+pub mod api_types;
 pub mod bodies;
-pub mod client;
+pub mod client_address;
 pub mod cors;
 mod events;
+mod goals;
 pub mod headers;
 mod health;
+mod history;
 pub mod input;
 pub mod limits;
+mod members;
 pub mod observe;
 pub mod openapi;
 mod pages;
 mod pair_room;
+mod reference_links;
+mod sign_in;
 pub mod stream_gate;
 mod timer;
 
@@ -131,6 +144,26 @@ fn table() -> Vec<(&'static str, Method, Route)> {
             M::PATCH,
             web::patch().to(pair_room::settings),
         ),
+        (
+            "/api/pair-room/{code}/members",
+            M::POST,
+            web::post().to(members::join),
+        ),
+        (
+            "/api/pair-room/{code}/members",
+            M::PUT,
+            web::put().to(members::replace),
+        ),
+        (
+            "/api/pair-room/{code}/members/{name}",
+            M::DELETE,
+            web::delete().to(members::leave),
+        ),
+        (
+            "/api/pair-room/{code}/history",
+            M::GET,
+            get().to(history::read),
+        ),
         ("/api/{code}/timer", M::GET, get().to(timer::read)),
         (
             "/api/{code}/timer",
@@ -152,7 +185,70 @@ fn table() -> Vec<(&'static str, Method, Route)> {
             M::PATCH,
             web::patch().to(timer::reset),
         ),
+        (
+            "/api/{code}/timer/next",
+            M::PATCH,
+            web::patch().to(timer::next),
+        ),
         ("/api/{code}/connect", M::GET, get().to(events::connect)),
+        ("/api/{code}/todos", M::GET, get().to(goals::list)),
+        ("/api/{code}/todos", M::POST, web::post().to(goals::add)),
+        (
+            "/api/todos/{id}/contents",
+            M::PATCH,
+            web::patch().to(goals::edit),
+        ),
+        (
+            "/api/todos/{id}/order",
+            M::PATCH,
+            web::patch().to(goals::reorder),
+        ),
+        (
+            "/api/todos/{id}/checked",
+            M::PATCH,
+            web::patch().to(goals::check),
+        ),
+        (
+            "/api/todos/{id}",
+            M::DELETE,
+            web::delete().to(goals::remove),
+        ),
+        (
+            "/api/{code}/category",
+            M::GET,
+            get().to(reference_links::categories),
+        ),
+        (
+            "/api/{code}/category",
+            M::POST,
+            web::post().to(reference_links::add_category),
+        ),
+        (
+            "/api/{code}/category",
+            M::PATCH,
+            web::patch().to(reference_links::rename_category),
+        ),
+        (
+            "/api/{code}/category/{id}",
+            M::DELETE,
+            web::delete().to(reference_links::remove_category),
+        ),
+        (
+            "/api/{code}/reference-link",
+            M::GET,
+            get().to(reference_links::list),
+        ),
+        (
+            "/api/{code}/reference-link",
+            M::POST,
+            web::post().to(reference_links::add_link),
+        ),
+        (
+            "/api/{code}/reference-link/{id}",
+            M::DELETE,
+            web::delete().to(reference_links::remove_link),
+        ),
+        ("/api/sign-in/check", M::GET, get().to(sign_in::check)),
         ("/api/openapi.json", M::GET, get().to(openapi::document)),
         ("/", M::GET, get().to(pages::index)),
         ("/p/{code}", M::GET, get().to(pages::room)),

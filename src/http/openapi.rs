@@ -2,32 +2,39 @@
 //! the types they read and answer with, served at `/api/openapi.json` and browsable at
 //! `/api/docs/`.
 //!
+//! - `bounds` (tests): the bodies' documented bounds against the enforced ones.
 //! - `links`: the links from a created room's access code to every operation that takes it.
-//! - `stream`: the schema of one event of a room's stream.
 //!
 //! The API browser's files answer `HEAD` as they answer `GET`, like every other page
 //! ([`head_as_get`]).
 
+#[cfg(test)]
+mod bounds;
 mod links;
-mod stream;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
 use actix_web::middleware::Next;
 use actix_web::HttpResponse;
-use serde::Serialize;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
-use utoipa::{IntoParams, IntoResponses, Modify, OpenApi, ToSchema};
+use utoipa::{Modify, OpenApi};
 
 pub use self::links::AccessCodeLinks;
-pub use self::stream::StreamEvent;
-use super::bodies::{CreateRoomBody, SetDurationBody, SettingsBody, StatusBody};
-use super::{admin, events, health, pages, pair_room, timer};
+use super::api_types::{Status, StreamEvent};
+use super::bodies::{
+    CategoryBody, CategoryRenameBody, ContentsBody, CreateRoomBody, JoinBody, LinkBody,
+    MemberNames, MembersBody, OrderBody, SetDurationBody, SettingsBody, StatusBody, TodoBody,
+};
+use super::{
+    admin, events, goals, health, history, members, pages, pair_room, reference_links, sign_in,
+    timer,
+};
 use crate::error::ErrorBody;
-use crate::pairing::{RoomStatus, Snapshot, TimerView};
-use crate::schedule::RoomSettings;
-use crate::timer::{Period, PhaseName};
+use crate::rules::{
+    Category, Goal, LinkView, Phase, PresenceView, RoomSettings, RoomStatus, Snapshot, StateName,
+    TimerView,
+};
 
 /// Where the API browser's files are served.
 const BROWSER_PREFIX: &str = "/api/docs/";
@@ -45,39 +52,9 @@ pub async fn head_as_get(
     next.call(req).await
 }
 
-/// The `code` path parameter shared by every room endpoint.
-#[derive(IntoParams)]
-#[into_params(parameter_in = Path)]
-#[allow(dead_code)]
-pub struct RoomCode {
-    /// The room's access code. A code of another shape names no room (`404`).
-    #[param(pattern = "^[A-Za-z0-9_-]{8,32}$")]
-    code: String,
-}
+struct BearerScheme;
 
-/// The errors every room endpoint may answer.
-#[derive(IntoResponses)]
-#[allow(dead_code)]
-pub enum RoomErrors {
-    /// No such room.
-    #[response(status = 404)]
-    NotFound(ErrorBody),
-    /// The database is unavailable; retry later.
-    #[response(status = 503)]
-    Unavailable(ErrorBody),
-}
-
-/// `{"status": "ok"}`
-#[derive(Serialize, ToSchema)]
-pub struct Status {
-    /// Always `ok`.
-    #[schema(example = "ok")]
-    pub status: &'static str,
-}
-
-struct AdminToken;
-
-impl Modify for AdminToken {
+impl Modify for BearerScheme {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         if let Some(components) = openapi.components.as_mut() {
             components.add_security_scheme(
@@ -99,7 +76,12 @@ impl Modify for AdminToken {
     paths(
         pair_room::create, pair_room::exists, pair_room::read, pair_room::swap,
         pair_room::status, pair_room::settings, pair_room::delete,
-        timer::read, timer::update, timer::start, timer::stop, timer::reset,
+        members::join, members::replace, members::leave, history::read,
+        goals::list, goals::add, goals::edit, goals::reorder, goals::check, goals::remove,
+        reference_links::list, reference_links::add_link, reference_links::remove_link,
+        reference_links::categories, reference_links::add_category,
+        reference_links::rename_category, reference_links::remove_category, sign_in::check,
+        timer::read, timer::update, timer::start, timer::stop, timer::reset, timer::next,
         events::connect,
         health::healthz, health::readyz, health::metrics,
         admin::list, admin::read,
@@ -108,11 +90,14 @@ impl Modify for AdminToken {
     ),
     components(schemas(
         pair_room::Created, pair_room::Exists, pair_room::RoomBody, RoomStatus, TimerView,
-        Snapshot, PhaseName, Period, RoomSettings, ErrorBody,
+        Snapshot, StateName, Phase, RoomSettings, ErrorBody,
         CreateRoomBody, SetDurationBody, StatusBody, SettingsBody, Status, StreamEvent,
+        JoinBody, MembersBody, MemberNames, PresenceView, history::HistoryBody,
+        history::TurnBody, history::TotalBody, Goal, Category, LinkView, sign_in::SignedIn,
+        TodoBody, ContentsBody, OrderBody, CategoryBody, CategoryRenameBody, LinkBody,
         admin::Entry, admin::Listing, admin::Scope
     )),
-    modifiers(&AdminToken, &AccessCodeLinks)
+    modifiers(&BearerScheme, &AccessCodeLinks)
 )]
 pub struct ApiDoc;
 
@@ -160,20 +145,34 @@ mod tests {
     fn the_room_snapshot_and_timer_describe_settings_and_phase() {
         let doc = serde_json::to_value(ApiDoc::openapi()).expect("serializes");
         let schemas = &doc["components"]["schemas"];
-        // The snapshot flattens the timer in: its own fields are the last part of an `allOf`.
-        let snapshot_own = schemas["Snapshot"]["allOf"]
-            .as_array()
-            .and_then(|parts| parts.last())
-            .expect("Snapshot is the timer and its own fields");
-        for (name, schema) in [
-            ("RoomBody", &schemas["RoomBody"]),
-            ("Snapshot", snapshot_own),
-        ] {
+        // Flattened fields make an `allOf`: the fields of every part, each part's own.
+        let fields = |schema: &serde_json::Value| -> serde_json::Map<String, serde_json::Value> {
+            let parts = match schema["allOf"].as_array() {
+                Some(parts) => parts.clone(),
+                None => vec![schema.clone()],
+            };
+            let mut all = serde_json::Map::new();
+            for part in parts {
+                let part = match part["$ref"].as_str() {
+                    Some(r) => schemas[r.rsplit('/').next().unwrap_or_default()].clone(),
+                    None => part,
+                };
+                if let Some(props) = part["properties"].as_object() {
+                    all.extend(props.clone());
+                }
+            }
+            all
+        };
+        for name in ["RoomBody", "Snapshot"] {
+            let fields = fields(&schemas[name]);
             assert_eq!(
-                schema["properties"]["settings"]["$ref"].as_str(),
+                fields["settings"]["$ref"].as_str(),
                 Some("#/components/schemas/RoomSettings"),
                 "{name}"
             );
+            for field in ["members", "here", "watching", "navigator", "driver"] {
+                assert!(fields.contains_key(field), "{name}.{field}");
+            }
         }
         let settings = &schemas["RoomSettings"]["properties"];
         for field in ["autoStart", "breakEvery", "breakDuration"] {
@@ -181,10 +180,10 @@ mod tests {
         }
         assert_eq!(
             schemas["TimerView"]["properties"]["phase"]["$ref"].as_str(),
-            Some("#/components/schemas/Period")
+            Some("#/components/schemas/Phase")
         );
         assert_eq!(
-            schemas["Period"]["enum"],
+            schemas["Phase"]["enum"],
             serde_json::json!(["turn", "break"])
         );
         let body = &doc["paths"]["/api/pair-room/{code}/settings"]["patch"]["requestBody"];
@@ -265,12 +264,19 @@ mod tests {
             .collect();
         assert_eq!(
             names,
-            ["connect", "remaining-time", "timer", "state", "close"]
+            [
+                "connect",
+                "remaining-time",
+                "timer",
+                "state",
+                "presence",
+                "close"
+            ]
         );
         for kind in kinds {
             assert_eq!(kind["required"], serde_json::json!(["event", "data", "id"]));
         }
-        let words: Vec<&str> = crate::pairing::TimerEvent::ALL
+        let words: Vec<&str> = crate::rules::TimerEvent::ALL
             .iter()
             .map(|e| e.as_str())
             .collect();

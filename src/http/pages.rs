@@ -6,8 +6,8 @@ use actix_web::{web, HttpResponse};
 
 use super::AppState;
 use crate::error::{ApiError, ErrorBody};
-use crate::http::openapi::RoomCode;
-use crate::rooms::client::ask;
+use crate::http::api_types::RoomCode;
+use crate::rooms::ask::ask;
 use crate::rooms::messages::Describe;
 use crate::rooms::RoomError;
 use crate::web as assets;

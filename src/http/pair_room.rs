@@ -8,16 +8,17 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
-use super::client::ClientKey;
+use super::client_address::ClientKey;
 use super::{input, AppState};
 use crate::access_code;
 use crate::error::{ApiError, ErrorBody};
+use crate::http::api_types::{RoomCode, RoomErrors};
 use crate::http::bodies::{CreateRoomBody, SettingsBody, StatusBody};
-use crate::http::openapi::{RoomCode, RoomErrors};
-use crate::pairing::{Command, RoomStatus, TimerView};
-use crate::rooms::client::{ask, current};
-use crate::rooms::messages::{Create, Delete, Execute, RoomView};
-use crate::schedule::RoomSettings;
+use crate::rooms::ask::{ask, current};
+use crate::rooms::messages::{Delete, Execute, RoomView};
+use crate::rooms::registry::Create;
+use crate::rules::RoomSettings;
+use crate::rules::{Command, PresenceView, RoomStatus, TimerView};
 use crate::store::rooms;
 
 /// The answer to a room creation.
@@ -34,8 +35,12 @@ pub struct Created {
 #[serde(rename_all = "camelCase")]
 pub struct RoomBody {
     access_code: String,
+    /// `members[1]`.
     navigator: String,
+    /// `members[0]`.
     driver: String,
+    /// Everyone in turn order: the driver, the navigator, then those who wait.
+    members: Vec<String>,
     status: RoomStatus,
     mission_url: String,
     duration: i64,
@@ -43,6 +48,9 @@ pub struct RoomBody {
     created_at: i64,
     timer: TimerView,
     settings: RoomSettings,
+    /// Who is here, flattened (`here`, `watching`).
+    #[serde(flatten)]
+    presence: PresenceView,
 }
 
 impl RoomBody {
@@ -51,9 +59,10 @@ impl RoomBody {
         let timer = view.room.timer_view(now);
         let room = view.room;
         RoomBody {
+            navigator: room.navigator().to_string(),
+            driver: room.driver().to_string(),
+            members: room.members.names().to_vec(),
             access_code: room.access_code,
-            navigator: room.navigator,
-            driver: room.driver,
             status: room.status,
             mission_url: room.mission_url,
             duration: timer.duration,
@@ -61,6 +70,7 @@ impl RoomBody {
             created_at: room.created_at,
             timer,
             settings: room.settings,
+            presence: view.presence,
         }
     }
 }

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use super::client::ClientKey;
+use super::client_address::ClientKey;
 
 /// Why a permit was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

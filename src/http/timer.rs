@@ -1,16 +1,19 @@
-//! `/api/{code}/timer`: read the timer, start, stop, reset, and set its duration.
+//! `/api/{code}/timer`: read the timer, start, stop, reset, end the turn now (`next`), and
+//! set its duration.
 
 use actix_web::{web, HttpResponse};
+use serde::Deserialize;
 use serde_json::Value;
+use utoipa::IntoParams;
 
 use super::{input, AppState};
 use crate::error::{ApiError, ErrorBody};
+use crate::http::api_types::{RoomCode, RoomErrors};
 use crate::http::bodies::SetDurationBody;
-use crate::http::openapi::{RoomCode, RoomErrors};
-use crate::pairing::Command;
-use crate::pairing::TimerView;
-use crate::rooms::client::{ask, current};
+use crate::rooms::ask::{ask, current};
 use crate::rooms::messages::Execute;
+use crate::rules::Command;
+use crate::rules::TimerView;
 
 async fn command(state: &AppState, code: &str, command: Command) -> Result<HttpResponse, ApiError> {
     ask(&state.registry, code, Execute(command)).await?;
@@ -56,6 +59,35 @@ pub async fn reset(
     code: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     command(&state, &code, Command::Reset).await
+}
+
+/// The query of `PATCH /api/{code}/timer/next`.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct NextQuery {
+    /// The round the request is meant for: the turn ends only while the room's `round` is
+    /// this, so that two people pressing "Next" at once end one turn, not two.
+    #[param(value_type = Option<i64>)]
+    round: Option<String>,
+}
+
+/// `PATCH /api/{code}/timer/next[?round=N]`
+#[utoipa::path(patch, path = "/api/{code}/timer/next", operation_id = "next_turn", tag = "timer", params(RoomCode, NextQuery),
+    responses(
+        (status = 204, description = "The turn ended now, as at a time-up but without its final tick: \
+            the members rotate, `round` + 1, idle at full duration (streams get `timer: stop`, \
+            `remaining-time`, `state`), then a break or auto-start as the settings say. During a break, \
+            the break ends instead"),
+        (status = 400, description = "`round` is not an integer", body = ErrorBody),
+        (status = 409, description = "The room is in another round than `round`; nothing changed", body = ErrorBody),
+        RoomErrors))]
+pub async fn next(
+    state: web::Data<AppState>,
+    code: web::Path<String>,
+    query: web::Query<NextQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let round = input::round(query.into_inner().round.as_deref())?;
+    command(&state, &code, Command::Next { round }).await
 }
 
 /// `PATCH /api/{code}/timer` with `{"duration", "remainingTime"?}`

@@ -11,7 +11,7 @@ use actix_web_lab::sse;
 use tokio::sync::mpsc;
 
 use crate::metrics::{Metrics, StreamEnd};
-use crate::pairing::Notice;
+use crate::rules::Notice;
 
 /// Events a stream may have queued in the server before it counts as stalled. With the
 /// HTTP layer's write buffer ([`crate::startup::WRITE_BUFFER_BYTES`]) this keeps a stalled
@@ -26,8 +26,13 @@ pub type StreamReceiver = mpsc::Receiver<Frame>;
 
 struct Subscriber {
     id: u64,
+    /// The person the stream was opened for, if it named one.
+    name: Option<String>,
     tx: mpsc::Sender<Frame>,
 }
+
+/// A stream the fan-out let go: its id, and the name it was opened with.
+pub type Gone = (u64, Option<String>);
 
 /// The streams of one room.
 pub struct Fanout {
@@ -48,6 +53,9 @@ fn event_name(notice: &Notice) -> &'static str {
         Notice::Remaining(_) => "remaining-time",
         Notice::Timer(_) => "timer",
         Notice::State(_) => "state",
+        Notice::Presence(_) => "presence",
+        Notice::Todos(_) => "todos",
+        Notice::Links(_) => "links",
     }
 }
 
@@ -56,6 +64,9 @@ fn notice_data(notice: &Notice) -> String {
         Notice::Remaining(ms) => ms.to_string(),
         Notice::Timer(event) => event.as_str().to_string(),
         Notice::State(snapshot) => serde_json::to_string(snapshot).unwrap_or_default(),
+        Notice::Presence(view) => serde_json::to_string(view).unwrap_or_default(),
+        Notice::Todos(goals) => serde_json::to_string(goals).unwrap_or_default(),
+        Notice::Links(links) => serde_json::to_string(links).unwrap_or_default(),
     }
 }
 
@@ -104,19 +115,23 @@ impl Fanout {
         Arc::new(notice_frame(notice, self.next_event_id))
     }
 
-    /// Lets go of the stream at `index` and records why; answers its id.
-    fn end(&mut self, index: usize, reason: StreamEnd) -> u64 {
-        let id = self.subscribers.swap_remove(index).id;
+    /// Lets go of the stream at `index` and records why; answers its id and name.
+    fn end(&mut self, index: usize, reason: StreamEnd) -> Gone {
+        let Subscriber { id, name, .. } = self.subscribers.swap_remove(index);
         self.metrics.sse_streams.dec();
         self.metrics.stream_ended(reason);
         log::info!("room {}…: stream {id} ended: {}", self.room, reason.label());
-        id
+        (id, name)
     }
 
-    /// Opens a stream that first gets `event: connect` / `data: OK` and then `greeting`.
-    /// Returns its id (to [`Fanout::remove`] it later), a sender clone that tells when the
-    /// client has gone (`closed()`), and the receiving end.
-    pub fn subscribe(&mut self, greeting: &[Notice]) -> (u64, mpsc::Sender<Frame>, StreamReceiver) {
+    /// Opens a stream for `name` (or anonymous) that first gets `event: connect` /
+    /// `data: OK` and then `greeting`. Returns its id (to [`Fanout::remove`] it later), a
+    /// sender clone that tells when the client has gone (`closed()`), and the receiving end.
+    pub fn subscribe(
+        &mut self,
+        name: Option<String>,
+        greeting: &[Notice],
+    ) -> (u64, mpsc::Sender<Frame>, StreamReceiver) {
         let (tx, rx) = mpsc::channel(STREAM_QUEUE);
         let connect = self.frame("connect", "OK".to_string());
         // A fresh queue holds the whole greeting.
@@ -131,7 +146,11 @@ impl Fanout {
         self.metrics.sse_streams.inc();
         let id = self.next_subscriber;
         self.next_subscriber += 1;
-        self.subscribers.push(Subscriber { id, tx: tx.clone() });
+        self.subscribers.push(Subscriber {
+            id,
+            name,
+            tx: tx.clone(),
+        });
         log::info!(
             "room {}…: stream {id} opened ({} open)",
             self.room,
@@ -140,15 +159,11 @@ impl Fanout {
         (id, tx, rx)
     }
 
-    /// Forgets the stream `id`, whose client closed it. Whether it was open.
-    pub fn remove(&mut self, id: u64) -> bool {
-        match self.subscribers.iter().position(|s| s.id == id) {
-            Some(index) => {
-                self.end(index, StreamEnd::ClientClosed);
-                true
-            }
-            None => false,
-        }
+    /// Forgets the stream `id`, whose client closed it. When it was open, the name it was
+    /// opened with.
+    pub fn remove(&mut self, id: u64) -> Option<Option<String>> {
+        let index = self.subscribers.iter().position(|s| s.id == id)?;
+        Some(self.end(index, StreamEnd::ClientClosed).1)
     }
 
     /// Lets go of every stream without a word (they end; their clients reconnect).
@@ -162,7 +177,7 @@ impl Fanout {
 
     /// Queues `frame` on every stream; a stream whose queue is full (a client that stopped
     /// reading) or closed is let go. Answers how many got it, and the ids let go.
-    fn send_all(&mut self, frame: &Frame, gone: &mut Vec<u64>) -> usize {
+    fn send_all(&mut self, frame: &Frame, gone: &mut Vec<Gone>) -> usize {
         let mut sent = 0;
         let mut i = 0;
         while i < self.subscribers.len() {
@@ -182,9 +197,9 @@ impl Fanout {
         sent
     }
 
-    /// Sends `notices` to every stream, in order. Returns the ids of the streams that were
-    /// dropped or found closed.
-    pub fn broadcast(&mut self, notices: &[Notice]) -> Vec<u64> {
+    /// Sends `notices` to every stream, in order. Returns the streams that were dropped or
+    /// found closed.
+    pub fn broadcast(&mut self, notices: &[Notice]) -> Vec<Gone> {
         let mut gone = Vec::new();
         for notice in notices {
             let name = event_name(notice);
@@ -195,8 +210,8 @@ impl Fanout {
         gone
     }
 
-    /// Sends an SSE comment to every stream. Returns the ids of the streams let go.
-    pub fn heartbeat(&mut self) -> Vec<u64> {
+    /// Sends an SSE comment to every stream. Returns the streams let go.
+    pub fn heartbeat(&mut self) -> Vec<Gone> {
         let comment = Arc::new(sse::Event::Comment("heartbeat".into()));
         let mut gone = Vec::new();
         self.send_all(&comment, &mut gone);
@@ -220,7 +235,7 @@ impl Fanout {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pairing::TimerEvent;
+    use crate::rules::TimerEvent;
 
     fn metrics() -> Metrics {
         Metrics::new().expect("metrics")
@@ -258,9 +273,9 @@ mod tests {
     #[test]
     fn event_ids_strictly_increase_on_every_stream_across_greetings_and_broadcasts() {
         let mut f = Fanout::new(metrics(), "room");
-        let (_, _tx1, mut early) = f.subscribe(&[Notice::Remaining(5000)]);
+        let (_, _tx1, mut early) = f.subscribe(None, &[Notice::Remaining(5000)]);
         f.broadcast(&[Notice::Timer(TimerEvent::Start)]);
-        let (_, _tx2, mut late) = f.subscribe(&[Notice::Remaining(4000)]);
+        let (_, _tx2, mut late) = f.subscribe(None, &[Notice::Remaining(4000)]);
         f.broadcast(&[Notice::Remaining(3000), Notice::Timer(TimerEvent::Pause)]);
         for rx in [&mut early, &mut late] {
             let ids: Vec<u64> = drain(rx)
@@ -275,15 +290,15 @@ mod tests {
     fn a_stream_that_stops_reading_is_dropped_and_the_others_still_get_everything() {
         let m = metrics();
         let mut f = Fanout::new(m.clone(), "room");
-        let (stalled, _tx1, _rx_kept_unread) = f.subscribe(&[]);
-        let (_, _tx2, mut reader) = f.subscribe(&[]);
+        let (stalled, _tx1, _rx_kept_unread) = f.subscribe(None, &[]);
+        let (_, _tx2, mut reader) = f.subscribe(None, &[]);
         let mut dropped = Vec::new();
         let mut read = 0;
         for i in 0..(STREAM_QUEUE as i64 + 5) {
             dropped.extend(f.broadcast(&[Notice::Remaining(i)]));
             read += drain(&mut reader).len();
         }
-        assert_eq!(dropped, vec![stalled]);
+        assert_eq!(dropped, vec![(stalled, None)]);
         assert_eq!(read, 1 + STREAM_QUEUE + 5);
         assert_eq!(f.len(), 1);
         assert_eq!(
@@ -296,9 +311,9 @@ mod tests {
     fn close_all_sends_close_and_counts_each_stream_once() {
         let m = metrics();
         let mut f = Fanout::new(m.clone(), "room");
-        let (_, tx, mut open) = f.subscribe(&[]);
+        let (_, tx, mut open) = f.subscribe(None, &[]);
         drop(tx);
-        let (_, gone_tx, gone_rx) = f.subscribe(&[]);
+        let (_, gone_tx, gone_rx) = f.subscribe(None, &[]);
         drop(gone_rx);
         drop(gone_tx);
         f.close_all();
@@ -337,32 +352,39 @@ mod tests {
 
     #[test]
     fn a_state_frame_is_one_data_line_whatever_the_names_hold() {
-        let mut room = crate::pairing::NewRoom {
-            navigator: "Ann".into(),
-            driver: "Bob".into(),
+        let room = crate::rules::NewRoom {
+            members: crate::rules::Members::pair("Bob", "Ann").expect("two names"),
             mission_url: String::new(),
             duration: 60_000,
             remaining: 60_000,
-            settings: crate::schedule::RoomSettings::default(),
+            settings: crate::rules::RoomSettings::default(),
         }
         .into_room("AbCdEfGhIjKl".into(), 0);
-        room.navigator = "a\nevent: close\r\ndata: OK\r\r".into();
-        room.driver = "\"}\u{2028}\u{0}\\".into();
-        let text = wire(notice_frame(&Notice::State(room.snapshot(0)), 7));
+        // Whatever a name could hold, even what no member's name may.
+        let mut snapshot = room.snapshot(0);
+        snapshot.navigator = "a\nevent: close\r\ndata: OK\r\r".into();
+        snapshot.driver = "\"}\u{2028}\u{0}\\".into();
+        snapshot.members = vec![snapshot.driver.clone(), snapshot.navigator.clone()];
+        snapshot.presence.here = snapshot.members.clone();
+        let text = wire(notice_frame(&Notice::State(snapshot.clone()), 7));
         assert!(!text.contains('\r'), "{text:?}");
         let lines: Vec<&str> = text.trim_end_matches('\n').split('\n').collect();
         assert_eq!(lines.len(), 3, "{text:?}");
         assert_eq!(lines[..2], ["id: 7", "event: state"]);
         let data = lines[2].strip_prefix("data: ").expect("a data line");
         let json: serde_json::Value = serde_json::from_str(data).expect("JSON");
-        assert_eq!(json["navigator"].as_str(), Some(room.navigator.as_str()));
-        assert_eq!(json["driver"].as_str(), Some(room.driver.as_str()));
+        assert_eq!(
+            json["navigator"].as_str(),
+            Some(snapshot.navigator.as_str())
+        );
+        assert_eq!(json["driver"].as_str(), Some(snapshot.driver.as_str()));
+        assert_eq!(json["here"][1].as_str(), Some(snapshot.navigator.as_str()));
     }
 
     #[test]
     fn a_heartbeat_is_a_comment_to_every_stream() {
         let mut f = Fanout::new(metrics(), "room");
-        let (_, _tx, mut rx) = f.subscribe(&[]);
+        let (_, _tx, mut rx) = f.subscribe(None, &[]);
         drain(&mut rx);
         assert!(f.heartbeat().is_empty());
         assert_eq!(drain(&mut rx), [(":".to_string(), String::new())]);

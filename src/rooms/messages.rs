@@ -1,29 +1,12 @@
-//! The messages room actors and the registry answer. Handlers send these; nothing
-//! else reaches into an actor.
+//! The messages a room actor answers, and the one it sends its registry ([`Forget`]).
+//! Handlers send these; nothing else reaches into an actor. The registry's own messages
+//! live beside it, in `registry`.
 
 use actix::prelude::*;
 
 use super::fanout::StreamReceiver;
-use super::machine::RoomError;
-use super::room::Room;
-use crate::pairing::{Command, NewRoom, PairRoom};
-
-/// To the registry: the live room for this access code, loading it from the database
-/// when no actor runs for it. `stale` names an address that failed to answer (its actor
-/// stopped), which the registry then replaces.
-#[derive(Debug, Message)]
-#[rtype(result = "Result<Addr<Room>, RoomError>")]
-pub struct Lookup {
-    /// The room's access code.
-    pub code: String,
-    /// An address that did not answer.
-    pub stale: Option<Addr<Room>>,
-}
-
-/// To the registry: commit a new room and start its actor; answers the access code.
-#[derive(Debug, Message)]
-#[rtype(result = "Result<String, RoomError>")]
-pub struct Create(pub NewRoom);
+use crate::rules::RoomError;
+use crate::rules::{Command, Elsewhere, PairRoom, PresenceView};
 
 /// To the registry, from a stopping room: forget this actor.
 #[derive(Debug, Message)]
@@ -35,18 +18,8 @@ pub struct Forget {
     pub generation: u64,
 }
 
-/// To the registry: the addresses of every live room, sorted by access code.
-#[derive(Debug, Message)]
-#[rtype(result = "Vec<(String, Addr<Room>)>")]
-pub struct LiveRooms;
-
-/// To the registry: the live actor of one room, if any (nothing is loaded).
-#[derive(Debug, Message)]
-#[rtype(result = "Option<Addr<Room>>")]
-pub struct LiveRoom(pub String);
-
 /// To a room: apply a command (committed before the answer).
-#[derive(Debug, Clone, Copy, Message)]
+#[derive(Debug, Clone, Message)]
 #[rtype(result = "Result<(), RoomError>")]
 pub struct Execute(pub Command);
 
@@ -60,19 +33,25 @@ pub struct Describe;
 pub struct RoomView {
     /// The room's value.
     pub room: PairRoom,
-    /// Open streams.
+    /// Open streams in this process.
     pub subscribers: usize,
+    /// Who is here, over every process.
+    pub presence: PresenceView,
 }
 
-/// To a room: open a stream; answers its receiving end, already holding the connect sequence.
-#[derive(Debug, Clone, Copy, Message)]
+/// To a room: open a stream for `name` (or anonymous); answers its receiving end, already
+/// holding the connect sequence.
+#[derive(Debug, Clone, Message)]
 #[rtype(result = "Result<StreamReceiver, RoomError>")]
-pub struct Subscribe;
+pub struct Subscribe {
+    /// The person the stream is for, when the client named one (a valid member name).
+    pub name: Option<String>,
+}
 
-/// To the registry: what the change feed reported.
-#[derive(Debug, Message)]
+/// To a room: what the other live processes now hold on it.
+#[derive(Debug, Clone, Message)]
 #[rtype(result = "()")]
-pub struct Feed(pub crate::store::feed::FeedEvent);
+pub struct PresenceElsewhere(pub Elsewhere);
 
 /// To a room: another process committed a change to its row (`None`: changes may have been
 /// missed). The room reads its row again unless it already has that version.

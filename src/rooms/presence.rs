@@ -1,8 +1,8 @@
-//! The `Presence` actor: this process's side of the cluster-wide stream count. Rooms tell
-//! it their stream count whenever it changes; it writes the counts and a heartbeat to the
-//! database (at once when a room gains its first stream or loses its last, else every
-//! [`BEAT`]), and removes this process's rows when the process stops. Runs only when
-//! several processes may share the database (PostgreSQL).
+//! The `Presence` actor: this process's side of the cluster-wide presence. Rooms tell it
+//! their streams (count and names) whenever they change; it writes them, announced on the
+//! change feed, within [`FLUSH_AFTER`] of a change (several changes in one transaction),
+//! writes a heartbeat every [`BEAT`], and removes this process's rows when the process
+//! stops. Runs only when several processes may share the database (PostgreSQL).
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -16,6 +16,10 @@ use crate::store::Db;
 /// How often the heartbeat and the pending counts are written; well inside
 /// [`presence::PROCESS_TTL_MS`].
 pub const BEAT: Duration = Duration::from_secs(2);
+/// How soon after a room's streams changed the change is written and announced: short
+/// against the contract's 2 s for presence, long enough to gather a burst of streams into
+/// one transaction.
+pub const FLUSH_AFTER: Duration = Duration::from_millis(250);
 
 /// Keeps this process's presence rows current.
 pub struct Presence {
@@ -27,6 +31,12 @@ pub struct Presence {
     pending: HashMap<String, Count>,
     /// Whether a write is under way (the next waits for the next beat).
     writing: bool,
+    /// Whether a write of the pending counts is already planned.
+    flush_planned: bool,
+    /// Set once the process left: nothing is written any more.
+    left: bool,
+    /// Told when the write under way is done (a leave waits for it).
+    after_write: Vec<tokio::sync::oneshot::Sender<()>>,
 }
 
 impl Presence {
@@ -38,12 +48,17 @@ impl Presence {
             clock,
             pending: HashMap::new(),
             writing: false,
+            flush_planned: false,
+            left: false,
+            after_write: Vec::new(),
         }
     }
 
-    fn flush(&mut self, ctx: &mut Context<Self>) {
-        if self.writing {
-            return;
+    /// Writes the heartbeat and the pending counts; done at once when a write is already
+    /// under way (the next beat takes what it left).
+    fn flush(&mut self) -> ResponseActFuture<Self, ()> {
+        if self.writing || self.left {
+            return Box::pin(actix::fut::ready(()));
         }
         self.writing = true;
         let counts: Vec<Count> = self.pending.drain().map(|(_, c)| c).collect();
@@ -53,15 +68,50 @@ impl Presence {
             db.run(move |conn| presence::report(conn, &process, now, &counts))
                 .await
         };
-        ctx.spawn(write.into_actor(self).map(move |done, act, _| {
+        Box::pin(write.into_actor(self).map(move |done, act, ctx| {
             act.writing = false;
+            for waiter in act.after_write.drain(..) {
+                // A leave that stopped waiting has nothing to be told.
+                let _ = waiter.send(());
+            }
             if let Err(e) = done {
                 log::warn!("cannot record this process's streams: {e}");
                 // Written at the next beat, unless a newer count came meanwhile.
                 for count in retry {
                     act.pending.entry(count.code.clone()).or_insert(count);
                 }
+            } else if !act.pending.is_empty() {
+                // Changes that came while this write ran go out as soon as their own.
+                act.plan_flush(ctx);
             }
+        }))
+    }
+
+    /// Writes the pending counts [`FLUSH_AFTER`] from now (on the injected clock), unless a
+    /// write is planned already; the clock's wake token is held until the write is done.
+    fn plan_flush(&mut self, ctx: &mut Context<Self>) {
+        if self.flush_planned {
+            return;
+        }
+        self.flush_planned = true;
+        let at = self.clock.now().mono + FLUSH_AFTER;
+        let sleep = self.clock.sleep_until(at).into_actor(self);
+        ctx.spawn(sleep.then(|token, act, _| {
+            act.flush_planned = false;
+            act.flush().map(move |(), _, _| drop(token))
+        }));
+    }
+
+    /// Sleeps on the injected clock until the next beat, writes, and sleeps again; the
+    /// clock's wake token is held until the beat's write is done.
+    fn beat_later(&mut self, ctx: &mut Context<Self>) {
+        let at = self.clock.now().mono + BEAT;
+        let sleep = self.clock.sleep_until(at).into_actor(self);
+        ctx.spawn(sleep.then(|token, act, _| {
+            act.flush().map(move |(), act, ctx| {
+                drop(token);
+                act.beat_later(ctx);
+            })
         }));
     }
 }
@@ -70,8 +120,9 @@ impl Actor for Presence {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        self.flush(ctx);
-        ctx.run_interval(BEAT, |act, ctx| act.flush(ctx));
+        let first = self.flush();
+        ctx.spawn(first);
+        self.beat_later(ctx);
     }
 }
 
@@ -83,6 +134,8 @@ pub struct Counted {
     pub code: String,
     /// Its streams here now.
     pub streams: usize,
+    /// The distinct names of its named streams here, sorted.
+    pub names: Vec<String>,
 }
 
 impl Handler<Counted> for Presence {
@@ -90,17 +143,14 @@ impl Handler<Counted> for Presence {
 
     fn handle(&mut self, msg: Counted, ctx: &mut Self::Context) {
         let streams = i64::try_from(msg.streams).unwrap_or(i64::MAX);
-        let was = self.pending.get(&msg.code).map(|c| c.streams);
         let count = Count {
             code: msg.code.clone(),
             streams,
             empty_since: (streams == 0).then(|| self.clock.now_ms()),
+            names: msg.names,
         };
         self.pending.insert(msg.code, count);
-        // The first stream and the last one matter to the other processes at once.
-        if streams <= 1 || was == Some(0) {
-            self.flush(ctx);
-        }
+        self.plan_flush(ctx);
     }
 }
 
@@ -112,9 +162,20 @@ pub struct Leave;
 impl Handler<Leave> for Presence {
     type Result = ResponseFuture<()>;
 
+    /// Stops writing, waits for a write already under way (which would otherwise land
+    /// after the goodbye), then removes this process's rows.
     fn handle(&mut self, _: Leave, _: &mut Self::Context) -> Self::Result {
+        self.left = true;
+        let under_way = self.writing.then(|| {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            self.after_write.push(tx);
+            rx
+        });
         let (db, process) = (self.db.clone(), self.process.clone());
         Box::pin(async move {
+            if let Some(done) = under_way {
+                let _ = done.await;
+            }
             if let Err(e) = db.run(move |conn| presence::leave(conn, &process)).await {
                 log::warn!("cannot remove this process's presence: {e}");
             }

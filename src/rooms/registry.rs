@@ -9,13 +9,46 @@ use actix::fut::WrapFuture;
 use actix::prelude::*;
 use tokio::sync::oneshot;
 
-use super::machine::RoomError;
-use super::messages::{Create, Feed, Forget, LiveRoom, LiveRooms, Lookup, Refresh};
+use super::book::PresenceBook;
+use super::messages::{Forget, PresenceElsewhere, Refresh};
+use super::presence::BEAT;
 use super::room::{Room, RoomContext};
 use crate::access_code;
-use crate::pairing::PairRoom;
+use crate::rules::{Elsewhere, NewRoom, PairRoom, RoomError};
 use crate::store::feed::FeedEvent;
-use crate::store::{rooms, StoreError};
+use crate::store::{presence, rooms, StoreError};
+
+/// To the registry: the live room for this access code, loading it from the database
+/// when no actor runs for it. `stale` names an address that failed to answer (its actor
+/// stopped), which the registry then replaces.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<Addr<Room>, RoomError>")]
+pub struct Lookup {
+    /// The room's access code.
+    pub code: String,
+    /// An address that did not answer.
+    pub stale: Option<Addr<Room>>,
+}
+
+/// To the registry: commit a new room and start its actor; answers the access code.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<String, RoomError>")]
+pub struct Create(pub NewRoom);
+
+/// To the registry: the addresses of every live room, sorted by access code.
+#[derive(Debug, Message)]
+#[rtype(result = "Vec<(String, Addr<Room>)>")]
+pub struct LiveRooms;
+
+/// To the registry: the live actor of one room, if any (nothing is loaded).
+#[derive(Debug, Message)]
+#[rtype(result = "Option<Addr<Room>>")]
+pub struct LiveRoom(pub String);
+
+/// To the registry: what the change feed reported.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct Feed(pub FeedEvent);
 
 /// How often, on a shared database, the registry loads running rooms that are live in no
 /// actor here (started by another process, maybe one that died since), so that their
@@ -44,6 +77,8 @@ pub struct RoomRegistry {
     loading: HashMap<String, Vec<Waiter>>,
     /// Rooms with a running timer, started as soon as the registry starts.
     running_at_start: Vec<PairRoom>,
+    /// What the other processes hold on each room (on a shared database).
+    book: PresenceBook,
 }
 
 impl RoomRegistry {
@@ -54,22 +89,76 @@ impl RoomRegistry {
         arbiters: Vec<ArbiterHandle>,
         running_at_start: Vec<PairRoom>,
     ) -> RoomRegistry {
+        let me = env.cluster.as_ref().map(|c| c.process.clone());
+        let book = PresenceBook::new(me.unwrap_or_default());
         RoomRegistry {
             env,
             arbiters,
             next_arbiter: 0,
             next_generation: 0,
             live: HashMap::new(),
+            book,
             loading: HashMap::new(),
             running_at_start,
         }
+    }
+
+    /// Tells each of `codes` that is live here what the other processes now hold on it.
+    fn tell_elsewhere(&self, codes: &[String]) {
+        for code in codes {
+            if let Some((addr, _)) = self.live.get(code) {
+                addr.do_send(PresenceElsewhere(self.book.elsewhere(code)));
+            }
+        }
+    }
+
+    /// Reads the whole presence book again (after the feed reconnected: reports may have
+    /// been missed).
+    fn reload_book(&mut self, ctx: &mut Context<Self>) {
+        let (db, clock) = (self.env.db.clone(), self.env.clock.clone());
+        let load = async move {
+            db.run(move |conn| presence::book(conn, clock.now_ms()))
+                .await
+        };
+        ctx.spawn(load.into_actor(self).map(|rows, act, _| match rows {
+            Ok(rows) => {
+                let changed = act.book.reload(rows);
+                act.tell_elsewhere(&changed);
+            }
+            Err(e) => log::warn!("cannot read where the other processes hold streams: {e}"),
+        }));
+    }
+
+    /// Every [`BEAT`] on the injected clock, forgets the streams of processes that stopped
+    /// counting (killed, or gone); the clock's wake token is held until that is done.
+    fn check_processes_later(&mut self, ctx: &mut Context<Self>) {
+        let at = self.env.clock.now().mono + BEAT;
+        let sleep = self.env.clock.sleep_until(at).into_actor(self);
+        ctx.spawn(sleep.then(|token, act, _| {
+            let (db, clock) = (act.env.db.clone(), act.env.clock.clone());
+            let check = async move {
+                db.run(move |conn| presence::live_processes(conn, clock.now_ms()))
+                    .await
+            };
+            check.into_actor(act).map(move |alive, act, ctx| {
+                match alive {
+                    Ok(alive) => {
+                        let changed = act.book.keep_only(&alive);
+                        act.tell_elsewhere(&changed);
+                    }
+                    Err(e) => log::warn!("cannot tell which processes are alive: {e}"),
+                }
+                drop(token);
+                act.check_processes_later(ctx);
+            })
+        }));
     }
 
     fn start_room(&mut self, room: PairRoom, ctx: &mut Context<Self>) -> Addr<Room> {
         self.next_generation += 1;
         let generation = self.next_generation;
         let code = room.access_code.clone();
-        let (env, me) = (self.env.clone(), ctx.address());
+        let (env, me) = (self.env.clone(), ctx.address().recipient());
         let make = move |_: &mut Context<Room>| Room::new(room, env, me, generation);
         let addr = if self.arbiters.is_empty() {
             Room::create(make)
@@ -78,34 +167,50 @@ impl RoomRegistry {
             self.next_arbiter = self.next_arbiter.wrapping_add(1);
             Room::start_in_arbiter(arbiter, make)
         };
+        let elsewhere = self.book.elsewhere(&code);
+        if elsewhere != Elsewhere::default() {
+            addr.do_send(PresenceElsewhere(elsewhere));
+        }
         self.live.insert(code, (addr.clone(), generation));
         addr
     }
 
+    /// Sleeps on the injected clock until the next sweep, sweeps, and sleeps again. The
+    /// clock's wake token is held until the sweep is done, so a manual clock's advance
+    /// returns with the sweep's rooms started.
+    fn sweep_later(&mut self, ctx: &mut Context<Self>) {
+        let at = self.env.clock.now().mono + SWEEP;
+        let sleep = self.env.clock.sleep_until(at).into_actor(self);
+        ctx.spawn(sleep.then(|token, act, _| {
+            act.sweep().map(move |(), act, ctx| {
+                drop(token);
+                act.sweep_later(ctx);
+            })
+        }));
+    }
+
     /// Starts every running room that is not live here.
-    fn sweep(&mut self, ctx: &mut Context<Self>) {
+    fn sweep(&mut self) -> impl ActorFuture<Self, Output = ()> {
         let (db, clock) = (self.env.db.clone(), self.env.clock.clone());
         let load = async move {
             db.run(move |conn| rooms::running(conn, clock.now_ms()))
                 .await
         };
-        ctx.spawn(
-            load.into_actor(self)
-                .map(|running, act, ctx| match running {
-                    Ok(rooms) => {
-                        for room in rooms {
-                            let live = act
-                                .live
-                                .get(&room.access_code)
-                                .is_some_and(|(addr, _)| addr.connected());
-                            if !live && !act.loading.contains_key(&room.access_code) {
-                                act.start_room(room, ctx);
-                            }
+        load.into_actor(self)
+            .map(|running, act, ctx| match running {
+                Ok(rooms) => {
+                    for room in rooms {
+                        let live = act
+                            .live
+                            .get(&room.access_code)
+                            .is_some_and(|(addr, _)| addr.connected());
+                        if !live && !act.loading.contains_key(&room.access_code) {
+                            act.start_room(room, ctx);
                         }
                     }
-                    Err(e) => log::warn!("cannot list the running rooms: {e}"),
-                }),
-        );
+                }
+                Err(e) => log::warn!("cannot list the running rooms: {e}"),
+            })
     }
 
     fn finish_load(
@@ -140,7 +245,8 @@ impl Actor for RoomRegistry {
             self.start_room(room, ctx);
         }
         if self.env.cluster.is_some() {
-            ctx.run_interval(SWEEP, |act, ctx| act.sweep(ctx));
+            self.sweep_later(ctx);
+            self.check_processes_later(ctx);
         }
     }
 }
@@ -225,17 +331,22 @@ impl Handler<Feed> for RoomRegistry {
 
     /// Passes a change to the room it names, if it is live here; after a reconnect of the
     /// feed, every live room reads its row again.
-    fn handle(&mut self, msg: Feed, _: &mut Self::Context) {
+    fn handle(&mut self, msg: Feed, ctx: &mut Self::Context) {
         match msg.0 {
             FeedEvent::Changed(change) => {
                 if let Some((addr, _)) = self.live.get(&change.code) {
                     addr.do_send(Refresh(Some(change)));
                 }
             }
+            FeedEvent::Presence(report) => {
+                let changed = self.book.report(report);
+                self.tell_elsewhere(&changed);
+            }
             FeedEvent::Resync => {
                 for (addr, _) in self.live.values() {
                     addr.do_send(Refresh(None));
                 }
+                self.reload_book(ctx);
             }
         }
     }

@@ -11,15 +11,17 @@ use std::sync::Arc;
 use actix::fut::{ready, ActorFutureExt, WrapFuture};
 use actix::prelude::*;
 
-use super::fanout::{Fanout, StreamReceiver};
-use super::machine::{Effect, Input, RoomConfig, RoomError, RoomMachine, Seen, WriteOutcome};
-use super::messages::{Delete, Describe, Execute, Forget, Refresh, RoomView, Subscribe};
+use super::fanout::{Fanout, Gone, StreamReceiver};
+use super::messages::{
+    Delete, Describe, Execute, Forget, PresenceElsewhere, Refresh, RoomView, Subscribe,
+};
 use super::presence::{Counted, Presence};
-use super::registry::RoomRegistry;
 use crate::access_code::short;
 use crate::clock::{Clock, WakeToken};
 use crate::metrics::{Metrics, StreamEnd};
-use crate::pairing::{told_from_wire, told_to_wire, PairRoom};
+use crate::rules::{Checked, PairRoom, Write};
+use crate::rules::{Effect, Input, RoomError, RoomMachine, RoomPolicy, Seen, WriteOutcome};
+use crate::store::feed::wire::{told_from_wire, told_to_wire};
 use crate::store::presence;
 use crate::store::rooms::{self, Saved};
 use crate::store::Db;
@@ -32,7 +34,7 @@ pub struct RoomContext {
     /// The clock every decision is timed by.
     pub clock: Clock,
     /// The settings every room shares.
-    pub config: Arc<RoomConfig>,
+    pub policy: Arc<RoomPolicy>,
     /// The process's metrics.
     pub metrics: Metrics,
     /// This process among the others on a shared database, if it may be shared.
@@ -57,7 +59,7 @@ pub struct Room {
     /// The room's streams.
     fanout: Fanout,
     /// Told when this actor stops, so that it forgets this generation of the room.
-    registry: Addr<RoomRegistry>,
+    registry: Recipient<Forget>,
     /// Which start of the room this actor is, so that a late `Forget` from an older actor
     /// cannot remove a newer one.
     generation: u64,
@@ -77,11 +79,11 @@ impl Room {
     pub fn new(
         room: PairRoom,
         env: RoomContext,
-        registry: Addr<RoomRegistry>,
+        registry: Recipient<Forget>,
         generation: u64,
     ) -> Room {
         let fanout = Fanout::new(env.metrics.clone(), short(&room.access_code));
-        let machine = RoomMachine::new(room, env.config.clone(), env.clock.now());
+        let machine = RoomMachine::new(room, env.policy.clone(), env.clock.now());
         Room {
             machine,
             env,
@@ -99,16 +101,20 @@ impl Room {
         self.carry_out(effects, ctx)
     }
 
-    /// Feeds `input` to the machine; tells the other processes when the stream count moved.
+    /// Feeds `input` to the machine; tells the other processes when this process's streams
+    /// on the room (their count or their names) changed.
     fn step(&mut self, input: Input) -> Vec<Effect> {
-        let before = self.machine.subscribers();
+        let before = (self.machine.subscribers(), self.machine.names_here());
         let effects = self.machine.step(self.env.clock.now(), input);
-        let after = self.machine.subscribers();
-        if let (Some(cluster), true) = (&self.env.cluster, before != after) {
-            cluster.presence.do_send(Counted {
-                code: self.machine.room().access_code.clone(),
-                streams: after,
-            });
+        if let Some(cluster) = &self.env.cluster {
+            let after = (self.machine.subscribers(), self.machine.names_here());
+            if before != after {
+                cluster.presence.do_send(Counted {
+                    code: self.machine.room().access_code.clone(),
+                    streams: after.0,
+                    names: after.1,
+                });
+            }
         }
         effects
     }
@@ -119,27 +125,29 @@ impl Room {
         let mut reply = None;
         let mut write = None;
         let mut ask = false;
-        let mut gone = 0;
+        let mut check = false;
+        let mut gone = Vec::new();
         for effect in effects {
             match effect {
-                Effect::Save(room) => {
+                Effect::Save(change) => {
                     if self.machine.pausing_empty() {
                         log::info!(
                             "room {}…: no stream for the grace period, pausing",
-                            short(&room.access_code)
+                            short(&change.room.access_code)
                         );
                     }
-                    write = Some(Some(room));
+                    write = Some(Some(*change));
                 }
                 Effect::DeleteRow => write = Some(None),
                 Effect::AskPresence => ask = true,
+                Effect::CheckRow => check = true,
                 Effect::Broadcast(notices) => {
                     let ids = self.fanout.broadcast(&notices);
-                    gone += self.let_go(ids, ctx);
+                    gone.extend(self.let_go(ids, ctx));
                 }
                 Effect::Heartbeat => {
                     let ids = self.fanout.heartbeat();
-                    gone += self.let_go(ids, ctx);
+                    gone.extend(self.let_go(ids, ctx));
                 }
                 // Answered only to `StreamOpened`, which the `Subscribe` handler carries out.
                 Effect::Greet(_) => {}
@@ -156,7 +164,16 @@ impl Room {
                 Effect::TimeUps(n) => self.env.metrics.time_ups.inc_by(n),
             }
         }
-        let io: Work = if ask {
+        let io: Work = if check {
+            Box::pin(
+                self.read_row()
+                    .into_actor(self)
+                    .then(move |checked, act, ctx| {
+                        act.feed(Input::RowChecked(checked), ctx)
+                            .map(move |later, _, _| reply.or(later))
+                    }),
+            )
+        } else if ask {
             Box::pin(
                 self.seen_elsewhere()
                     .into_actor(self)
@@ -176,7 +193,7 @@ impl Room {
                 )),
             }
         };
-        if gone == 0 {
+        if gone.is_empty() {
             return io;
         }
         // Streams the fan-out let go are the machine's news at once; the write or question
@@ -185,8 +202,9 @@ impl Room {
         Box::pin(closed.then(move |early, _, _| io.map(move |later, _, _| later.or(early))))
     }
 
-    /// Writes `row` over its previous version (or, for `None`, deletes the room).
-    fn write(&self, row: Option<PairRoom>) -> impl std::future::Future<Output = WriteOutcome> {
+    /// Writes `row` over its previous version with what changed beside it (or, for `None`,
+    /// deletes the room).
+    fn write(&self, row: Option<Write>) -> impl std::future::Future<Output = WriteOutcome> {
         let db = self.env.db.clone();
         let code = self.machine.room().access_code.clone();
         let now = self.env.clock.now_ms();
@@ -194,8 +212,8 @@ impl Room {
         async move {
             let key = code.clone();
             let done = match row {
-                Some(room) => {
-                    db.run_for_room(move |conn| rooms::save(conn, &room, now, &told))
+                Some(change) => {
+                    db.run_for_room(move |conn| rooms::save(conn, &change, now, &told))
                         .await
                 }
                 None => db
@@ -216,6 +234,25 @@ impl Room {
                 Err(e) => {
                     log::warn!("room {}…: write failed: {e}", short(&code));
                     WriteOutcome::Failed
+                }
+            }
+        }
+    }
+
+    /// The room's row as the database holds it now.
+    fn read_row(&self) -> impl std::future::Future<Output = Checked> {
+        let (db, clock) = (self.env.db.clone(), self.env.clock.clone());
+        let code = self.machine.room().access_code.clone();
+        async move {
+            let key = code.clone();
+            match db
+                .run_for_room(move |conn| rooms::find(conn, &key, clock.now_ms()))
+                .await
+            {
+                Ok(row) => Checked::Row(row.map(Box::new)),
+                Err(e) => {
+                    log::warn!("room {}…: cannot read its row again: {e}", short(&code));
+                    Checked::Failed
                 }
             }
         }
@@ -245,14 +282,17 @@ impl Room {
         }
     }
 
-    /// Cancels the watchers of streams the fan-out let go; answers how many.
-    fn let_go(&mut self, ids: Vec<u64>, ctx: &mut Context<Self>) -> usize {
-        for id in &ids {
-            if let Some(handle) = self.watchers.remove(id) {
-                ctx.cancel_future(handle);
-            }
-        }
-        ids.len()
+    /// Cancels the watchers of streams the fan-out let go; answers the names they were
+    /// opened with.
+    fn let_go(&mut self, gone: Vec<Gone>, ctx: &mut Context<Self>) -> Vec<Option<String>> {
+        gone.into_iter()
+            .map(|(id, name)| {
+                if let Some(handle) = self.watchers.remove(&id) {
+                    ctx.cancel_future(handle);
+                }
+                name
+            })
+            .collect()
     }
 
     /// Replaces the pending wake-up with one at `at`. While the woken work runs, the actor
@@ -278,8 +318,10 @@ impl Room {
     /// A stream's client went away.
     fn unsubscribed(&mut self, id: u64, ctx: &mut Context<Self>) {
         self.watchers.remove(&id);
-        if self.fanout.remove(id) {
-            let work = self.feed(Input::StreamsClosed(1), ctx).map(|_, _, _| ());
+        if let Some(name) = self.fanout.remove(id) {
+            let work = self
+                .feed(Input::StreamsClosed(vec![name]), ctx)
+                .map(|_, _, _| ());
             ctx.wait(work);
         }
     }
@@ -381,6 +423,7 @@ impl Handler<Describe> for Room {
         Ok(RoomView {
             room: self.machine.room().clone(),
             subscribers: self.machine.subscribers(),
+            presence: self.machine.presence(),
         })
     }
 }
@@ -388,8 +431,8 @@ impl Handler<Describe> for Room {
 impl Handler<Subscribe> for Room {
     type Result = Result<StreamReceiver, RoomError>;
 
-    fn handle(&mut self, _: Subscribe, ctx: &mut Self::Context) -> Self::Result {
-        let effects = self.step(Input::StreamOpened);
+    fn handle(&mut self, msg: Subscribe, ctx: &mut Self::Context) -> Self::Result {
+        let effects = self.step(Input::StreamOpened(msg.name.clone()));
         let mut greeting = None;
         let mut rest = Vec::with_capacity(effects.len());
         for effect in effects {
@@ -414,11 +457,20 @@ impl Handler<Subscribe> for Room {
         let Some(greeting) = greeting else {
             return Err(RoomError::Unavailable);
         };
-        let (id, closed, rx) = self.fanout.subscribe(&greeting);
+        let (id, closed, rx) = self.fanout.subscribe(msg.name, &greeting);
         let watcher = async move { closed.closed().await }
             .into_actor(self)
             .map(move |_, act, ctx| act.unsubscribed(id, ctx));
         self.watchers.insert(id, ctx.spawn(watcher));
         Ok(rx)
+    }
+}
+
+impl Handler<PresenceElsewhere> for Room {
+    type Result = ();
+
+    fn handle(&mut self, msg: PresenceElsewhere, ctx: &mut Self::Context) {
+        let work = self.feed(Input::Elsewhere(msg.0), ctx).map(|_, _, _| ());
+        ctx.wait(work);
     }
 }

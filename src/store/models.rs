@@ -3,9 +3,7 @@
 use diesel::prelude::*;
 
 use super::schema::rooms;
-use crate::pairing::{PairRoom, RoomStatus};
-use crate::schedule::RoomSettings;
-use crate::timer::{Period, Timer};
+use crate::rules::{Goals, Links, Members, PairRoom, Phase, RoomSettings, RoomStatus, Timer};
 
 /// A `rooms` row as stored.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
@@ -25,7 +23,7 @@ pub struct RoomRow {
     /// See the schema.
     pub duration_ms: i64,
     /// See the schema.
-    pub phase: String,
+    pub state: String,
     /// See the schema.
     pub remaining_ms: i64,
     /// See the schema.
@@ -41,13 +39,19 @@ pub struct RoomRow {
     /// See the schema.
     pub time_up_at: Option<i64>,
     /// See the schema.
-    pub period: String,
+    pub phase: String,
     /// See the schema.
     pub auto_start: bool,
     /// See the schema.
     pub break_every: i64,
     /// See the schema.
     pub break_duration_ms: i64,
+    /// See the schema.
+    pub members: String,
+    /// See the schema.
+    pub ran_ms: i64,
+    /// See the schema.
+    pub resumed_at: Option<i64>,
 }
 
 /// A row whose content no version of this server writes.
@@ -65,12 +69,12 @@ impl RoomRow {
     pub fn from_room(room: &PairRoom, now: i64) -> RoomRow {
         RoomRow {
             access_code: room.access_code.clone(),
-            navigator: room.navigator.clone(),
-            driver: room.driver.clone(),
+            navigator: room.navigator().to_string(),
+            driver: room.driver().to_string(),
             mission_url: room.mission_url.clone(),
             created_at: room.created_at,
             duration_ms: room.timer.duration,
-            phase: room.timer.phase_name().as_str().to_string(),
+            state: room.timer.state_name().as_str().to_string(),
             remaining_ms: room.timer.remaining(now),
             deadline_at: room.timer.deadline_at(),
             round: room.timer.round,
@@ -78,10 +82,13 @@ impl RoomRow {
             updated_at: now,
             status: room.status.as_str().to_string(),
             time_up_at: room.time_up_at,
-            period: room.timer.period.as_str().to_string(),
+            phase: room.timer.phase.as_str().to_string(),
             auto_start: room.settings.auto_start,
             break_every: room.settings.break_every,
             break_duration_ms: room.settings.break_duration,
+            members: serde_json::to_string(room.members.names()).unwrap_or_default(),
+            ran_ms: room.timer.ran,
+            resumed_at: room.timer.resumed_at(),
         }
     }
 
@@ -94,21 +101,34 @@ impl RoomRow {
         if self.duration_ms <= 0 {
             return Err(corrupt("duration is not positive"));
         }
-        let period = Period::parse(&self.period).ok_or_else(|| corrupt("unknown period"))?;
-        let idle = Timer::new(self.duration_ms, self.duration_ms, self.round);
-        let timer = match (self.phase.as_str(), self.deadline_at, period) {
-            ("running", Some(deadline), _) => idle.resumed_in(period, deadline, now),
+        let phase = Phase::parse(&self.phase).ok_or_else(|| corrupt("unknown phase"))?;
+        let names: Vec<String> =
+            serde_json::from_str(&self.members).map_err(|_| corrupt("members are not a list"))?;
+        // A row from before the members column was filled holds its pair in its own columns.
+        let members = if names.is_empty() {
+            Members::pair(&self.driver, &self.navigator)
+        } else {
+            Members::new(&names)
+        }
+        .map_err(|_| corrupt("members break their rules"))?;
+        let mut idle = Timer::new(self.duration_ms, self.duration_ms, self.round);
+        idle.ran = self.ran_ms.max(0);
+        let timer = match (self.state.as_str(), self.deadline_at, phase) {
+            ("running", Some(deadline), _) => {
+                // A run stored before its start was: a turn from full, a break of its length.
+                let resumed_at = self.resumed_at.unwrap_or(deadline - self.duration_ms);
+                idle.resumed_in(phase, deadline, resumed_at, now)
+            }
             ("running", None, _) => return Err(corrupt("running without a deadline")),
-            ("idle", _, Period::Turn) => idle,
-            ("idle", _, Period::Break) => return Err(corrupt("an idle break")),
-            ("paused", _, _) => idle.paused_in(period, self.remaining_ms),
-            _ => return Err(corrupt("unknown phase")),
+            ("idle", _, Phase::Turn) => idle,
+            ("idle", _, Phase::Break) => return Err(corrupt("an idle break")),
+            ("paused", _, _) => idle.paused_in(phase, self.remaining_ms),
+            _ => return Err(corrupt("unknown state")),
         };
         let status = RoomStatus::parse(&self.status).ok_or_else(|| corrupt("unknown status"))?;
         Ok(PairRoom {
             access_code: self.access_code,
-            navigator: self.navigator,
-            driver: self.driver,
+            members,
             mission_url: self.mission_url,
             created_at: self.created_at,
             timer,
@@ -120,6 +140,8 @@ impl RoomRow {
             },
             time_up_at: self.time_up_at,
             version: self.version,
+            goals: Goals::default(),
+            links: Links::default(),
         })
     }
 }
@@ -133,8 +155,7 @@ mod tests {
         let now = 1_700_000_000_000;
         let mut room = PairRoom {
             access_code: "abcdefgh".into(),
-            navigator: "N".into(),
-            driver: "D".into(),
+            members: Members::new(&["D", "N", "Third"]).expect("members"),
             mission_url: "https://example.test/m".into(),
             created_at: now - 5,
             timer: Timer::new(60_000, 60_000, 4),
@@ -146,6 +167,8 @@ mod tests {
             },
             time_up_at: Some(now - 3000),
             version: 7,
+            goals: Goals::default(),
+            links: Links::default(),
         };
         for step in 0..6 {
             match step {
@@ -169,6 +192,14 @@ mod tests {
                 .into_room(now)
                 .expect("readable");
             assert_eq!(back, room, "step {step}");
+            // Read back later, as another process or a restart reads it: what the rules'
+            // `loaded_at` says.
+            let later = RoomRow::from_room(&room, now)
+                .into_room(now + 1777)
+                .expect("readable");
+            let mut expected = room.clone();
+            expected.timer = expected.timer.loaded_at(now + 1777);
+            assert_eq!(later, expected, "step {step}, read later");
         }
     }
 }

@@ -1,5 +1,7 @@
 //! Who holds streams where, when several processes share one PostgreSQL database: each
-//! process's heartbeat (`processes`) and its stream count per room (`presence`). A process
+//! process's heartbeat (`processes`) and its streams per room (`presence`: their count and
+//! the distinct names of the named ones). Every report is also announced on the change
+//! feed (see [`super::feed`]), so the other processes learn it without reading. A process
 //! counts while its heartbeat is younger than [`PROCESS_TTL_MS`] and its change-feed
 //! connection, named `pairsync-<process id>` (see [`tagged_url`]), is open: a process killed
 //! outright loses that connection at once, so it stops counting at once. A process that no
@@ -10,7 +12,8 @@ use diesel::pg::PgConnection;
 use diesel::sql_types::{BigInt, Nullable, Text};
 use diesel::{QueryableByName, RunQueryDsl};
 
-use super::{Conn, StoreError};
+use super::{feed, Conn, StoreError};
+use crate::rules::PresenceView;
 
 /// How long a process counts after its last heartbeat.
 pub const PROCESS_TTL_MS: i64 = 10_000;
@@ -41,6 +44,8 @@ pub struct Count {
     pub streams: i64,
     /// When the count last fell to 0 (epoch ms); `None` while it holds some.
     pub empty_since: Option<i64>,
+    /// The distinct names of its named streams, sorted.
+    pub names: Vec<String>,
 }
 
 fn pg(conn: &mut Conn) -> Option<&mut PgConnection> {
@@ -69,17 +74,125 @@ pub fn report(
     .execute(pg)?;
     for count in counts {
         diesel::sql_query(
-            "INSERT INTO presence (process_id, access_code, streams, empty_since) \
-             VALUES ($1, $2, $3, $4) ON CONFLICT (process_id, access_code) DO UPDATE \
-             SET streams = EXCLUDED.streams, empty_since = EXCLUDED.empty_since",
+            "INSERT INTO presence (process_id, access_code, streams, empty_since, names) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (process_id, access_code) DO UPDATE \
+             SET streams = EXCLUDED.streams, empty_since = EXCLUDED.empty_since, \
+             names = EXCLUDED.names",
         )
         .bind::<Text, _>(process)
         .bind::<Text, _>(&count.code)
         .bind::<BigInt, _>(count.streams)
         .bind::<Nullable<BigInt>, _>(count.empty_since)
+        .bind::<Text, _>(names_json(&count.names))
         .execute(pg)?;
     }
+    if !counts.is_empty() {
+        for payload in feed::presence_payloads(process, counts) {
+            feed::notify_raw(conn, &payload)?;
+        }
+    }
     Ok(())
+}
+
+fn names_json(names: &[String]) -> String {
+    serde_json::to_string(names).unwrap_or_else(|_| "[]".to_string())
+}
+
+#[derive(QueryableByName)]
+struct ProcessRow {
+    #[diesel(sql_type = Text)]
+    process_id: String,
+}
+
+/// The processes that count at `now` (heartbeat fresh and change-feed connection open).
+pub fn live_processes(conn: &mut Conn, now: i64) -> Result<Vec<String>, StoreError> {
+    let Some(pg) = pg(conn) else {
+        return Ok(Vec::new());
+    };
+    let rows: Vec<ProcessRow> = diesel::sql_query(format!(
+        "SELECT p.process_id FROM processes pr JOIN processes p \
+         ON p.process_id = pr.process_id WHERE {alive}",
+        alive = alive(1)
+    ))
+    .bind::<BigInt, _>(now)
+    .load(pg)?;
+    Ok(rows.into_iter().map(|r| r.process_id).collect())
+}
+
+#[derive(QueryableByName)]
+struct BookRow {
+    #[diesel(sql_type = Text)]
+    process_id: String,
+    #[diesel(sql_type = Text)]
+    access_code: String,
+    #[diesel(sql_type = BigInt)]
+    streams: i64,
+    #[diesel(sql_type = Text)]
+    names: String,
+}
+
+/// One process's streams on one room, as the others read them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Held {
+    /// The process.
+    pub process: String,
+    /// The room.
+    pub code: String,
+    /// Its streams there.
+    pub streams: i64,
+    /// The distinct names of its named streams there.
+    pub names: Vec<String>,
+}
+
+/// Every room's streams on every live process at `now` (rows with streams only).
+pub fn book(conn: &mut Conn, now: i64) -> Result<Vec<Held>, StoreError> {
+    let Some(pg) = pg(conn) else {
+        return Ok(Vec::new());
+    };
+    let rows: Vec<BookRow> = diesel::sql_query(format!(
+        "SELECT p.process_id, p.access_code, p.streams, p.names \
+         FROM presence p JOIN processes pr ON pr.process_id = p.process_id \
+         WHERE p.streams > 0 AND {alive}",
+        alive = alive(1)
+    ))
+    .bind::<BigInt, _>(now)
+    .load(pg)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Held {
+            process: r.process_id,
+            code: r.access_code,
+            streams: r.streams,
+            names: serde_json::from_str(&r.names).unwrap_or_default(),
+        })
+        .collect())
+}
+
+/// Who is here on `code`, over every live process at `now` (nothing on SQLite, whose one
+/// process answers from its live room).
+pub fn of_room(conn: &mut Conn, code: &str, now: i64) -> Result<PresenceView, StoreError> {
+    let Some(pg) = pg(conn) else {
+        return Ok(PresenceView::default());
+    };
+    let rows: Vec<BookRow> = diesel::sql_query(format!(
+        "SELECT p.process_id, p.access_code, p.streams, p.names \
+         FROM presence p JOIN processes pr ON pr.process_id = p.process_id \
+         WHERE p.access_code = $2 AND p.streams > 0 AND {alive}",
+        alive = alive(1)
+    ))
+    .bind::<BigInt, _>(now)
+    .bind::<Text, _>(code)
+    .load(pg)?;
+    let mut here = std::collections::BTreeSet::new();
+    let mut watching = 0;
+    for row in rows {
+        watching += row.streams;
+        here.extend(serde_json::from_str::<Vec<String>>(&row.names).unwrap_or_default());
+    }
+    Ok(PresenceView {
+        here: here.into_iter().collect(),
+        watching,
+    })
 }
 
 /// Forgets this process (at a clean stop): its streams count no more at once.

@@ -60,6 +60,11 @@ impl Frame {
 
 type ByteStream = Pin<Box<dyn Stream<Item = Result<bytes::Bytes, String>> + Send>>;
 
+/// The events a stream sets aside unless a test asks for them: they come when their own
+/// state changes (who is here, the goals), beside the timer's events, and the tests of the
+/// timer read around them.
+pub const SET_ASIDE_BY_DEFAULT: [&str; 3] = ["presence", "todos", "links"];
+
 /// A client's view of one SSE stream.
 pub struct EventStream {
     /// The response headers.
@@ -68,6 +73,10 @@ pub struct EventStream {
     buffer: String,
     frames: VecDeque<Frame>,
     ended: bool,
+    /// The event names left out of what the reading methods return.
+    set_aside: Vec<String>,
+    /// The events left out, in arrival order.
+    pub aside: Vec<Frame>,
 }
 
 impl EventStream {
@@ -91,7 +100,15 @@ impl EventStream {
             buffer: String::new(),
             frames: VecDeque::new(),
             ended: false,
+            set_aside: SET_ASIDE_BY_DEFAULT.map(String::from).to_vec(),
+            aside: Vec::new(),
         }
+    }
+
+    /// This stream, returning every event, `presence`, `todos` and `links` included.
+    pub fn every_event(mut self) -> EventStream {
+        self.set_aside.clear();
+        self
     }
 
     fn parse_buffer(&mut self) {
@@ -128,6 +145,10 @@ impl EventStream {
         let deadline = tokio::time::Instant::now() + within;
         loop {
             if let Some(f) = self.frames.pop_front() {
+                if f.event.as_ref().is_some_and(|e| self.set_aside.contains(e)) {
+                    self.aside.push(f);
+                    continue;
+                }
                 return Some(f);
             }
             if self.ended {

@@ -26,40 +26,22 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::clock::Now;
-use crate::config::Grace;
-use crate::pairing::{Command, CommandError, Notice, PairRoom, TimerEvent};
-use crate::timer::{Period, Phase};
+use super::countdown::{Phase, State};
+use super::notice::{Notice, TimerEvent};
+use super::now::Now;
+use super::policy::{Grace, RoomPolicy};
+use super::presence::{Elsewhere, Presence};
+use super::room::{Command, CommandError, CompletedTurn, PairRoom};
 
 /// How long a failed automatic write (a time-up, a pause of an empty room) waits before it
 /// is tried again.
 pub const RETRY_FAILED_WRITE: Duration = Duration::from_secs(1);
 /// How many times a command is planned again when another writer changed the row first.
 pub const MAX_STALE_RETRIES: u8 = 3;
-
-/// The settings every room shares.
-#[derive(Debug, Clone)]
-pub struct RoomConfig {
-    /// Most time between two writes on a stream.
-    pub heartbeat: Duration,
-    /// How long a running timer runs on with no stream.
-    pub pause_when_empty: Grace,
-    /// Streams one room holds at once.
-    pub max_subscribers: usize,
-    /// How long a room with no stream and no running timer stays live.
-    pub idle_ttl: Duration,
-    /// Whether other processes may hold streams on the same rooms (a shared PostgreSQL):
-    /// then an empty room asks where else streams were seen before it pauses.
-    pub cluster: bool,
-}
-
-impl RoomConfig {
-    /// How long a room's streams may go without a write before a heartbeat is due: a
-    /// quarter of the heartbeat period is left for a late wake-up.
-    fn quiet_limit(&self) -> Duration {
-        self.heartbeat.mul_f64(0.75)
-    }
-}
+/// How far back the ticks of a run begun in another process are still sent here (late)
+/// when its change arrives: a change reaches the other processes within milliseconds; after
+/// a longer gap (a lost change feed) the streams are made whole by the state instead.
+pub const CATCH_UP: Duration = Duration::from_secs(2);
 
 /// Why a room refuses a request, in room terms; the HTTP layer maps each to a status.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -90,10 +72,14 @@ pub enum Input {
     Delete,
     /// The instant of the last [`Effect::WakeAt`] has come.
     Wake,
-    /// A client opens a stream: [`Effect::Greet`], or a refusal in [`Effect::Reply`].
-    StreamOpened,
-    /// This many streams ended (their clients left, stalled, or were dropped).
-    StreamsClosed(usize),
+    /// A client opens a stream, named after its person or anonymous: [`Effect::Greet`], or
+    /// a refusal in [`Effect::Reply`].
+    StreamOpened(Option<String>),
+    /// Streams ended (their clients left, stalled, or were dropped), each with the name it
+    /// opened with.
+    StreamsClosed(Vec<Option<String>>),
+    /// What the other live processes now hold on the room.
+    Elsewhere(Elsewhere),
     /// The outcome of the write in flight.
     Written(WriteOutcome),
     /// The room's row as the database holds it now (`None`: the row is gone).
@@ -103,6 +89,17 @@ pub enum Input {
     /// The row after a change another process announced, with what that change told its
     /// streams (each `state` made from this row).
     ChangeRead(PairRoom, Vec<Notice>),
+    /// The answer to [`Effect::CheckRow`].
+    RowChecked(Checked),
+}
+
+/// The row as [`Effect::CheckRow`] found it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Checked {
+    /// The row as the database holds it now (`None`: the row is gone).
+    Row(Option<Box<PairRoom>>),
+    /// The database did not answer.
+    Failed,
 }
 
 /// When another process last had a stream on the room.
@@ -133,8 +130,9 @@ pub enum WriteOutcome {
 /// What the shell must do, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
-    /// Write this row over the one holding `version − 1`, then report [`Input::Written`].
-    Save(PairRoom),
+    /// Write this row over the one holding `version − 1`, with what changed beside it, in
+    /// one transaction; then report [`Input::Written`].
+    Save(Box<Write>),
     /// Delete the row, then report [`Input::Written`].
     DeleteRow,
     /// Send these notices to every stream, in order.
@@ -146,6 +144,10 @@ pub enum Effect {
     /// Ask the database when another process last had a stream on this room, then report
     /// [`Input::SeenElsewhere`].
     AskPresence,
+    /// Read the room's row, then report [`Input::RowChecked`]: a command that this copy
+    /// refuses, or finds nothing to do for, is checked against the committed row first when
+    /// other processes may have changed it a moment ago.
+    CheckRow,
     /// Report [`Input::Wake`] at this monotonic instant; replaces any earlier wake-up.
     WakeAt(Duration),
     /// Send `close` to every stream and end them.
@@ -160,13 +162,35 @@ pub enum Effect {
     TimeUps(u64),
 }
 
+/// One committed change: the room's new row, and what is written beside it in the same
+/// transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Write {
+    /// The new row, its `version` one above the row it replaces.
+    pub room: PairRoom,
+    /// The turns the change ended, for the history.
+    pub turns: Vec<CompletedTurn>,
+    /// Whether the goals changed (they are written whole).
+    pub goals: bool,
+    /// Whether the links or their categories changed (written whole).
+    pub links: bool,
+}
+
 /// What a write in flight was for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Cause {
     Command(Command),
     Delete,
     TimeUp,
     EmptyPause,
+}
+
+/// A command's answer held back until the row is read again.
+#[derive(Debug, Clone)]
+struct Checking {
+    cause: Cause,
+    attempt: u8,
+    answer: Result<(), RoomError>,
 }
 
 #[derive(Debug, Clone)]
@@ -183,9 +207,9 @@ struct InFlight {
 pub struct RoomMachine {
     /// The committed value this live copy mirrors.
     room: PairRoom,
-    config: Arc<RoomConfig>,
-    /// Streams open on this room in this process.
-    subscribers: usize,
+    policy: Arc<RoomPolicy>,
+    /// Who is here: this process's streams, the others', and the latest `presence` told.
+    presence: Presence,
     /// Where the pause-when-empty grace counts from: the latest of the last stream's
     /// close, the latest start, and the room's load.
     empty_since: Duration,
@@ -197,6 +221,8 @@ pub struct RoomMachine {
     retry_at: Option<Duration>,
     /// The write the shell is carrying out, if any.
     in_flight: Option<InFlight>,
+    /// The command whose answer waits for the row to be read again, if any.
+    checking: Option<Checking>,
     /// Whether the shell is asking where else the room has streams.
     asking: bool,
     /// Set once the room told its shell to stop; whether it was deleted.
@@ -205,16 +231,17 @@ pub struct RoomMachine {
 
 impl RoomMachine {
     /// A room loaded (or created) at `now`, with no stream yet.
-    pub fn new(room: PairRoom, config: Arc<RoomConfig>, now: Now) -> RoomMachine {
+    pub fn new(room: PairRoom, policy: Arc<RoomPolicy>, now: Now) -> RoomMachine {
         RoomMachine {
             room,
-            config,
-            subscribers: 0,
+            policy,
+            presence: Presence::new(),
             empty_since: now.mono,
             last_activity: now.mono,
             last_write: now.mono,
             retry_at: None,
             in_flight: None,
+            checking: None,
             asking: false,
             ended: None,
         }
@@ -225,9 +252,20 @@ impl RoomMachine {
         &self.room
     }
 
-    /// Streams open on this room.
+    /// Streams open on this room in this process.
     pub fn subscribers(&self) -> usize {
-        self.subscribers
+        self.presence.streams()
+    }
+
+    /// Who is here, over every process.
+    pub fn presence(&self) -> crate::rules::PresenceView {
+        self.presence.view()
+    }
+
+    /// The distinct names of this process's named streams, sorted (for the other
+    /// processes).
+    pub fn names_here(&self) -> Vec<String> {
+        self.presence.names_here()
     }
 
     /// Whether this live copy still speaks for the room: `Err` once the room was deleted
@@ -271,17 +309,36 @@ impl RoomMachine {
                 fx.push(Effect::DeleteRow);
             }
             Input::Wake => self.wake(now, &mut fx),
-            Input::StreamOpened => self.open_stream(now, &mut fx),
-            Input::StreamsClosed(n) => self.close_streams(now, n),
+            Input::StreamOpened(name) => self.open_stream(now, name, &mut fx),
+            Input::StreamsClosed(names) => self.close_streams(now, &names),
+            Input::Elsewhere(elsewhere) => self.presence.set_elsewhere(elsewhere),
             Input::Written(outcome) => self.written(now, outcome, &mut fx),
             Input::RowRead(row) => self.row_read(now, row, None, &mut fx),
             Input::SeenElsewhere(seen) => self.seen_elsewhere(now, seen, &mut fx),
             Input::ChangeRead(row, told) => self.row_read(now, Some(row), Some(told), &mut fx),
+            Input::RowChecked(checked) => self.row_checked(now, checked, &mut fx),
         }
-        if self.in_flight.is_none() && !self.asking && self.ended.is_none() {
+        if self.ended.is_none() {
+            self.tell_presence(now, &mut fx);
+        }
+        if self.in_flight.is_none()
+            && self.checking.is_none()
+            && !self.asking
+            && self.ended.is_none()
+        {
             fx.push(Effect::WakeAt(self.next_wake(now)));
         }
         fx
+    }
+
+    /// Tells every stream who is here when that changed and the latest `presence` is old
+    /// enough; with no stream here, there is nobody to tell.
+    fn tell_presence(&mut self, now: Now, fx: &mut Vec<Effect>) {
+        if let Some(view) = self.presence.take(now.mono) {
+            if self.presence.streams() > 0 {
+                self.broadcast(now, vec![Notice::Presence(view)], fx);
+            }
+        }
     }
 
     /// Broadcasts every tick due at `now`; they change nothing that is stored.
@@ -301,25 +358,40 @@ impl RoomMachine {
         self.broadcast(now, ticks.into_iter().map(Notice::Remaining).collect(), fx);
     }
 
-    fn broadcast(&mut self, now: Now, notices: Vec<Notice>, fx: &mut Vec<Effect>) {
+    fn broadcast(&mut self, now: Now, mut notices: Vec<Notice>, fx: &mut Vec<Effect>) {
         if notices.is_empty() {
             return;
         }
+        self.stamp(&mut notices);
         self.last_write = now.mono;
         fx.push(Effect::Broadcast(notices));
+    }
+
+    /// Every `state` carries who is here at the moment it is sent.
+    fn stamp(&self, notices: &mut [Notice]) {
+        for notice in notices {
+            if let Notice::State(snapshot) = notice {
+                snapshot.presence = self.presence.view();
+            }
+        }
     }
 
     /// Plans `cause` on the room as it stands and starts its write, or answers at once
     /// when nothing is to be written.
     fn plan(&mut self, now: Now, cause: Cause, attempt: u8, fx: &mut Vec<Effect>) {
-        let planned = match cause {
-            Cause::Command(command) => self.room.apply(command, now.wall_ms),
+        let planned = match &cause {
+            Cause::Command(command) => self.room.apply(command.clone(), now.wall_ms),
             Cause::EmptyPause => self.room.apply(Command::Stop, now.wall_ms),
             Cause::TimeUp => Ok(self.room.expire(now.wall_ms)),
             Cause::Delete => Ok(None),
         };
+        let check_first = self.policy.cluster
+            && attempt < MAX_STALE_RETRIES
+            && matches!(cause, Cause::Command(_));
         match planned {
+            Err(e) if check_first => self.check(cause, attempt, Err(e.into()), fx),
             Err(e) => fx.push(Effect::Reply(Err(e.into()))),
+            Ok(None) if check_first => self.check(cause, attempt, Ok(()), fx),
             Ok(None) => {
                 if let Cause::Command(_) = cause {
                     fx.push(Effect::Reply(Ok(())));
@@ -328,7 +400,12 @@ impl RoomMachine {
             Ok(Some(transition)) => {
                 let mut next = transition.room;
                 next.version = self.room.version + 1;
-                fx.push(Effect::Save(next.clone()));
+                fx.push(Effect::Save(Box::new(Write {
+                    goals: next.goals != self.room.goals,
+                    links: next.links != self.room.links,
+                    room: next.clone(),
+                    turns: transition.turns,
+                })));
                 self.in_flight = Some(InFlight {
                     cause,
                     next: Some(next),
@@ -339,15 +416,51 @@ impl RoomMachine {
         }
     }
 
+    /// Holds `answer` back until the row is read again: another process may have changed
+    /// the room a moment ago, and the command would then be planned on the newer row.
+    fn check(
+        &mut self,
+        cause: Cause,
+        attempt: u8,
+        answer: Result<(), RoomError>,
+        fx: &mut Vec<Effect>,
+    ) {
+        self.checking = Some(Checking {
+            cause,
+            attempt,
+            answer,
+        });
+        fx.push(Effect::CheckRow);
+    }
+
+    /// The row read again for a held answer: a newer row is adopted (and told) and the
+    /// command planned on it; else the held answer goes out.
+    fn row_checked(&mut self, now: Now, checked: Checked, fx: &mut Vec<Effect>) {
+        let Some(held) = self.checking.take() else {
+            return;
+        };
+        match checked {
+            Checked::Row(Some(row)) if row.version > self.room.version => {
+                self.row_read(now, Some(*row), None, fx);
+                self.plan(now, held.cause, held.attempt + 1, fx);
+            }
+            Checked::Row(None) => {
+                self.end(true, fx);
+                fx.push(Effect::Reply(Err(RoomError::NotFound)));
+            }
+            Checked::Row(Some(_)) | Checked::Failed => fx.push(Effect::Reply(held.answer)),
+        }
+    }
+
     fn retry_allowed(&self, now: Now) -> bool {
         self.retry_at.is_none_or(|at| now.mono >= at)
     }
 
     fn grace_over(&self, now: Now) -> bool {
-        let Grace::After(grace) = self.config.pause_when_empty else {
+        let Grace::After(grace) = self.policy.pause_when_empty else {
             return false;
         };
-        self.subscribers == 0
+        self.presence.streams() == 0
             && self.room.timer.is_running()
             && now.mono >= self.empty_since + grace
     }
@@ -359,7 +472,7 @@ impl RoomMachine {
                 return self.plan(now, Cause::TimeUp, 0, fx);
             }
             if self.grace_over(now) {
-                if self.config.cluster {
+                if self.policy.cluster {
                     // Streams on other processes count too: ask before pausing.
                     self.asking = true;
                     return fx.push(Effect::AskPresence);
@@ -367,13 +480,13 @@ impl RoomMachine {
                 return self.plan(now, Cause::EmptyPause, 0, fx);
             }
         }
-        if self.subscribers > 0 && now.mono >= self.last_write + self.config.quiet_limit() {
+        if self.presence.streams() > 0 && now.mono >= self.last_write + self.policy.quiet_limit() {
             self.last_write = now.mono;
             fx.push(Effect::Heartbeat);
         }
-        if self.subscribers == 0
+        if self.presence.streams() == 0
             && !self.room.timer.is_running()
-            && now.mono >= self.last_activity + self.config.idle_ttl
+            && now.mono >= self.last_activity + self.policy.idle_ttl
         {
             self.ended = Some(false);
             fx.push(Effect::Stop);
@@ -384,7 +497,7 @@ impl RoomMachine {
     /// grace either; else the grace counts from when one was last seen there.
     fn seen_elsewhere(&mut self, now: Now, seen: Seen, fx: &mut Vec<Effect>) {
         self.asking = false;
-        let Grace::After(grace) = self.config.pause_when_empty else {
+        let Grace::After(grace) = self.policy.pause_when_empty else {
             return;
         };
         match seen {
@@ -403,33 +516,35 @@ impl RoomMachine {
         }
     }
 
-    fn open_stream(&mut self, now: Now, fx: &mut Vec<Effect>) {
-        if self.subscribers >= self.config.max_subscribers {
+    fn open_stream(&mut self, now: Now, name: Option<String>, fx: &mut Vec<Effect>) {
+        if self.presence.streams() >= self.policy.max_subscribers {
             fx.push(Effect::Reply(Err(RoomError::Full)));
             return;
         }
         // Ticks already due go to the other streams first, so that the newcomer's
         // greeting is never followed by an older tick.
         self.announce_due_ticks(now, fx);
-        self.subscribers += 1;
+        self.presence.opened(name.as_deref());
         self.last_activity = now.mono;
-        fx.push(Effect::Greet(self.room.greeting(now.wall_ms)));
+        let mut greeting = self.room.greeting(now.wall_ms);
+        self.stamp(&mut greeting);
+        fx.push(Effect::Greet(greeting));
     }
 
-    fn close_streams(&mut self, now: Now, n: usize) {
-        if n == 0 {
+    fn close_streams(&mut self, now: Now, names: &[Option<String>]) {
+        if names.is_empty() {
             return;
         }
-        self.subscribers = self.subscribers.saturating_sub(n);
+        self.presence.closed(names);
         self.last_activity = now.mono;
-        if self.subscribers == 0 {
+        if self.presence.streams() == 0 {
             self.empty_since = now.mono;
         }
     }
 
     fn end(&mut self, deleted: bool, fx: &mut Vec<Effect>) {
         self.ended = Some(deleted);
-        self.subscribers = 0;
+        self.presence.clear_here();
         fx.push(Effect::CloseStreams);
         fx.push(Effect::Stop);
     }
@@ -472,13 +587,13 @@ impl RoomMachine {
                 let again = flight.attempt < MAX_STALE_RETRIES;
                 match flight.cause {
                     Cause::Command(_) if again => {
-                        self.plan(now, flight.cause, flight.attempt + 1, fx);
+                        self.plan(now, flight.cause.clone(), flight.attempt + 1, fx);
                     }
                     Cause::TimeUp if again && self.room.timer.is_due(now.wall_ms) => {
-                        self.plan(now, flight.cause, flight.attempt + 1, fx);
+                        self.plan(now, flight.cause.clone(), flight.attempt + 1, fx);
                     }
-                    Cause::EmptyPause if again && !self.config.cluster && self.grace_over(now) => {
-                        self.plan(now, flight.cause, flight.attempt + 1, fx);
+                    Cause::EmptyPause if again && !self.policy.cluster && self.grace_over(now) => {
+                        self.plan(now, flight.cause.clone(), flight.attempt + 1, fx);
                     }
                     Cause::Command(_) | Cause::Delete => {
                         fx.push(Effect::Reply(Err(RoomError::Unavailable)));
@@ -499,11 +614,16 @@ impl RoomMachine {
 
     /// Replaces the live copy with a newer committed row.
     fn take(&mut self, now: Now, mut current: PairRoom) {
-        // The same run toward the same deadline keeps its tick cursor: no tick twice.
         if current.timer.is_running()
             && current.timer.deadline_at() == self.room.timer.deadline_at()
         {
-            current.timer.phase = self.room.timer.phase;
+            // The same run toward the same deadline keeps its tick cursor: no tick twice.
+            current.timer.state = self.room.timer.state;
+        } else if current.timer.is_running() {
+            // A run begun elsewhere: its streams here get every tick from its start (late
+            // when the change reached this process late), up to a short while back.
+            let since = now.wall_ms - i64::try_from(CATCH_UP.as_millis()).unwrap_or(0);
+            current.timer.ticks_from(since);
         }
         if current.timer.is_running() && !self.room.timer.is_running() {
             self.empty_since = now.mono;
@@ -530,7 +650,10 @@ impl RoomMachine {
         }
         self.announce_due_ticks(now, fx);
         let mut notices = Vec::new();
-        let timed_up = current.timer.round > self.room.timer.round;
+        // A time-up (not a `next`) marks the row with its instant.
+        let timed_up = current.timer.round > self.room.timer.round
+            && current.time_up_at.is_some()
+            && current.time_up_at != self.room.time_up_at;
         if timed_up && self.room.timer.next_tick_at().is_some() {
             // The time-up passed the deadline where it was committed: the final tick is due.
             notices.push(Notice::Remaining(0));
@@ -545,12 +668,16 @@ impl RoomMachine {
                 }
                 (None, Some(told)) => notices.extend(told),
                 (None, None) => {
-                    notices.extend(change_events(&self.room, &current, now.wall_ms));
-                    notices.push(Notice::State(current.snapshot(now.wall_ms)));
+                    if !only_the_board_differs(&self.room, &current) {
+                        notices.extend(change_events(&self.room, &current, now.wall_ms));
+                        notices.push(Notice::State(current.snapshot(now.wall_ms)));
+                    }
+                    board_events(&self.room, &current, &mut notices);
                 }
             }
         } else {
             notices.push(Notice::State(current.snapshot(now.wall_ms)));
+            board_events(&self.room, &current, &mut notices);
         }
         self.take(now, current);
         if let Some(told) = told_remaining(&notices) {
@@ -583,15 +710,18 @@ impl RoomMachine {
             }
             at.push(after_retry(now.mono_at_wall(deadline)));
         }
-        if let Grace::After(grace) = self.config.pause_when_empty {
-            if timer.is_running() && self.subscribers == 0 {
+        if let Grace::After(grace) = self.policy.pause_when_empty {
+            if timer.is_running() && self.presence.streams() == 0 {
                 at.push(after_retry(self.empty_since + grace));
             }
         }
-        if self.subscribers > 0 {
-            at.push(self.last_write + self.config.quiet_limit());
+        if let Some(due) = self.presence.due() {
+            at.push(due);
+        }
+        if self.presence.streams() > 0 {
+            at.push(self.last_write + self.policy.quiet_limit());
         } else if !timer.is_running() {
-            at.push(self.last_activity + self.config.idle_ttl);
+            at.push(self.last_activity + self.policy.idle_ttl);
         }
         at.into_iter().min().unwrap_or(now.mono)
     }
@@ -616,25 +746,48 @@ fn change_events(old: &PairRoom, new: &PairRoom, now: i64) -> Vec<Notice> {
             Notice::Remaining(is.duration),
         ];
     }
-    if is.period == Period::Break && was.period == Period::Turn {
+    if is.phase == Phase::Break && was.phase == Phase::Turn {
         return vec![
             Notice::Timer(TimerEvent::Break),
             Notice::Remaining(remaining),
         ];
     }
-    let event = match (was.phase, is.phase) {
+    let event = match (was.state, is.state) {
         (_, _) if was.duration != is.duration => TimerEvent::Update,
-        (Phase::Running { .. }, Phase::Running { .. }) => return Vec::new(),
-        (_, Phase::Running { .. }) => return vec![Notice::Timer(TimerEvent::Start)],
-        (Phase::Running { .. }, Phase::Paused { .. }) => TimerEvent::Pause,
-        (Phase::Idle, Phase::Idle) => return Vec::new(),
-        (_, Phase::Idle) => TimerEvent::Reset,
-        (Phase::Paused { remaining: a }, Phase::Paused { remaining: b }) if a == b => {
+        (State::Running { .. }, State::Running { .. }) => return Vec::new(),
+        (_, State::Running { .. }) => return vec![Notice::Timer(TimerEvent::Start)],
+        (State::Running { .. }, State::Paused { .. }) => TimerEvent::Pause,
+        (State::Idle, State::Idle) => return Vec::new(),
+        (_, State::Idle) => TimerEvent::Reset,
+        (State::Paused { remaining: a }, State::Paused { remaining: b }) if a == b => {
             return Vec::new()
         }
-        (_, Phase::Paused { .. }) => TimerEvent::Update,
+        (_, State::Paused { .. }) => TimerEvent::Update,
     };
     vec![Notice::Timer(event), Notice::Remaining(remaining)]
+}
+
+/// Whether `old` and `new` differ in their goals or links alone.
+fn only_the_board_differs(old: &PairRoom, new: &PairRoom) -> bool {
+    let mut same = new.clone();
+    same.goals = old.goals.clone();
+    same.links = old.links.clone();
+    same.version = old.version;
+    same.timer = same.timer.loaded_at(0);
+    let mut was = old.clone();
+    was.timer = was.timer.loaded_at(0);
+    same == was
+}
+
+/// The lists that changed from `old` to `new`, as `todos` and `links`, unless `notices`
+/// already tell them.
+fn board_events(old: &PairRoom, new: &PairRoom, notices: &mut Vec<Notice>) {
+    if new.goals != old.goals && !notices.iter().any(|n| matches!(n, Notice::Todos(_))) {
+        notices.push(new.goals_notice());
+    }
+    if new.links != old.links && !notices.iter().any(|n| matches!(n, Notice::Links(_))) {
+        notices.push(new.links_notice());
+    }
 }
 
 /// The lowest remaining time `notices` tell for the run they end on: what follows their
@@ -647,8 +800,12 @@ fn told_remaining(notices: &[Notice]) -> Option<i64> {
     run.iter()
         .filter_map(|n| match n {
             Notice::Remaining(v) => Some(*v),
-            Notice::State(s) => Some(s.timer.remaining_time),
-            Notice::Timer(_) => None,
+            // A snapshot's remaining time is no tick: the ticks it passed are still due.
+            Notice::State(_)
+            | Notice::Timer(_)
+            | Notice::Presence(_)
+            | Notice::Todos(_)
+            | Notice::Links(_) => None,
         })
         .min()
 }
@@ -662,12 +819,11 @@ fn replayed_expiry(old: &PairRoom, new: &PairRoom) -> Option<Vec<Notice>> {
         .filter(|_| new.time_up_at != old.time_up_at)?;
     let replay = old.expire(at)?;
     let (a, b) = (&replay.room, new);
-    let same = a.navigator == b.navigator
-        && a.driver == b.driver
+    let same = a.members == b.members
         && a.settings == b.settings
         && a.timer.round == b.timer.round
-        && a.timer.period == b.timer.period
-        && a.timer.phase_name() == b.timer.phase_name()
+        && a.timer.phase == b.timer.phase
+        && a.timer.state_name() == b.timer.state_name()
         && a.timer.deadline_at() == b.timer.deadline_at();
     if !same {
         return None;
@@ -678,5 +834,4 @@ fn replayed_expiry(old: &PairRoom, new: &PairRoom) -> Option<Vec<Notice>> {
 }
 
 #[cfg(test)]
-#[path = "machine_tests.rs"]
 mod tests;

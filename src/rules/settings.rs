@@ -5,7 +5,7 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::timer::{MAX_BREAK_MS, MIN_BREAK_MS};
+use super::countdown::{MAX_BREAK_MS, MIN_BREAK_MS};
 
 /// The most rounds `breakEvery` may name.
 pub const MAX_BREAK_EVERY: i64 = 20;

@@ -4,10 +4,7 @@
 //! the same.
 
 use super::*;
-use crate::pairing::Snapshot;
-use crate::schedule::{RoomSettings, SettingsPatch};
-use crate::store::models::RoomRow;
-use crate::timer::Period;
+use crate::rules::{Phase, RoomSettings, SettingsPatch, Snapshot};
 
 const TURN: i64 = 2000;
 const BREAK: i64 = 5000;
@@ -25,7 +22,7 @@ fn started(auto_start: bool, break_every: i64) -> Sim {
     let mut room = new_room(TURN);
     room.settings = settings(auto_start, break_every);
     let mut sim = Sim::loaded(room, Grace::Never, at(0));
-    sim.feed(at(0), Input::StreamOpened);
+    sim.feed(at(0), Input::StreamOpened(None));
     sim.command(at(0), Command::Start);
     sim
 }
@@ -41,22 +38,21 @@ fn run_until(sim: &mut Sim, ms: u64) -> Vec<Effect> {
 
 /// The committed row as a process starting at `now` reads it from the database.
 fn reloaded(sim: &Sim, now: Now) -> PairRoom {
-    let row = sim.row.as_ref().expect("row");
-    RoomRow::from_room(row, now.wall_ms)
-        .into_room(now.wall_ms)
-        .expect("readable")
+    let mut row = sim.row.clone().expect("row");
+    row.timer = row.timer.loaded_at(now.wall_ms);
+    row
 }
 
 fn saves(effects: &[Effect]) -> usize {
     effects
         .iter()
-        .filter(|e| matches!(e, Effect::Save(_)))
+        .filter(|e| matches!(e, Effect::Save(..)))
         .count()
 }
 
 fn roles(sim: &Sim) -> (String, String) {
     let room = sim.machine.room();
-    (room.navigator.clone(), room.driver.clone())
+    (room.navigator().to_string(), room.driver().to_string())
 }
 
 const TIME_UP: [&str; 4] = [
@@ -81,7 +77,7 @@ fn a_time_up_on_a_break_round_starts_the_break_in_the_same_write() {
     assert_eq!(saves(&fx), 1);
     assert!(fx.contains(&Effect::TimeUps(1)));
     let room = sim.machine.room();
-    assert_eq!(room.timer.period, Period::Break);
+    assert_eq!(room.timer.phase, Phase::Break);
     assert_eq!(room.timer.deadline_at(), Some(T0 + 2000 + BREAK));
     assert_eq!(room.timer.round, 1);
     assert_eq!(roles(&sim), ("Dri".into(), "Nav".into()));
@@ -101,11 +97,11 @@ fn a_time_up_on_a_break_round_starts_the_break_in_the_same_write() {
         .collect();
     assert_eq!(
         (states[0].timer.phase, states[0].timer.state.as_str()),
-        (Period::Turn, "idle")
+        (Phase::Turn, "idle")
     );
     assert_eq!(
         (states[1].timer.phase, states[1].timer.remaining_time),
-        (Period::Break, BREAK)
+        (Phase::Break, BREAK)
     );
 }
 
@@ -128,8 +124,8 @@ fn a_break_ticks_like_a_turn_and_its_end_rests_idle_with_roles_and_round_kept() 
     assert!(!fx.iter().any(|e| matches!(e, Effect::TimeUps(_))));
     let room = sim.machine.room();
     assert_eq!(
-        (room.timer.period, room.timer.phase, room.timer.round),
-        (Period::Turn, Phase::Idle, 1)
+        (room.timer.phase, room.timer.state, room.timer.round),
+        (Phase::Turn, State::Idle, 1)
     );
     assert_eq!(roles(&sim), after_time_up);
 }
@@ -142,7 +138,7 @@ fn with_auto_start_the_next_turn_starts_at_the_time_up() {
     assert_eq!(saves(&fx), 1);
     let room = sim.machine.room();
     assert_eq!(room.timer.deadline_at(), Some(T0 + 4000));
-    assert_eq!((room.timer.round, room.timer.period), (1, Period::Turn));
+    assert_eq!((room.timer.round, room.timer.phase), (1, Phase::Turn));
     // And the next one again, with the roles swapped back.
     let fx = run_until(&mut sim, 4000);
     assert_eq!(broadcasts(&fx), then(&TIME_UP, &["timer:start", "state"]));
@@ -165,12 +161,8 @@ fn with_auto_start_a_break_every_second_round_ends_in_a_started_turn() {
     assert_eq!(broadcasts(&fx), then(&TIME_UP, &["timer:start", "state"]));
     let room = sim.machine.room();
     assert_eq!(
-        (
-            room.timer.period,
-            room.timer.deadline_at(),
-            room.timer.round
-        ),
-        (Period::Turn, Some(T0 + 11_000), 2)
+        (room.timer.phase, room.timer.deadline_at(), room.timer.round),
+        (Phase::Turn, Some(T0 + 11_000), 2)
     );
 }
 
@@ -185,8 +177,8 @@ fn stop_and_start_pause_and_resume_a_break() {
     );
     let room = sim.machine.room();
     assert_eq!(
-        (room.timer.period, room.timer.phase),
-        (Period::Break, Phase::Paused { remaining: 3500 })
+        (room.timer.phase, room.timer.state),
+        (Phase::Break, State::Paused { remaining: 3500 })
     );
     // Paused: nothing happens at the old deadline.
     let fx = sim.feed(at(7000), Input::Wake);
@@ -194,10 +186,10 @@ fn stop_and_start_pause_and_resume_a_break() {
     let fx = sim.command(at(10_000), Command::Start);
     assert_eq!(broadcasts(&fx), ["timer:start", "state"]);
     assert_eq!(sim.machine.room().timer.deadline_at(), Some(T0 + 13_500));
-    assert_eq!(sim.machine.room().timer.period, Period::Break);
+    assert_eq!(sim.machine.room().timer.phase, Phase::Break);
     let fx = run_until(&mut sim, 13_500);
     assert_eq!(broadcasts(&fx), TIME_UP);
-    assert_eq!(sim.machine.room().timer.period, Period::Turn);
+    assert_eq!(sim.machine.room().timer.phase, Phase::Turn);
 }
 
 #[test]
@@ -211,8 +203,8 @@ fn reset_ends_a_break_as_an_idle_turn_and_keeps_the_round() {
     );
     let room = sim.machine.room();
     assert_eq!(
-        (room.timer.period, room.timer.phase, room.timer.round),
-        (Period::Turn, Phase::Idle, 1)
+        (room.timer.phase, room.timer.state, room.timer.round),
+        (Phase::Turn, State::Idle, 1)
     );
     // Nothing is due any more: no break end, no start.
     let fx = sim.feed(at(20_000), Input::Wake);
@@ -231,7 +223,7 @@ fn a_room_loaded_mid_break_resumes_the_same_deadline() {
     assert_eq!(broadcasts(&fx), ["remaining-time:2000"]);
     let fx = run_until(&mut again, 7000);
     assert_eq!(broadcasts(&fx), TIME_UP);
-    assert_eq!(again.row.expect("row").timer.period, Period::Turn);
+    assert_eq!(again.row.expect("row").timer.phase, Phase::Turn);
 }
 
 #[test]
@@ -245,12 +237,8 @@ fn a_room_loaded_after_its_break_ended_ends_it_at_once_and_auto_starts_from_then
     );
     let room = again.row.expect("row");
     assert_eq!(
-        (
-            room.timer.period,
-            room.timer.deadline_at(),
-            room.timer.round
-        ),
-        (Period::Turn, Some(T0 + 62_000), 1)
+        (room.timer.phase, room.timer.deadline_at(), room.timer.round),
+        (Phase::Turn, Some(T0 + 62_000), 1)
     );
 }
 
@@ -261,7 +249,7 @@ fn a_failed_write_of_a_time_up_and_its_break_is_tried_again_whole() {
     sim.fail_next = true;
     let (_, fx) = sim.wake();
     assert_eq!(broadcasts(&fx), ["remaining-time:0"]);
-    assert_eq!(sim.machine.room().timer.period, Period::Turn);
+    assert_eq!(sim.machine.room().timer.phase, Phase::Turn);
     let (now, fx) = sim.wake();
     assert_eq!(now.mono, Duration::from_millis(3000));
     assert_eq!(
@@ -344,14 +332,14 @@ fn an_empty_room_with_auto_start_still_pauses_a_grace_after_its_last_stream_left
     let mut room = new_room(25_000);
     room.settings = settings(true, 0);
     let mut sim = Sim::loaded(room, Grace::After(GRACE), at(0));
-    sim.feed(at(0), Input::StreamOpened);
+    sim.feed(at(0), Input::StreamOpened(None));
     sim.command(at(0), Command::Start);
-    sim.feed(at(0), Input::StreamsClosed(1));
+    sim.feed(at(0), Input::StreamsClosed(vec![None; 1]));
     run_until(&mut sim, 60_000);
     let room = sim.machine.room();
     // Two automatic starts (at 25 s and 50 s) did not restart the grace.
     assert_eq!(room.timer.round, 2);
-    assert_eq!(room.timer.phase, Phase::Paused { remaining: 15_000 });
+    assert_eq!(room.timer.state, State::Paused { remaining: 15_000 });
 }
 
 /// The row as another process commits the end of its countdown at `at_ms`.
@@ -408,7 +396,7 @@ fn a_pause_and_a_reset_of_a_break_elsewhere_are_told_as_such() {
         ["timer:pause", "remaining-time:4500", "state"]
     );
     let mut reset = paused;
-    reset.timer.reset();
+    reset.timer.reset(T0);
     reset.time_up_at = None;
     reset.version += 1;
     let fx = sim.feed(at(2600), Input::RowRead(Some(reset)));
@@ -425,9 +413,8 @@ fn a_break_read_back_at_a_reading_before_it_began_ticks_no_value_twice() {
     // The other process commits the time-up and its break at 2004; this copy's own write,
     // planned at 2000, reads that row back with its cursor placed at 2000.
     let theirs = expired_elsewhere(sim.machine.room(), 2004);
-    let read = RoomRow::from_room(&theirs, T0 + 2004)
-        .into_room(T0 + 2000)
-        .expect("readable");
+    let mut read = theirs;
+    read.timer = read.timer.loaded_at(T0 + 2000);
     sim.row = Some(read);
     let (_, fx) = sim.wake();
     assert_eq!(

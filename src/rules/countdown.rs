@@ -7,11 +7,11 @@
 //!
 //! Ticks are derived from the deadline: while running, the value `v` (a multiple
 //! of [`TICK_MS`] strictly below the remaining time at start or resume, down to
-//! and including 0) is due at `deadline − v`. The running phase carries a cursor,
+//! and including 0) is due at `deadline − v`. The running state carries a cursor,
 //! the next value to announce, which only ever moves down.
 //!
 //! A timer counts down either a turn (its `duration`) or a break between turns
-//! ([`Period`]). A break's length is fixed when it starts: its deadline, or its
+//! ([`Phase`]). A break's length is fixed when it starts: its deadline, or its
 //! remaining time once paused, carries it; a break never rests idle.
 
 use serde::Serialize;
@@ -30,27 +30,27 @@ pub const MAX_BREAK_MS: i64 = 3_600_000;
 /// What the countdown is for; the API calls it the timer's `phase`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
-pub enum Period {
+pub enum Phase {
     /// A turn: one person drives, the other navigates.
     Turn,
     /// A break between turns.
     Break,
 }
 
-impl Period {
+impl Phase {
     /// The lowercase name used in JSON and in the database.
     pub fn as_str(self) -> &'static str {
         match self {
-            Period::Turn => "turn",
-            Period::Break => "break",
+            Phase::Turn => "turn",
+            Phase::Break => "break",
         }
     }
 
-    /// The period stored under `name`, if any.
-    pub fn parse(name: &str) -> Option<Period> {
+    /// The phase stored under `name`, if any.
+    pub fn parse(name: &str) -> Option<Phase> {
         match name {
-            "turn" => Some(Period::Turn),
-            "break" => Some(Period::Break),
+            "turn" => Some(Phase::Turn),
+            "break" => Some(Phase::Break),
             _ => None,
         }
     }
@@ -58,13 +58,15 @@ impl Period {
 
 /// Where the countdown stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Phase {
+pub enum State {
     /// At full duration: never started, or reset, or just after a time-up.
     Idle,
     /// Counting down toward `deadline_at`; `next_tick` is the next tick value to announce.
     Running {
         /// The instant (epoch ms) at which the remaining time reaches 0.
         deadline_at: i64,
+        /// The instant (epoch ms) this run began: the latest start or resume.
+        resumed_at: i64,
         /// The next tick value (a multiple of [`TICK_MS`]) not yet announced.
         /// `None` once the final tick (0) has been announced.
         next_tick: Option<i64>,
@@ -76,25 +78,25 @@ pub enum Phase {
     },
 }
 
-/// The name of a phase as the API spells it.
+/// The name of a state as the API spells it (`state`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
-pub enum PhaseName {
-    /// See [`Phase::Idle`].
+pub enum StateName {
+    /// See [`State::Idle`].
     Idle,
-    /// See [`Phase::Running`].
+    /// See [`State::Running`].
     Running,
-    /// See [`Phase::Paused`].
+    /// See [`State::Paused`].
     Paused,
 }
 
-impl PhaseName {
+impl StateName {
     /// The lowercase name used in JSON and in the database.
     pub fn as_str(self) -> &'static str {
         match self {
-            PhaseName::Idle => "idle",
-            PhaseName::Running => "running",
-            PhaseName::Paused => "paused",
+            StateName::Idle => "idle",
+            StateName::Running => "running",
+            StateName::Paused => "paused",
         }
     }
 }
@@ -102,14 +104,17 @@ impl PhaseName {
 /// The timer of one pair room.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timer {
-    /// The current phase.
-    pub phase: Phase,
+    /// Where the countdown stands.
+    pub state: State,
     /// The full length of one turn, in ms.
     pub duration: i64,
     /// Completed turns (time-ups) since the room was created.
     pub round: i64,
     /// A turn or a break.
-    pub period: Period,
+    pub phase: Phase,
+    /// How long this turn's countdown ran before its current run, ms (pauses excluded);
+    /// 0 in a break.
+    pub ran: i64,
 }
 
 /// The answer to a change of duration while the timer runs.
@@ -131,77 +136,112 @@ impl Timer {
     /// else paused.
     pub fn new(duration: i64, remaining: i64, round: i64) -> Timer {
         Timer {
-            phase: Self::rest_phase(duration, remaining),
+            state: Self::rest_state(duration, remaining),
             duration,
             round,
-            period: Period::Turn,
+            phase: Phase::Turn,
+            ran: 0,
         }
     }
 
-    /// A turn's timer running toward `deadline_at`, its tick cursor placed as if resumed at `now`.
+    /// A turn's timer started from full at `deadline_at − duration`, running toward
+    /// `deadline_at`, its tick cursor placed as if resumed at `now`.
     pub fn running(duration: i64, deadline_at: i64, round: i64, now: i64) -> Timer {
-        Timer::new(duration, duration, round).resumed_in(Period::Turn, deadline_at, now)
+        Timer::new(duration, duration, round).resumed_in(
+            Phase::Turn,
+            deadline_at,
+            deadline_at - duration,
+            now,
+        )
     }
 
-    /// This timer in `period`, running toward `deadline_at`, its tick cursor placed as if
-    /// resumed at `now` (how a stored running timer is loaded).
-    pub fn resumed_in(mut self, period: Period, deadline_at: i64, now: i64) -> Timer {
-        self.period = period;
+    /// This timer in `phase`, running toward `deadline_at` since `resumed_at`, its tick
+    /// cursor placed as if resumed at `now` (how a stored running timer is loaded).
+    pub fn resumed_in(
+        mut self,
+        phase: Phase,
+        deadline_at: i64,
+        resumed_at: i64,
+        now: i64,
+    ) -> Timer {
+        self.phase = phase;
         let remaining = (deadline_at - now).clamp(0, self.limit());
-        self.phase = Phase::Running {
+        self.state = State::Running {
             deadline_at,
+            resumed_at,
             next_tick: Some(first_tick_below(remaining)),
         };
         self
     }
 
-    /// This timer in `period`, paused with `remaining` ms left (how a stored paused timer
-    /// is loaded); the remaining time is kept within `1..=` the period's longest length.
-    pub fn paused_in(mut self, period: Period, remaining: i64) -> Timer {
-        self.period = period;
-        self.phase = Phase::Paused {
+    /// This timer in `phase`, paused with `remaining` ms left (how a stored paused timer
+    /// is loaded); the remaining time is kept within `1..=` the phase's longest length.
+    pub fn paused_in(mut self, phase: Phase, remaining: i64) -> Timer {
+        self.phase = phase;
+        self.state = State::Paused {
             remaining: remaining.clamp(1, self.limit()),
         };
         self
     }
 
-    /// The most a countdown of the current period can have left: a turn's duration, or
-    /// the longest break.
-    fn limit(&self) -> i64 {
-        match self.period {
-            Period::Turn => self.duration,
-            Period::Break => MAX_BREAK_MS,
+    /// This timer as a process that reads it back from storage at `now` sees it: the same
+    /// countdown, a running one's tick cursor placed as if resumed at `now`.
+    pub fn loaded_at(self, now: i64) -> Timer {
+        match self.state {
+            State::Running {
+                deadline_at,
+                resumed_at,
+                ..
+            } => self.resumed_in(self.phase, deadline_at, resumed_at, now),
+            _ => self,
         }
     }
 
-    fn rest_phase(duration: i64, remaining: i64) -> Phase {
+    /// The most a countdown of the current phase can have left: a turn's duration, or
+    /// the longest break.
+    fn limit(&self) -> i64 {
+        match self.phase {
+            Phase::Turn => self.duration,
+            Phase::Break => MAX_BREAK_MS,
+        }
+    }
+
+    fn rest_state(duration: i64, remaining: i64) -> State {
         if remaining >= duration {
-            Phase::Idle
+            State::Idle
         } else {
-            Phase::Paused {
+            State::Paused {
                 remaining: remaining.max(1),
             }
         }
     }
 
-    /// The phase's API name.
-    pub fn phase_name(&self) -> PhaseName {
-        match self.phase {
-            Phase::Idle => PhaseName::Idle,
-            Phase::Running { .. } => PhaseName::Running,
-            Phase::Paused { .. } => PhaseName::Paused,
+    /// The state's API name.
+    pub fn state_name(&self) -> StateName {
+        match self.state {
+            State::Idle => StateName::Idle,
+            State::Running { .. } => StateName::Running,
+            State::Paused { .. } => StateName::Paused,
         }
     }
 
     /// Whether the countdown runs.
     pub fn is_running(&self) -> bool {
-        matches!(self.phase, Phase::Running { .. })
+        matches!(self.state, State::Running { .. })
+    }
+
+    /// When the current run began, while running.
+    pub fn resumed_at(&self) -> Option<i64> {
+        match self.state {
+            State::Running { resumed_at, .. } => Some(resumed_at),
+            _ => None,
+        }
     }
 
     /// The deadline while running.
     pub fn deadline_at(&self) -> Option<i64> {
-        match self.phase {
-            Phase::Running { deadline_at, .. } => Some(deadline_at),
+        match self.state {
+            State::Running { deadline_at, .. } => Some(deadline_at),
             _ => None,
         }
     }
@@ -209,28 +249,29 @@ impl Timer {
     /// Milliseconds left at `now`: within `0..=duration` for a turn, within `0..=`
     /// [`MAX_BREAK_MS`] for a break.
     pub fn remaining(&self, now: i64) -> i64 {
-        let raw = match self.phase {
-            Phase::Idle => self.duration,
-            Phase::Paused { remaining } => remaining,
-            Phase::Running { deadline_at, .. } => deadline_at - now,
+        let raw = match self.state {
+            State::Idle => self.duration,
+            State::Paused { remaining } => remaining,
+            State::Running { deadline_at, .. } => deadline_at - now,
         };
         raw.clamp(0, self.limit())
     }
 
     /// Whether a running timer has reached its deadline at `now`.
     pub fn is_due(&self, now: i64) -> bool {
-        matches!(self.phase, Phase::Running { deadline_at, .. } if now >= deadline_at)
+        matches!(self.state, State::Running { deadline_at, .. } if now >= deadline_at)
     }
 
     /// Idle or paused → running with `deadline = now + remaining`. Returns whether anything changed.
     pub fn start(&mut self, now: i64) -> bool {
-        let remaining = match self.phase {
-            Phase::Running { .. } => return false,
-            Phase::Idle => self.duration,
-            Phase::Paused { remaining } => remaining,
+        let remaining = match self.state {
+            State::Running { .. } => return false,
+            State::Idle => self.duration,
+            State::Paused { remaining } => remaining,
         };
-        self.phase = Phase::Running {
+        self.state = State::Running {
             deadline_at: now + remaining,
+            resumed_at: now,
             next_tick: Some(first_tick_below(remaining)),
         };
         true
@@ -243,20 +284,39 @@ impl Timer {
         if !self.is_running() {
             return false;
         }
-        self.phase = Phase::Paused {
+        self.ran = self.ran_by(now);
+        self.state = State::Paused {
             remaining: self.remaining(now).max(1),
         };
         true
     }
 
-    /// Any state → a turn, idle at full duration (a break ends); the round is kept.
-    /// Returns whether anything changed.
-    pub fn reset(&mut self) -> bool {
-        if self.phase == Phase::Idle && self.period == Period::Turn {
+    /// How long this turn's countdown has run by `now`, ms, pauses excluded (never past
+    /// the deadline); 0 in a break.
+    pub fn ran_by(&self, now: i64) -> i64 {
+        if self.phase == Phase::Break {
+            return 0;
+        }
+        let current = match self.state {
+            State::Running {
+                deadline_at,
+                resumed_at,
+                ..
+            } => (now.min(deadline_at) - resumed_at).max(0),
+            _ => 0,
+        };
+        self.ran + current
+    }
+
+    /// Any state → a turn, idle at full duration (a break ends); the round is kept, and so
+    /// is the time this turn ran. Returns whether anything changed.
+    pub fn reset(&mut self, now: i64) -> bool {
+        if self.state == State::Idle && self.phase == Phase::Turn {
             return false;
         }
-        self.phase = Phase::Idle;
-        self.period = Period::Turn;
+        self.ran = self.ran_by(now);
+        self.state = State::Idle;
+        self.phase = Phase::Turn;
         true
     }
 
@@ -268,39 +328,47 @@ impl Timer {
             return Err(TimerRunning);
         }
         self.duration = duration;
-        self.period = Period::Turn;
-        self.phase = Self::rest_phase(duration, remaining.min(duration));
+        if self.phase == Phase::Break {
+            self.ran = 0;
+        }
+        self.phase = Phase::Turn;
+        self.state = Self::rest_state(duration, remaining.min(duration));
         Ok(())
     }
 
     /// A turn's countdown completed: idle at full duration, one more round.
     pub fn time_up(&mut self) {
-        self.phase = Phase::Idle;
-        self.period = Period::Turn;
+        self.state = State::Idle;
+        self.phase = Phase::Turn;
         self.round += 1;
+        self.ran = 0;
     }
 
     /// A break of `length` ms begins at `now` and runs at once.
     pub fn start_break(&mut self, now: i64, length: i64) {
-        self.period = Period::Break;
-        self.phase = Phase::Running {
+        self.phase = Phase::Break;
+        self.ran = 0;
+        self.state = State::Running {
             deadline_at: now + length,
+            resumed_at: now,
             next_tick: Some(first_tick_below(length)),
         };
     }
 
     /// A break's countdown completed: the next turn, idle at full duration, same round.
     pub fn end_break(&mut self) {
-        self.phase = Phase::Idle;
-        self.period = Period::Turn;
+        self.state = State::Idle;
+        self.phase = Phase::Turn;
+        self.ran = 0;
     }
 
     /// The instant at which the next tick is due, while one remains.
     pub fn next_tick_at(&self) -> Option<i64> {
-        match self.phase {
-            Phase::Running {
+        match self.state {
+            State::Running {
                 deadline_at,
                 next_tick: Some(value),
+                ..
             } => Some(deadline_at - value),
             _ => None,
         }
@@ -310,10 +378,11 @@ impl Timer {
     /// the cursor past them. A tick is never due before `deadline − value`.
     pub fn take_due_ticks(&mut self, now: i64) -> Vec<i64> {
         let mut due = Vec::new();
-        if let Phase::Running {
+        if let State::Running {
             deadline_at,
             next_tick,
-        } = &mut self.phase
+            ..
+        } = &mut self.state
         {
             while let Some(value) = *next_tick {
                 if now < *deadline_at - value {
@@ -326,15 +395,31 @@ impl Timer {
         due
     }
 
+    /// Places a running timer's tick cursor at the first tick of its run, or, for a run
+    /// that began before `since`, at the first tick below what was left at `since`. The
+    /// ticks due by now then all come out at the next [`Timer::take_due_ticks`].
+    pub fn ticks_from(&mut self, since: i64) {
+        let limit = self.limit();
+        if let State::Running {
+            deadline_at,
+            resumed_at,
+            next_tick,
+        } = &mut self.state
+        {
+            let from = (*resumed_at).max(since);
+            *next_tick = Some(first_tick_below((*deadline_at - from).clamp(0, limit)));
+        }
+    }
+
     /// Moves a running timer's tick cursor below `told`, a remaining time already announced
     /// for this run, so that no tick tells it again. A copy loaded at a reading taken before
     /// the run began (another process's clock, a read planned earlier) would otherwise place
     /// its cursor one tick too high.
     pub fn ticks_below(&mut self, told: i64) {
-        if let Phase::Running {
+        if let State::Running {
             next_tick: Some(value),
             ..
-        } = &mut self.phase
+        } = &mut self.state
         {
             *value = (*value).min(first_tick_below(told));
         }
@@ -353,10 +438,10 @@ mod tests {
 
     #[test]
     fn a_new_timer_at_full_duration_is_idle_and_part_way_is_paused() {
-        assert_eq!(idle(5000).phase, Phase::Idle);
+        assert_eq!(idle(5000).state, State::Idle);
         assert_eq!(
-            Timer::new(5000, 1200, 0).phase,
-            Phase::Paused { remaining: 1200 }
+            Timer::new(5000, 1200, 0).state,
+            State::Paused { remaining: 1200 }
         );
     }
 
@@ -382,7 +467,7 @@ mod tests {
         let mut t = idle(60_000);
         t.start(T0);
         assert!(t.stop(T0 + 12_345));
-        assert_eq!(t.phase, Phase::Paused { remaining: 47_655 });
+        assert_eq!(t.state, State::Paused { remaining: 47_655 });
     }
 
     #[test]
@@ -391,7 +476,7 @@ mod tests {
         assert!(!t.stop(T0));
         let mut p = Timer::new(5000, 10, 0);
         assert!(!p.stop(T0));
-        assert_eq!(p.phase, Phase::Paused { remaining: 10 });
+        assert_eq!(p.state, State::Paused { remaining: 10 });
     }
 
     #[test]
@@ -405,12 +490,12 @@ mod tests {
     #[test]
     fn reset_goes_idle_from_any_state_and_keeps_the_round() {
         let mut t = Timer::new(5000, 1000, 3);
-        assert!(t.reset());
-        assert_eq!((t.phase, t.round), (Phase::Idle, 3));
-        assert!(!t.reset());
+        assert!(t.reset(T0));
+        assert_eq!((t.state, t.round), (State::Idle, 3));
+        assert!(!t.reset(T0));
         t.start(T0);
-        assert!(t.reset());
-        assert_eq!(t.phase, Phase::Idle);
+        assert!(t.reset(T0));
+        assert_eq!(t.state, State::Idle);
     }
 
     #[test]
@@ -425,9 +510,9 @@ mod tests {
     fn set_duration_is_idle_at_full_and_paused_part_way() {
         let mut t = idle(5000);
         t.set_duration(9000, 9000).expect("not running");
-        assert_eq!((t.phase, t.duration), (Phase::Idle, 9000));
+        assert_eq!((t.state, t.duration), (State::Idle, 9000));
         t.set_duration(9000, 4000).expect("not running");
-        assert_eq!(t.phase, Phase::Paused { remaining: 4000 });
+        assert_eq!(t.state, State::Paused { remaining: 4000 });
     }
 
     #[test]
@@ -444,7 +529,7 @@ mod tests {
         let mut t = idle(2000);
         t.start(T0);
         t.time_up();
-        assert_eq!((t.phase, t.round, t.remaining(T0)), (Phase::Idle, 1, 2000));
+        assert_eq!((t.state, t.round, t.remaining(T0)), (State::Idle, 1, 2000));
     }
 
     #[test]
@@ -508,7 +593,7 @@ mod tests {
     fn a_break_runs_for_its_own_length_even_past_the_turn_duration_and_ticks_like_a_turn() {
         let mut t = Timer::new(2000, 2000, 3);
         t.start_break(T0, 5000);
-        assert_eq!(t.period, Period::Break);
+        assert_eq!(t.phase, Phase::Break);
         assert_eq!(t.deadline_at(), Some(T0 + 5000));
         assert_eq!(t.remaining(T0 + 500), 4500);
         assert_eq!(t.take_due_ticks(T0 + 1000), vec![4000]);
@@ -520,11 +605,11 @@ mod tests {
         let mut t = Timer::new(2000, 2000, 0);
         t.start_break(T0, 300_000);
         assert!(t.stop(T0 + 1000));
-        assert_eq!(t.phase, Phase::Paused { remaining: 299_000 });
+        assert_eq!(t.state, State::Paused { remaining: 299_000 });
         assert!(t.start(T0 + 50_000));
         assert_eq!(
-            (t.period, t.deadline_at()),
-            (Period::Break, Some(T0 + 349_000))
+            (t.phase, t.deadline_at()),
+            (Phase::Break, Some(T0 + 349_000))
         );
     }
 
@@ -534,8 +619,8 @@ mod tests {
         t.start_break(T0, 1000);
         t.end_break();
         assert_eq!(
-            (t.period, t.phase, t.round, t.remaining(T0)),
-            (Period::Turn, Phase::Idle, 4, 2000)
+            (t.phase, t.state, t.round, t.remaining(T0)),
+            (Phase::Turn, State::Idle, 4, 2000)
         );
     }
 
@@ -543,25 +628,25 @@ mod tests {
     fn reset_and_a_new_duration_end_a_break() {
         let mut t = Timer::new(2000, 2000, 1);
         t.start_break(T0, 60_000);
-        assert!(t.reset());
-        assert_eq!((t.period, t.phase, t.round), (Period::Turn, Phase::Idle, 1));
+        assert!(t.reset(T0));
+        assert_eq!((t.phase, t.state, t.round), (Phase::Turn, State::Idle, 1));
         t.start_break(T0, 60_000);
         t.stop(T0 + 10);
         t.set_duration(9000, 4000).expect("not running");
         assert_eq!(
-            (t.period, t.phase),
-            (Period::Turn, Phase::Paused { remaining: 4000 })
+            (t.phase, t.state),
+            (Phase::Turn, State::Paused { remaining: 4000 })
         );
     }
 
     #[test]
     fn a_stored_break_loads_with_its_own_length() {
-        let running = Timer::new(2000, 2000, 2).resumed_in(Period::Break, T0 + 90_500, T0);
+        let running = Timer::new(2000, 2000, 2).resumed_in(Phase::Break, T0 + 90_500, T0 - 500, T0);
         assert_eq!(running.next_tick_at(), Some(T0 + 500));
         assert_eq!(running.remaining(T0), 90_500);
-        let paused = Timer::new(2000, 2000, 2).paused_in(Period::Break, 45_000);
+        let paused = Timer::new(2000, 2000, 2).paused_in(Phase::Break, 45_000);
         assert_eq!(paused.remaining(T0), 45_000);
-        assert_eq!(paused.period, Period::Break);
+        assert_eq!(paused.phase, Phase::Break);
     }
 
     mod properties {
@@ -597,15 +682,19 @@ mod tests {
                 let mut t = Timer::new(duration, duration, 0);
                 let mut now = T0;
                 let mut last_tick: Option<i64> = None;
+                // The time this turn ran, counted here the plain way: every advance while
+                // running, up to the deadline.
+                let mut ran = 0;
                 for op in ops {
                     match op {
                         Op::Start => { if t.start(now) { last_tick = None; } }
                         Op::Stop => {
-                            if t.is_due(now) { t.time_up(); } else { t.stop(now); }
+                            if t.is_due(now) { t.time_up(); ran = 0; } else { t.stop(now); }
                         }
-                        Op::Reset => { t.reset(); }
+                        Op::Reset => { t.reset(now); }
                         Op::SetDuration(d, r) => { let _ = t.set_duration(d, r); }
                         Op::Advance(ms) => {
+                            if t.is_running() { ran += ms.min(t.remaining(now)); }
                             now += ms;
                             let deadline = t.deadline_at();
                             for v in t.take_due_ticks(now) {
@@ -615,12 +704,18 @@ mod tests {
                                 if let Some(prev) = last_tick { prop_assert!(v < prev); }
                                 last_tick = Some(v);
                             }
-                            if t.is_due(now) { t.time_up(); last_tick = None; }
+                            if t.is_due(now) {
+                                prop_assert_eq!(t.ran_by(now), ran);
+                                t.time_up();
+                                last_tick = None;
+                                ran = 0;
+                            }
                         }
                     }
+                    prop_assert_eq!(t.ran_by(now), ran, "the turn's run time, pauses excluded");
                     let r = t.remaining(now);
                     prop_assert!((0..=t.duration).contains(&r));
-                    if let Phase::Paused { remaining } = t.phase {
+                    if let State::Paused { remaining } = t.state {
                         prop_assert!(remaining >= 1 && remaining <= t.duration);
                     }
                 }

@@ -3,12 +3,13 @@
 
 use actix::prelude::*;
 
-use super::machine::RoomError;
-use super::messages::{Describe, Lookup, RoomView};
+use super::messages::{Describe, RoomView};
+use super::registry::Lookup;
 use super::{Room, RoomRegistry};
 use crate::access_code;
 use crate::clock::Clock;
-use crate::store::{rooms, Db};
+use crate::rules::RoomError;
+use crate::store::{presence, rooms, Db};
 
 /// Attempts before a room that keeps stopping under us counts as unavailable.
 const ATTEMPTS: usize = 3;
@@ -42,9 +43,10 @@ where
     Err(RoomError::Unavailable)
 }
 
-/// The room as committed now. When several processes may share the database, the row is
-/// read through, so that a change committed by another process a moment ago is never
-/// missed; otherwise the live room answers (loading it when needed).
+/// The room as committed now, and who is here. When several processes may share the
+/// database, the row and the processes' presence are read through, so that a change
+/// committed by another process a moment ago is never missed; otherwise the live room
+/// answers (loading it when needed).
 pub async fn current(
     registry: &Addr<RoomRegistry>,
     db: &Db,
@@ -58,16 +60,23 @@ pub async fn current(
         return Err(RoomError::NotFound);
     }
     let (key, clock) = (code.to_string(), clock.clone());
-    let row = db
-        .run(move |conn| rooms::find(conn, &key, clock.now_ms()))
+    let (room, presence) = db
+        .run(move |conn| {
+            let now = clock.now_ms();
+            let Some(room) = rooms::find(conn, &key, now)? else {
+                return Ok(None);
+            };
+            Ok(Some((room, presence::of_room(conn, &key, now)?)))
+        })
         .await
         .map_err(|e| {
             log::warn!("{e}");
             RoomError::Unavailable
-        })?;
-    let room = row.ok_or(RoomError::NotFound)?;
+        })?
+        .ok_or(RoomError::NotFound)?;
     Ok(RoomView {
         room,
         subscribers: 0,
+        presence,
     })
 }

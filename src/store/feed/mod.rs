@@ -1,6 +1,6 @@
 //! The change feed on PostgreSQL: every committed change to a room is announced with
 //! `NOTIFY` in the same transaction (`code:version:told`, version `0` for a delete, `told`
-//! the events the change made, in `pairing::told_to_wire`'s form), and each
+//! the events the change made, in [`wire::told_to_wire`]'s form), and each
 //! process keeps one dedicated `LISTEN` connection on a thread of its own. With SQLite there
 //! is one process per database and no feed.
 //!
@@ -16,8 +16,11 @@ use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
 use diesel::sql_types::Text;
 use diesel::{Connection, RunQueryDsl};
+use serde::{Deserialize, Serialize};
 
 use super::{Conn, StoreError};
+
+pub mod wire;
 
 /// The channel every process listens on.
 pub const CHANNEL: &str = "pairsync_rooms";
@@ -35,7 +38,7 @@ pub struct Change {
     pub code: String,
     /// The row's version after the change; `0` when the room was deleted.
     pub version: i64,
-    /// What the change told its streams (see `pairing::told_to_wire`).
+    /// What the change told its streams (see [`wire::told_to_wire`]).
     pub told: String,
 }
 
@@ -58,24 +61,88 @@ impl Change {
     }
 }
 
+/// One process's streams on some rooms, as it reported them (`p:` and a JSON object on the
+/// feed): for each room, its stream count and the distinct names of its named streams.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PresenceReport {
+    /// The process that holds the streams.
+    #[serde(rename = "p")]
+    pub process: String,
+    /// `(access code, streams, names)` per room.
+    #[serde(rename = "r")]
+    pub rooms: Vec<(String, i64, Vec<String>)>,
+}
+
+/// The prefix of a presence payload.
+const PRESENCE_PREFIX: &str = "p:";
+/// The most bytes of one payload (PostgreSQL refuses 8,000 and more).
+const MAX_PAYLOAD: usize = 7_900;
+
+/// The payloads that announce `counts` of `process`: as many as keep each under
+/// PostgreSQL's limit.
+pub fn presence_payloads(process: &str, counts: &[super::presence::Count]) -> Vec<String> {
+    let mut payloads = Vec::new();
+    let mut report = PresenceReport {
+        process: process.to_string(),
+        rooms: Vec::new(),
+    };
+    let encode = |report: &PresenceReport| {
+        format!(
+            "{PRESENCE_PREFIX}{}",
+            serde_json::to_string(report).unwrap_or_default()
+        )
+    };
+    for count in counts {
+        report
+            .rooms
+            .push((count.code.clone(), count.streams, count.names.clone()));
+        if report.rooms.len() > 1 && encode(&report).len() > MAX_PAYLOAD {
+            let last = report.rooms.pop();
+            payloads.push(encode(&report));
+            report.rooms = last.into_iter().collect();
+        }
+    }
+    if !report.rooms.is_empty() {
+        payloads.push(encode(&report));
+    }
+    payloads
+}
+
 /// What the listener reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FeedEvent {
     /// Another (or this) process committed a change.
     Changed(Change),
+    /// A process reported its streams.
+    Presence(PresenceReport),
     /// The listener (re)connected: changes may have been missed; read every live room again.
     Resync,
 }
 
 /// Announces `change` in the current transaction (nothing on SQLite).
 pub fn notify(conn: &mut Conn, change: &Change) -> Result<(), StoreError> {
+    notify_raw(conn, &change.payload())
+}
+
+/// Sends `payload` on the feed in the current transaction (nothing on SQLite).
+pub fn notify_raw(conn: &mut Conn, payload: &str) -> Result<(), StoreError> {
     if let Conn::Pg(pg) = conn {
         diesel::sql_query("SELECT pg_notify($1, $2)")
             .bind::<Text, _>(CHANNEL)
-            .bind::<Text, _>(change.payload())
+            .bind::<Text, _>(payload)
             .execute(pg)?;
     }
     Ok(())
+}
+
+/// Reads one payload of the feed; `None` for one this version does not understand.
+pub fn parse(payload: &str) -> Option<FeedEvent> {
+    match payload.strip_prefix(PRESENCE_PREFIX) {
+        Some(json) if json.starts_with('{') => {
+            serde_json::from_str(json).ok().map(FeedEvent::Presence)
+        }
+        _ => Change::parse(payload).map(FeedEvent::Changed),
+    }
 }
 
 /// Whether the listener holds a live `LISTEN` connection; readiness depends on it.
@@ -153,8 +220,8 @@ fn pump(
         for note in conn.notifications_iter() {
             let note = note?;
             any = true;
-            match Change::parse(&note.payload) {
-                Some(change) => deliver(FeedEvent::Changed(change)),
+            match parse(&note.payload) {
+                Some(event) => deliver(event),
                 None => log::warn!("change feed: unreadable payload {:?}", note.payload),
             }
         }
@@ -178,8 +245,42 @@ mod tests {
             told: "t=pause,r=3766,s".into(),
         };
         assert_eq!(change.payload(), "ab-cd_EF12:42:t=pause,r=3766,s");
-        assert_eq!(Change::parse(&change.payload()), Some(change));
+        assert_eq!(Change::parse(&change.payload()), Some(change.clone()));
         assert_eq!(Change::parse("nocolon"), None);
         assert_eq!(Change::parse("code:notanumber:s"), None);
+        assert_eq!(
+            parse(&change.payload()),
+            Some(FeedEvent::Changed(change.clone()))
+        );
+    }
+
+    #[test]
+    fn a_presence_report_survives_the_feed_in_payloads_under_the_limit() {
+        let counts: Vec<super::super::presence::Count> = (0..200)
+            .map(|i| super::super::presence::Count {
+                code: format!("room-code-{i:04}-abcdefghij"),
+                streams: i,
+                empty_since: None,
+                names: vec!["Ann: \"the\" p:".into(), "Bob".into(), "x".repeat(20)],
+            })
+            .collect();
+        let payloads = presence_payloads("proc1", &counts);
+        assert!(payloads.len() > 1, "{} payloads", payloads.len());
+        let mut back = Vec::new();
+        for payload in &payloads {
+            assert!(payload.len() <= MAX_PAYLOAD, "{}", payload.len());
+            match parse(payload) {
+                Some(FeedEvent::Presence(report)) => {
+                    assert_eq!(report.process, "proc1");
+                    back.extend(report.rooms);
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        let sent: Vec<(String, i64, Vec<String>)> = counts
+            .into_iter()
+            .map(|c| (c.code, c.streams, c.names))
+            .collect();
+        assert_eq!(back, sent);
     }
 }

@@ -5,17 +5,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::*;
-use crate::pairing::{NewRoom, TimerEvent};
-use crate::schedule::{RoomSettings, SettingsPatch};
-use crate::timer::{Period, Phase, Timer};
+use crate::rules::{
+    Members, NewRoom, Phase, RoomSettings, SettingsPatch, State, Timer, TimerEvent,
+};
 
 const T0: i64 = 1_700_000_000_000;
 const GRACE: Duration = Duration::from_secs(60);
 const HEARTBEAT: Duration = Duration::from_secs(15);
 const IDLE: Duration = Duration::from_secs(300);
 
-fn config(pause: Grace) -> Arc<RoomConfig> {
-    Arc::new(RoomConfig {
+fn config(pause: Grace) -> Arc<RoomPolicy> {
+    Arc::new(RoomPolicy {
         heartbeat: HEARTBEAT,
         pause_when_empty: pause,
         max_subscribers: 3,
@@ -34,8 +34,7 @@ fn at(ms: u64) -> Now {
 
 fn new_room(duration: i64) -> PairRoom {
     NewRoom {
-        navigator: "Nav".into(),
-        driver: "Dri".into(),
+        members: Members::pair("Dri", "Nav").expect("two names"),
         mission_url: String::new(),
         duration,
         remaining: duration,
@@ -69,8 +68,8 @@ impl Sim {
             effects: Vec::new(),
         };
         let mut started = sim.machine.start(now);
-        if let Some(Effect::Save(next)) = started.iter().find(|e| matches!(e, Effect::Save(_))) {
-            let outcome = sim.save(&next.clone());
+        if let Some(Effect::Save(write)) = started.iter().find(|e| matches!(e, Effect::Save(..))) {
+            let outcome = sim.save(&write.room.clone());
             started.extend(sim.machine.step(now, Input::Written(outcome)));
         }
         sim.effects = started;
@@ -85,7 +84,7 @@ impl Sim {
         while let Some(input) = pending.pop() {
             for effect in self.machine.step(now, input) {
                 match &effect {
-                    Effect::Save(next) => pending.push(Input::Written(self.save(next))),
+                    Effect::Save(write) => pending.push(Input::Written(self.save(&write.room))),
                     Effect::DeleteRow => pending.push(Input::Written(self.delete())),
                     _ => {}
                 }
@@ -160,6 +159,9 @@ fn broadcasts(effects: &[Effect]) -> Vec<String> {
             Notice::Remaining(v) => format!("remaining-time:{v}"),
             Notice::Timer(e) => format!("timer:{}", e.as_str()),
             Notice::State(_) => "state".into(),
+            Notice::Presence(p) => format!("presence:{}:{}", p.here.join("+"), p.watching),
+            Notice::Todos(g) => format!("todos:{}", g.len()),
+            Notice::Links(l) => format!("links:{}", l.len()),
         })
         .collect()
 }
@@ -175,13 +177,14 @@ fn stops(effects: &[Effect]) -> bool {
     effects.contains(&Effect::Stop)
 }
 
-#[path = "machine_break_tests.rs"]
 mod breaks;
+mod stale;
+mod team;
 
 #[test]
 fn ticks_go_out_at_the_deadline_less_each_whole_second_and_never_before() {
     let mut sim = Sim::new(3000, Grace::Never);
-    sim.feed(at(0), Input::StreamOpened);
+    sim.feed(at(0), Input::StreamOpened(None));
     sim.command(at(250), Command::Start);
     let mut seen = Vec::new();
     for (due, value) in [(1250, 2000), (2250, 1000)] {
@@ -201,7 +204,7 @@ fn ticks_go_out_at_the_deadline_less_each_whole_second_and_never_before() {
 #[test]
 fn the_time_up_sends_the_final_tick_then_stop_swaps_the_roles_and_counts_the_round() {
     let mut sim = Sim::new(2000, Grace::Never);
-    sim.feed(at(0), Input::StreamOpened);
+    sim.feed(at(0), Input::StreamOpened(None));
     sim.command(at(0), Command::Start);
     sim.wake();
     let (_, fx) = sim.wake();
@@ -216,18 +219,15 @@ fn the_time_up_sends_the_final_tick_then_stop_swaps_the_roles_and_counts_the_rou
     );
     assert!(fx.contains(&Effect::TimeUps(1)));
     // The final tick goes out before the write; the rest only once it is committed.
-    let save = fx.iter().position(|e| matches!(e, Effect::Save(_)));
+    let save = fx.iter().position(|e| matches!(e, Effect::Save(..)));
     let tick = fx
         .iter()
         .position(|e| matches!(e, Effect::Broadcast(n) if n == &vec![Notice::Remaining(0)]));
     assert!(tick < save, "{fx:?}");
     let room = sim.machine.room();
-    assert_eq!(room.timer.phase, Phase::Idle);
+    assert_eq!(room.timer.state, State::Idle);
     assert_eq!(room.timer.round, 1);
-    assert_eq!(
-        (room.navigator.as_str(), room.driver.as_str()),
-        ("Dri", "Nav")
-    );
+    assert_eq!((room.navigator(), room.driver()), ("Dri", "Nav"));
     assert_eq!(sim.row.as_ref(), Some(room));
 }
 
@@ -265,7 +265,7 @@ fn a_failed_time_up_write_tells_the_streams_only_the_final_tick_and_is_retried_a
     // Nothing is tried again before then.
     let early = sim.feed(at(1500), Input::Wake);
     assert!(
-        !early.iter().any(|e| matches!(e, Effect::Save(_))),
+        !early.iter().any(|e| matches!(e, Effect::Save(..))),
         "{early:?}"
     );
     let (_, fx) = sim.wake();
@@ -314,8 +314,8 @@ fn an_empty_running_room_pauses_a_grace_after_its_load() {
     }
     assert_eq!(now.mono, Duration::from_millis(65_000));
     assert_eq!(
-        sim.machine.room().timer.phase,
-        Phase::Paused { remaining: 535_000 }
+        sim.machine.room().timer.state,
+        State::Paused { remaining: 535_000 }
     );
     let last = broadcasts(&sim.effects);
     assert_eq!(
@@ -327,11 +327,11 @@ fn an_empty_running_room_pauses_a_grace_after_its_load() {
 #[test]
 fn the_grace_counts_from_the_last_close_and_restarts_when_another_stream_comes_and_goes() {
     let mut sim = Sim::new(600_000, Grace::After(GRACE));
-    sim.feed(at(0), Input::StreamOpened);
+    sim.feed(at(0), Input::StreamOpened(None));
     sim.command(at(0), Command::Start);
-    sim.feed(at(10_000), Input::StreamsClosed(1));
-    sim.feed(at(40_000), Input::StreamOpened);
-    sim.feed(at(50_000), Input::StreamsClosed(1));
+    sim.feed(at(10_000), Input::StreamsClosed(vec![None; 1]));
+    sim.feed(at(40_000), Input::StreamOpened(None));
+    sim.feed(at(50_000), Input::StreamsClosed(vec![None; 1]));
     // Still running at 10 s + grace: the grace restarted at 50 s.
     sim.feed(at(70_000), Input::Wake);
     assert!(sim.machine.room().timer.is_running());
@@ -377,7 +377,7 @@ fn a_room_with_no_stream_and_no_running_timer_is_forgotten_after_its_idle_time()
 #[test]
 fn a_room_with_a_stream_or_a_running_timer_is_not_forgotten() {
     let mut sim = Sim::new(5000, Grace::Never);
-    sim.feed(at(0), Input::StreamOpened);
+    sim.feed(at(0), Input::StreamOpened(None));
     assert!(!stops(&sim.feed(at(400_000), Input::Wake)));
     let mut running = Sim::new(900_000, Grace::Never);
     running.command(at(0), Command::Start);
@@ -387,7 +387,7 @@ fn a_room_with_a_stream_or_a_running_timer_is_not_forgotten() {
 #[test]
 fn quiet_streams_get_a_heartbeat_before_the_heartbeat_period_passes() {
     let mut sim = Sim::new(5000, Grace::Never);
-    sim.feed(at(0), Input::StreamOpened);
+    sim.feed(at(0), Input::StreamOpened(None));
     let due = sim.wake_at();
     assert!(due < HEARTBEAT, "{due:?}");
     let (_, fx) = sim.wake();
@@ -404,10 +404,10 @@ fn quiet_streams_get_a_heartbeat_before_the_heartbeat_period_passes() {
 fn a_full_room_refuses_one_more_stream() {
     let mut sim = Sim::new(5000, Grace::Never);
     for _ in 0..3 {
-        let fx = sim.feed(at(0), Input::StreamOpened);
+        let fx = sim.feed(at(0), Input::StreamOpened(None));
         assert!(fx.iter().any(|e| matches!(e, Effect::Greet(_))));
     }
-    let fx = sim.feed(at(0), Input::StreamOpened);
+    let fx = sim.feed(at(0), Input::StreamOpened(None));
     assert_eq!(reply(&fx), Some(Err(RoomError::Full)));
     assert_eq!(sim.machine.subscribers(), 3);
 }
@@ -416,7 +416,7 @@ fn a_full_room_refuses_one_more_stream() {
 fn a_newcomer_gets_the_ticks_already_due_sent_to_the_others_first() {
     let mut sim = Sim::new(5000, Grace::Never);
     sim.command(at(0), Command::Start);
-    let fx = sim.feed(at(1_500), Input::StreamOpened);
+    let fx = sim.feed(at(1_500), Input::StreamOpened(None));
     let greeting = fx
         .iter()
         .position(|e| matches!(e, Effect::Greet(_)))
@@ -427,7 +427,12 @@ fn a_newcomer_gets_the_ticks_already_due_sent_to_the_others_first() {
         Effect::Greet(vec![
             Notice::Remaining(3500),
             Notice::Timer(TimerEvent::Running),
-            Notice::State(sim.machine.room().snapshot(T0 + 1_500)),
+            Notice::State({
+                let mut s = sim.machine.room().snapshot(T0 + 1_500);
+                s.presence.watching = 1;
+                s
+            }),
+            Notice::Todos(Vec::new()),
         ])
     );
 }
@@ -447,7 +452,7 @@ fn a_command_that_finds_a_newer_row_adopts_it_and_is_planned_again() {
     let room = sim.machine.room();
     assert_eq!(room.version, 3);
     assert!(room.timer.is_running());
-    assert_eq!(room.navigator, "Dri");
+    assert_eq!(room.navigator(), "Dri");
     assert_eq!(sim.row.as_ref(), Some(room));
 }
 
@@ -473,13 +478,13 @@ fn a_refused_command_is_answered_at_once_without_a_write() {
         },
     );
     assert!(matches!(reply(&fx), Some(Err(RoomError::Rejected(_)))));
-    assert!(!fx.iter().any(|e| matches!(e, Effect::Save(_))));
+    assert!(!fx.iter().any(|e| matches!(e, Effect::Save(..))));
 }
 
 #[test]
 fn a_delete_closes_the_streams_stops_and_answers_not_found_from_then_on() {
     let mut sim = Sim::new(5000, Grace::Never);
-    sim.feed(at(0), Input::StreamOpened);
+    sim.feed(at(0), Input::StreamOpened(None));
     let fx = sim.feed(at(10), Input::Delete);
     assert_eq!(
         fx.iter()
@@ -507,7 +512,7 @@ fn a_write_that_finds_the_row_gone_closes_the_room() {
 fn a_row_read_back_that_is_newer_is_adopted_and_an_older_one_is_ignored() {
     let mut sim = Sim::new(5000, Grace::Never);
     let mut newer = sim.machine.room().clone();
-    std::mem::swap(&mut newer.navigator, &mut newer.driver);
+    newer.members.rotate();
     newer.version += 1;
     let fx = sim.feed(at(0), Input::RowRead(Some(newer.clone())));
     assert_eq!(broadcasts(&fx), ["state"]);
@@ -676,26 +681,26 @@ mod properties {
                         }
                         now = Now { wall_ms: T0 + target.as_millis() as i64, mono: target };
                     }
-                    Step::Open => { feed(&mut sim, now, Input::StreamOpened)?; }
-                    Step::Close if sim.machine.subscribers() > 0 => { feed(&mut sim, now, Input::StreamsClosed(1))?; }
+                    Step::Open => { feed(&mut sim, now, Input::StreamOpened(None))?; }
+                    Step::Close if sim.machine.subscribers() > 0 => { feed(&mut sim, now, Input::StreamsClosed(vec![None; 1]))?; }
                     Step::Close => {}
                     Step::FailNextWrite => sim.fail_next = true,
                     Step::ElsewhereSwap => {
                         if let Some(row) = sim.row.as_mut() {
-                            std::mem::swap(&mut row.navigator, &mut row.driver);
+                            row.members.rotate();
                             row.version += 1;
                         }
                     }
                 }
                 // A break always counts down: it never rests idle.
                 let timer = sim.machine.room().timer;
-                prop_assert!(timer.period == Period::Turn || timer.phase != Phase::Idle);
+                prop_assert!(timer.phase == Phase::Turn || timer.state != State::Idle);
                 // No committed change is dropped: the live copy is the committed row, except
                 // for a change made elsewhere that nothing here has read back yet.
                 let row = sim.row.clone().expect("never deleted here");
                 let mine = sim.machine.room();
                 if row.version == mine.version {
-                    prop_assert_eq!(&row.navigator, &mine.navigator);
+                    prop_assert_eq!(&row.navigator(), &mine.navigator());
                     prop_assert_eq!(row.timer.deadline_at(), mine.timer.deadline_at());
                     prop_assert_eq!(row.timer.round, mine.timer.round);
                 } else {
@@ -755,7 +760,7 @@ fn a_time_up_committed_elsewhere_is_told_once_and_not_counted_here() {
     );
     assert!(!fx
         .iter()
-        .any(|e| matches!(e, Effect::TimeUps(_) | Effect::Save(_))));
+        .any(|e| matches!(e, Effect::TimeUps(_) | Effect::Save(..))));
     assert_eq!(sim.machine.room().timer.round, 1);
 }
 

@@ -8,12 +8,12 @@ use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
 use utoipa::openapi::{Ref, RefOr};
 use utoipa::{PartialSchema, ToSchema};
 
-use crate::pairing::TimerEvent;
+use crate::rules::TimerEvent;
 
 /// The most ms a stream's `retry:` names (the contract's bound).
-pub const MAX_RETRY_MS: u64 = 3000;
+const MAX_RETRY_MS: u64 = 3000;
 
-/// The schema of one stream event: one of the five kinds below.
+/// The schema of one stream event: one of the kinds below.
 pub struct StreamEvent;
 
 /// A string that is one of `values`.
@@ -90,6 +90,15 @@ impl PartialSchema for StreamEvent {
                     .schema_type(Type::String)
                     .content_media_type("application/json")
                     .content_schema(Some(Ref::from_schema_name("Snapshot"))),
+            ))
+            .item(event(
+                "presence",
+                "Who is here changed (at most once a second per room): a `PresenceView`, \
+                 as one line of JSON",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .content_media_type("application/json")
+                    .content_schema(Some(Ref::from_schema_name("PresenceView"))),
             ))
             .item(event(
                 "close",

@@ -1,0 +1,2 @@
+ALTER TABLE rooms RENAME COLUMN phase TO period;
+ALTER TABLE rooms RENAME COLUMN state TO phase;

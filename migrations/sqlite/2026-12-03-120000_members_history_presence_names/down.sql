@@ -1,0 +1,5 @@
+ALTER TABLE presence DROP COLUMN names;
+DROP TABLE turns;
+ALTER TABLE rooms DROP COLUMN resumed_at;
+ALTER TABLE rooms DROP COLUMN ran_ms;
+ALTER TABLE rooms DROP COLUMN members;
