@@ -77,7 +77,7 @@ async fn new_finds_the_server_in_pairsync_server() {
 async fn new_without_a_server_setting_talks_to_127_0_0_1_8080() {
     // The contract's default, where a server of the test listens (if another process holds
     // the port, the server cannot start and the test fails saying so).
-    let server = TestServer::spawn_with(&[("PAIRSYNC_BIND", "127.0.0.1:8080")]).await;
+    let server = support::spawn_with(&[("PAIRSYNC_BIND", "127.0.0.1:8080")]).await;
     assert_eq!(server.base, "http://127.0.0.1:8080");
     let out = pairsync(&["new", "--driver", "Bob", "--navigator", "Ann"], &[]);
     assert!(out.status.success(), "{}", stderr(&out));

@@ -74,7 +74,7 @@ async fn described(app: &App, code: &str) -> (String, i64) {
 async fn a_running_room_whose_process_died_is_loaded_by_the_next_sweep_of_another_and_times_up_there_on_time(
 ) {
     let Some(db) = TestDatabase::create(
-        "a_running_room_whose_process_died_is_loaded_by_the_next_sweep_of_another_and_times_up_there_on_time",
+        "cluster::a_running_room_whose_process_died_is_loaded_by_the_next_sweep_of_another_and_times_up_there_on_time",
     ) else {
         return;
     };
@@ -109,7 +109,7 @@ async fn a_running_room_whose_process_died_is_loaded_by_the_next_sweep_of_anothe
 async fn a_process_heartbeat_moves_with_each_beat_of_the_clock_and_its_streams_count_until_a_ttl_after_the_last(
 ) {
     let Some(db) = TestDatabase::create(
-        "a_process_heartbeat_moves_with_each_beat_of_the_clock_and_its_streams_count_until_a_ttl_after_the_last",
+        "cluster::a_process_heartbeat_moves_with_each_beat_of_the_clock_and_its_streams_count_until_a_ttl_after_the_last",
     ) else {
         return;
     };

@@ -16,14 +16,13 @@ pub struct TestDatabase {
 
 impl TestDatabase {
     /// A fresh database on the server of [`POSTGRES_ENV`]; without it, `None`, after one
-    /// line on stderr (which the test runner does not capture) saying that `test` did not
-    /// run.
+    /// line on stderr (which the test runner does not capture) saying that `test` (its
+    /// path in the suite, `module::name`) did not run.
     pub fn create(test: &str) -> Option<TestDatabase> {
         let Ok(admin) = std::env::var(POSTGRES_ENV) else {
-            use std::io::Write;
-            let _ = writeln!(
-                std::io::stderr(),
-                "skipped: {POSTGRES_ENV} not set, {test} did not run"
+            crate::helpers::skipped(
+                test,
+                &format!("{POSTGRES_ENV} is not set; it runs on the PostgreSQL pass"),
             );
             return None;
         };

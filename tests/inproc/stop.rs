@@ -79,7 +79,7 @@ async fn a_stop_ends_each_stream_with_a_short_retry_and_then_stops_accepting() {
 #[actix_web::test]
 async fn a_stop_on_a_shared_database_removes_this_process_from_the_presence_tables() {
     let Some(db) = TestDatabase::create(
-        "a_stop_on_a_shared_database_removes_this_process_from_the_presence_tables",
+        "stop::a_stop_on_a_shared_database_removes_this_process_from_the_presence_tables",
     ) else {
         return;
     };
