@@ -295,6 +295,10 @@ pub fn serve(parts: Parts) -> Result<Running, StartError> {
     })
 }
 
+/// The contract's 5 s for a request head, plus the 500 ms step of the clock the HTTP layer
+/// reads when it sets the head's deadline.
+const HEAD_TIMEOUT: Duration = Duration::from_millis(5500);
+
 impl Http {
     /// The HTTP server the binary runs, on `listener`: [`app`] once per worker, with the
     /// binary's connection settings (a bounded write buffer per connection, no Nagle
@@ -317,6 +321,10 @@ impl Http {
             // A client that closes its side is gone: end its stream now, not at the next
             // write.
             .h1_allow_half_closed(false)
+            // A request head may take 5 s. The HTTP layer sets the head's deadline from a
+            // clock it refreshes every 500 ms, so a deadline of 5 s could fall up to 500 ms
+            // early; 5.5 s from that clock is never before 5 s from the connection.
+            .client_request_timeout(HEAD_TIMEOUT)
             .on_connect(limit_send_buffer)
             .shutdown_timeout(grace.as_millis().div_ceil(1000).max(1) as u64)
             // The binary handles SIGTERM and Ctrl-C itself, to end the streams first.

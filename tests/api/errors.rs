@@ -144,10 +144,11 @@ async fn every_get_route_answers_head_alike_without_a_body() {
 const HEAD_DEADLINE: Duration = Duration::from_secs(5);
 
 /// How long after [`HEAD_DEADLINE`] a trickling connection may still be open. The contract
-/// says it "is closed" and names no precision; a tenth of the deadline. The HTTP layer's
-/// head timer reads a clock it refreshes every 500 ms: measured here, closes from 450 ms
-/// early (the ignored test below) to 185 ms late.
-const HEAD_CLOSE_LATE_MS: i64 = 500;
+/// says it "is closed" and names no precision. The HTTP layer's head timer reads a clock it
+/// refreshes every 500 ms, so the server gives a head 5.5 s by that clock (never less than
+/// 5 s by the connection's): up to 500 ms more, plus the suite's allowance for a loaded
+/// machine.
+const HEAD_CLOSE_LATE_MS: i64 = 500 + crate::expect::LOADED_MACHINE_MS;
 
 /// Sends `start` on a new connection at once, then `rest` a byte every `every`, then reads
 /// the answer: what came back, and how long after the connection opened the server closed
@@ -226,7 +227,6 @@ async fn a_request_head_trickled_slower_than_5_s_is_closed_and_one_within_is_ans
 }
 
 #[tokio::test]
-#[ignore = "the server closes some connections up to 500 ms before 5 s (see tests/README.md)"]
 async fn a_request_head_whole_just_before_5_s_is_answered() {
     let app = TestServer::spawn().await;
     // Whole after 4.8 s: 24 bytes, one every 200 ms; eight connections, so that a close
