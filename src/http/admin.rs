@@ -45,12 +45,20 @@ impl AdminToken {
             })
             .map(|(_, token)| token)
             .unwrap_or("");
-        if bool::from(presented.as_bytes().ct_eq(self.0.as_bytes())) {
+        if same_token(presented.as_bytes(), self.0.as_bytes()) {
             Ok(())
         } else {
             Err(ApiError::Unauthorized)
         }
     }
+}
+
+/// Whether `presented` is the token, in a time that does not depend on where (or whether)
+/// the two differ: a caller cannot find the token byte by byte from how long a refusal
+/// takes. (Tokens of another length are refused at once; the length is no secret worth
+/// the name.)
+fn same_token(presented: &[u8], token: &[u8]) -> bool {
+    bool::from(presented.ct_eq(token))
 }
 
 /// One live room as operators see it.
@@ -336,5 +344,58 @@ mod tests {
         }
         assert!(page(&q(&[("limit", "5"), ("limit", "6")])).is_err());
         assert!(page(&q(&[("sort", "desc")])).is_err());
+    }
+}
+
+#[cfg(test)]
+mod token {
+    use std::time::{Duration, Instant};
+
+    use super::same_token;
+
+    #[test]
+    fn only_the_token_itself_is_the_same_token() {
+        assert!(same_token(b"s3cret-token", b"s3cret-token"));
+        for other in [
+            &b""[..],
+            b"s3cret-tokeN",
+            b"S3cret-token",
+            b"s3cret-toke",
+            b"s3cret-token!",
+        ] {
+            assert!(!same_token(other, b"s3cret-token"), "{other:?}");
+        }
+    }
+
+    /// The contract: token comparison is constant-time. A comparison that stops at the first
+    /// differing byte refuses a guess wrong at its first byte in a few ns and one wrong at its
+    /// last byte of 256 KiB in some µs: a thousand times longer. Compared in constant time,
+    /// both take the same. The medians of interleaved runs are compared, with a factor of 2
+    /// for a machine busy with other work (a leak is a factor of hundreds).
+    #[test]
+    fn a_guess_wrong_at_its_first_byte_takes_as_long_to_refuse_as_one_wrong_at_its_last() {
+        const LEN: usize = 256 * 1024;
+        let token = vec![b'a'; LEN];
+        let mut first = token.clone();
+        first[0] = b'b';
+        let mut last = token.clone();
+        last[LEN - 1] = b'b';
+        let time = |guess: &[u8]| {
+            let began = Instant::now();
+            assert!(!same_token(std::hint::black_box(guess), &token));
+            began.elapsed()
+        };
+        let (mut at_first, mut at_last): (Vec<Duration>, Vec<Duration>) = (Vec::new(), Vec::new());
+        for _ in 0..21 {
+            at_first.push(time(&first));
+            at_last.push(time(&last));
+        }
+        at_first.sort();
+        at_last.sort();
+        let (at_first, at_last) = (at_first[10], at_last[10]);
+        assert!(
+            at_last < at_first * 2 && at_first < at_last * 2,
+            "median refusal: wrong at the first byte {at_first:?}, at the last {at_last:?}"
+        );
     }
 }
