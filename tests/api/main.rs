@@ -20,5 +20,6 @@ mod pages;
 mod pair_rooms;
 mod settings;
 mod sse;
+mod startup;
 mod stream_caps;
 mod timer;
