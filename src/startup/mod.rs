@@ -139,10 +139,10 @@ pub fn build(config: Config, clock: Clock) -> Result<Parts, StartError> {
     // What start-up has to say waits until the server says where to open it.
     let mut notes = Vec::new();
     if generated {
+        // The token ends the line: scripts read it from there.
         notes.push(format!(
-            "no PAIRSYNC_ADMIN_TOKEN set; generated admin token: {admin_token} \
-             (it changes at every start: set PAIRSYNC_ADMIN_TOKEN or \
-             PAIRSYNC_ADMIN_TOKEN_FILE to keep one)"
+            "no PAIRSYNC_ADMIN_TOKEN set (set it, or PAIRSYNC_ADMIN_TOKEN_FILE, to keep one \
+             across restarts); generated admin token: {admin_token}"
         ));
     }
 
