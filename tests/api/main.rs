@@ -5,6 +5,7 @@ mod backend;
 mod board;
 mod breaks;
 mod cluster;
+mod cluster_ticks;
 mod defaults;
 mod durability;
 mod errors;
