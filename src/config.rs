@@ -91,17 +91,26 @@ fn is_authority(s: &str) -> bool {
 #[derive(Debug, Clone, Parser)]
 #[command(name = "pairsync", version, about)]
 pub struct Config {
-    /// Listen address; port 0 picks a free port.
+    /// Listen address and port. 127.0.0.1 is this machine only; 0.0.0.0:8080 lets other
+    /// machines open the room links. Port 0 picks a free port.
     #[arg(long, env = "PAIRSYNC_BIND", default_value = "127.0.0.1:8080")]
     pub bind: String,
 
-    /// A SQLite file path (or sqlite://PATH).
+    /// Where rooms are kept: a SQLite file path (or sqlite://PATH), made when missing;
+    /// or a PostgreSQL URL (postgres://USER:PASSWORD@HOST/DATABASE), which several
+    /// processes may share.
     #[arg(long, env = "DATABASE_URL", default_value = "pairsync.db")]
     pub database_url: String,
 
-    /// Bearer token for the admin endpoints; generated and logged once when unset.
+    /// Bearer token for the admin endpoints; generated and logged once when neither
+    /// this nor --admin-token-file is set.
     #[arg(long, env = "PAIRSYNC_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
+
+    /// A file holding the admin token (a trailing newline is ignored), instead of
+    /// --admin-token.
+    #[arg(long, env = "PAIRSYNC_ADMIN_TOKEN_FILE")]
+    pub admin_token_file: Option<std::path::PathBuf>,
 
     /// Milliseconds a running timer keeps running after its room's last stream closed
     /// (`never` keeps it running).
@@ -122,7 +131,7 @@ pub struct Config {
     pub room_idle_ms: Duration,
 
     /// Rooms one client address (an IPv6 client: its /64) may create per minute (a burst
-    /// of as many is allowed). Loopback clients are not limited (see `trusted_proxies`).
+    /// of as many is allowed). Loopback clients are not limited (see --trusted-proxies).
     #[arg(long, env = "PAIRSYNC_CREATE_PER_MINUTE", default_value_t = 60)]
     pub create_per_minute: u32,
 
@@ -145,11 +154,11 @@ pub struct Config {
     #[arg(long, env = "PAIRSYNC_MAX_STREAMS_PER_CLIENT", default_value_t = 256)]
     pub max_streams_per_client: usize,
 
-    /// PEM certificate chain; with `tls_key`, the server speaks HTTPS (HTTP/2 and HTTP/1.1).
+    /// PEM certificate chain; with --tls-key, the server speaks HTTPS (HTTP/2 and HTTP/1.1).
     #[arg(long, env = "PAIRSYNC_TLS_CERT")]
     pub tls_cert: Option<std::path::PathBuf>,
 
-    /// PEM private key of `tls_cert`.
+    /// PEM private key of the --tls-cert certificate.
     #[arg(long, env = "PAIRSYNC_TLS_KEY")]
     pub tls_key: Option<std::path::PathBuf>,
 
@@ -157,7 +166,8 @@ pub struct Config {
     #[arg(long, env = "PAIRSYNC_SHUTDOWN_GRACE_MS", default_value = "5000", value_parser = positive_ms)]
     pub shutdown_grace_ms: Duration,
 
-    /// env_logger filter.
+    /// What the log shows: an env_logger filter such as `info`, `debug` or
+    /// `pairsync=debug,info`.
     #[arg(long, env = "RUST_LOG", default_value = "info")]
     pub rust_log: String,
 

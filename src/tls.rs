@@ -19,14 +19,21 @@ pub enum TlsError {
     #[error("PAIRSYNC_TLS_KEY (--tls-key) is set but PAIRSYNC_TLS_CERT (--tls-cert) is not: set both to serve HTTPS, or neither")]
     CertMissing,
     /// The certificate file could not be read as PEM certificates.
-    #[error("cannot read the TLS certificate chain {0}: {1}")]
+    #[error("cannot read the TLS certificate chain {} (PAIRSYNC_TLS_CERT): {}", .0.display(), pem_cause(.1, "CERTIFICATE"))]
     Cert(PathBuf, pem::Error),
     /// The key file could not be read as a PEM private key.
-    #[error("cannot read the TLS private key {0}: {1}")]
+    #[error("cannot read the TLS private key {} (PAIRSYNC_TLS_KEY): {}", .0.display(), pem_cause(.1, "PRIVATE KEY"))]
     Key(PathBuf, pem::Error),
     /// rustls refused the pair (for instance, a key that does not match the certificate).
-    #[error("the TLS certificate and key are refused: {0}")]
-    Refused(rustls::Error),
+    #[error("the TLS certificate {} and key {} are refused: {}", .cert.display(), .key.display(), refusal(.error))]
+    Refused {
+        /// The certificate chain's file.
+        cert: PathBuf,
+        /// The private key's file.
+        key: PathBuf,
+        /// What rustls said.
+        error: rustls::Error,
+    },
 }
 
 /// The server configuration for `cert` and `key`: `None` for plain HTTP when neither is
@@ -58,7 +65,36 @@ pub fn server_config(
                 .with_single_cert(chain, private_key)
         })
         .map(Some)
-        .map_err(TlsError::Refused)
+        .map_err(|error| TlsError::Refused {
+            cert: cert.to_path_buf(),
+            key: key.to_path_buf(),
+            error,
+        })
+}
+
+/// Why a PEM file could not be read, in words; `label` is what its block should hold.
+fn pem_cause(e: &pem::Error, label: &str) -> String {
+    match e {
+        pem::Error::NoItemsFound => {
+            format!("it holds no PEM block (-----BEGIN {label}-----). Give the PEM file, not DER")
+        }
+        pem::Error::Io(io) if io.kind() == std::io::ErrorKind::NotFound => {
+            "there is no such file".into()
+        }
+        pem::Error::Io(io) if io.kind() == std::io::ErrorKind::PermissionDenied => {
+            "pairsync may not read it".into()
+        }
+        other => other.to_string(),
+    }
+}
+
+/// Why rustls refused a certificate and key, in words.
+fn refusal(e: &rustls::Error) -> String {
+    match e {
+        rustls::Error::InconsistentKeys(_) => "the key does not belong to the certificate. Give              PAIRSYNC_TLS_KEY the private key the certificate was made for"
+            .into(),
+        other => other.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -116,6 +152,6 @@ mod tests {
             Ok(Some(_))
         ));
         let err = server_config(Some(&cert), Some(&foreign)).expect_err("refused");
-        assert!(matches!(err, TlsError::Refused(_)), "{err}");
+        assert!(matches!(err, TlsError::Refused { .. }), "{err}");
     }
 }

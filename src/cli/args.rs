@@ -125,7 +125,7 @@ pub struct NewArgs {
     pub auto_start: bool,
 
     /// A break after every N-th turn (0: no breaks, the default).
-    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    #[arg(long, value_name = "N", value_parser = turns, allow_negative_numbers = true)]
     pub break_every: Option<i64>,
 
     /// Minutes per break (decimals allowed; the server's default is 5).
@@ -187,6 +187,12 @@ pub struct WatchArgs {
     /// A PEM file of certificates to trust besides the system's, for an HTTPS server.
     #[arg(long, value_name = "FILE", env = "PAIRSYNC_CA_CERT")]
     pub ca_cert: Option<PathBuf>,
+}
+
+fn turns(s: &str) -> Result<i64, String> {
+    s.trim()
+        .parse::<i64>()
+        .map_err(|_| format!("a break comes after a whole number of turns, not `{s}`"))
 }
 
 fn minutes(s: &str) -> Result<f64, String> {
@@ -400,5 +406,24 @@ mod tests {
             other => panic!("expected watch, got {other:?}"),
         }
         assert!(run(&["watch"]).is_err());
+    }
+
+    #[test]
+    fn a_break_every_that_is_not_whole_is_said_in_words() {
+        let e = run(&[
+            "new",
+            "--member",
+            "a",
+            "--member",
+            "b",
+            "--break-every",
+            "1.5",
+        ])
+        .expect_err("refused");
+        assert!(
+            e.to_string()
+                .contains("a break comes after a whole number of turns, not `1.5`"),
+            "{e}"
+        );
     }
 }

@@ -208,6 +208,17 @@ fn keys_text(view: &View, width: usize) -> String {
     format!("keys: {}", letters.join(" "))
 }
 
+/// The round as people count it, the same words as the room page: a turn is the round
+/// the server counts plus one ("round 1" is the first turn); a break follows the round
+/// the server counts.
+fn round_words(phase: &str, round: u64) -> String {
+    if phase == "break" {
+        format!("after round {round}")
+    } else {
+        format!("round {}", round.saturating_add(1))
+    }
+}
+
 fn rows(view: &View, width: usize) -> Vec<Row> {
     let countdown_tone = match (view.phase, view.state) {
         ("break", _) => Tone::Break,
@@ -215,7 +226,12 @@ fn rows(view: &View, width: usize) -> Vec<Row> {
         _ => Tone::Stopped,
     };
     let status = match view.round {
-        Some(round) => format!("{} · {} · round {round}", view.state, view.phase),
+        Some(round) => format!(
+            "{} · {} · {}",
+            view.state,
+            view.phase,
+            round_words(view.phase, round)
+        ),
         None => "waiting for the room…".to_string(),
     };
     let (mark, link_tone) = if view.connected {
@@ -384,7 +400,7 @@ mod tests {
             [
                 "pairsync · room AbCdEfGh12",
                 "04:59",
-                "running · turn · round 2",
+                "running · turn · round 3",
                 "driver     Bob",
                 "navigator  Ann",
                 "● connected",
@@ -436,7 +452,7 @@ mod tests {
             .find(|l| l.text.trim() == "04:59")
             .expect("clock");
         assert_eq!(clock.tone, Tone::Break);
-        assert!(text(&lines).contains(&"running · break · round 2".to_string()));
+        assert!(text(&lines).contains(&"running · break · after round 2".to_string()));
     }
 
     #[test]
@@ -524,7 +540,7 @@ mod tests {
             [
                 "pairsync · room AbCdEfGh12",
                 "04:59",
-                "idle · turn · round 2",
+                "idle · turn · round 3",
                 "driver     Ada",
                 "navigator  Grace",
                 "waiting    Linus, Ken, Dennis",
@@ -641,7 +657,7 @@ mod tests {
             at_7,
             [
                 "04:59",
-                "idle · turn · round 2",
+                "idle · turn · round 3",
                 "driver     Ada",
                 "navigator  Grace",
                 "● connected",
@@ -649,7 +665,7 @@ mod tests {
             ],
         );
         let at_3 = at(3);
-        assert_eq!(at_3, ["04:59", "idle · turn · round 2", "driver     Ada"]);
+        assert_eq!(at_3, ["04:59", "idle · turn · round 3", "driver     Ada"]);
     }
 
     #[test]

@@ -55,7 +55,7 @@ use actix::Addr;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::Method;
 use actix_web::ResponseError;
-use actix_web::{guard, web, HttpResponse, Route};
+use actix_web::{guard, web, Route};
 use tokio::sync::watch;
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -107,10 +107,6 @@ fn method_not_allowed(allowed: &[Method]) -> Route {
         }
         std::future::ready(res)
     })
-}
-
-async fn not_found() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::NotFound)
 }
 
 /// Every route: path, method and handler, in matching order. The OpenAPI document is
@@ -300,5 +296,5 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         ),
     )
     .service(web::redirect("/api/docs", "/api/docs/"))
-    .default_service(web::to(not_found));
+    .default_service(web::to(pages::not_found));
 }

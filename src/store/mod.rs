@@ -12,12 +12,14 @@
 //! - `board`: every room's goals, links and categories.
 //! - `presence`: who holds streams where, across processes on PostgreSQL.
 //! - `feed`: the change feed between processes on PostgreSQL (`NOTIFY` / `LISTEN`).
+//! - `opening`: why a database could not be opened, in words.
 
 pub mod board;
 mod conn;
 pub mod feed;
 pub mod history;
 pub mod models;
+mod opening;
 pub mod presence;
 pub mod rooms;
 pub mod schema;
@@ -32,6 +34,7 @@ use diesel::Connection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 pub use conn::Conn;
+pub use opening::{without_password, OpenError, UrlError};
 
 /// The SQLite migrations, compiled into the binary.
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
@@ -91,15 +94,11 @@ pub enum Backend {
     Postgres(String),
 }
 
-/// Why a `DATABASE_URL` was refused.
-#[derive(Debug, thiserror::Error)]
-#[error("DATABASE_URL {0}")]
-pub struct UrlError(&'static str);
-
 impl Backend {
     /// Reads `DATABASE_URL`: `postgres://…` (or `postgresql://…`) selects PostgreSQL; a
     /// file path or `sqlite://PATH` selects SQLite. The scheme is read here, not left to
     /// trial connections, so that a PostgreSQL URL can never become a SQLite file name.
+    /// Any other `scheme://` is refused with the schemes that are supported.
     pub fn parse(url: &str) -> Result<Backend, UrlError> {
         let url = url.trim();
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
@@ -109,8 +108,14 @@ impl Backend {
             .strip_prefix("sqlite://")
             .or_else(|| url.strip_prefix("sqlite:"))
             .unwrap_or(url);
+        if let Some(scheme) = opening::scheme(path) {
+            return Err(UrlError::Unsupported {
+                url: opening::without_password(url),
+                scheme: scheme.to_string(),
+            });
+        }
         if path.is_empty() {
-            return Err(UrlError("is empty"));
+            return Err(UrlError::Empty);
         }
         Ok(Backend::Sqlite(path.to_string()))
     }
@@ -162,12 +167,12 @@ impl ManageConnection for Manager {
 }
 
 /// Runs the pending migrations of the connection's backend.
-fn migrate(conn: &mut Conn) -> Result<(), StoreError> {
+fn migrate(conn: &mut Conn) -> Result<(), String> {
     let done = match conn {
         Conn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(drop),
         Conn::Pg(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(drop),
     };
-    done.map_err(|e| StoreError::Unavailable(format!("migrations failed: {e}")))
+    done.map_err(|e| e.to_string())
 }
 
 /// A cheap, cloneable handle on the connection pool.
@@ -186,24 +191,26 @@ impl std::fmt::Debug for Db {
 impl Db {
     /// Opens the pool and runs the pending migrations. Fails when the database cannot be
     /// opened at all; a database that goes away later makes single requests fail instead.
-    pub fn open(backend: &Backend) -> Result<Db, StoreError> {
+    /// A failure says what was tried, why it failed and what to do, in words.
+    pub fn open(backend: &Backend) -> Result<Db, OpenError> {
         let manager = Manager {
             backend: backend.clone(),
         };
+        let refused = |e: &dyn std::fmt::Display| OpenError::connect(backend, &e.to_string());
         // Migrate (and, for SQLite, set the file's journal mode) on one connection before
         // the pool opens several at once.
-        let mut setup = manager
-            .connect()
-            .map_err(|e| StoreError::Unavailable(format!("cannot open the database: {e}")))?;
+        let mut setup = manager.connect().map_err(|e| refused(&e))?;
         if let Conn::Sqlite(c) = &mut setup {
-            c.batch_execute("PRAGMA journal_mode = WAL;")?;
+            c.batch_execute("PRAGMA journal_mode = WAL;")
+                .map_err(|e| refused(&e))?;
         }
-        migrate(&mut setup)?;
+        migrate(&mut setup).map_err(|e| OpenError::migrate(backend, &e))?;
         drop(setup);
         let pool = Pool::builder()
             .max_size(POOL_SIZE)
             .connection_timeout(POOL_WAIT)
-            .build(manager)?;
+            .build(manager)
+            .map_err(|e| refused(&e))?;
         Ok(Db {
             pool,
             backend: backend.clone(),

@@ -8,6 +8,7 @@
 //! | `GET /` | `200` [`INDEX_HTML`] (create a pair room) |
 //! | `GET /p/{code}` | `200` [`ROOM_HTML`] when the room exists, else `404` [`MISSING_HTML`] |
 //! | `GET /assets/{name}` | `200` with the body and content type of [`asset`]`(name)`, else `404` |
+//! | any other page address, asked by a browser | `404` [`NOWHERE_HTML`] |
 //!
 //! All HTML pages are served as [`HTML_CONTENT_TYPE`]. The pages are static:
 //! nothing is templated in. The room page reads its access code from
@@ -29,6 +30,10 @@ pub const ROOM_HTML: &str = include_str!("assets/room.html");
 /// The body of the `404` answer to `GET /p/{code}` for an unknown code:
 /// says the room does not exist and links to `/`.
 pub const MISSING_HTML: &str = include_str!("assets/missing.html");
+
+/// The body of the `404` answer to a browser asking for a page at an address that has
+/// none (`/p/`, `/p/{code}/`, a typo): says so and links to `/`.
+pub const NOWHERE_HTML: &str = include_str!("assets/nowhere.html");
 
 /// `/assets/app.css`: the one stylesheet (light and dark, phone to desktop).
 pub const APP_CSS: &str = include_str!("assets/app.css");
@@ -69,6 +74,7 @@ mod tests {
         ("index.html", INDEX_HTML),
         ("room.html", ROOM_HTML),
         ("missing.html", MISSING_HTML),
+        ("nowhere.html", NOWHERE_HTML),
     ];
 
     #[test]

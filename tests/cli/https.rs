@@ -160,7 +160,7 @@ async fn watch_over_https_shows_the_room_and_its_keys_reach_the_server() {
         (timer["state"] == "running").then_some(())
     })
     .await;
-    pty.shows("running · turn · round 0");
+    pty.shows("running · turn · round 1");
     pty.shows("00:59");
     pty.send("q");
     let ended = pty.finish();

@@ -94,7 +94,7 @@ async fn n_ends_the_turn_and_the_order_moves_on() {
     let mut pty = Pty::spawn(&["watch", &url], &[]);
     pty.shows("waiting    Cy");
     pty.send(" ");
-    pty.shows("running · turn · round 0");
+    pty.shows("running · turn · round 1");
 
     pty.send("n");
     eventually(SERVER_TIMEOUT, || async {
@@ -103,7 +103,7 @@ async fn n_ends_the_turn_and_the_order_moves_on() {
     .await;
     let room = room_json(&server, &code).await;
     assert_eq!(room["timer"]["round"], 1);
-    pty.shows("idle · turn · round 1");
+    pty.shows("idle · turn · round 2");
     pty.shows("driver     Bob");
     pty.shows("navigator  Cy");
     pty.shows("waiting    Ann");
@@ -114,9 +114,9 @@ async fn n_ends_the_turn_and_the_order_moves_on() {
 
     // Twice more, and the order is back where it began.
     pty.send("n");
-    pty.shows("idle · turn · round 2");
-    pty.send("n");
     pty.shows("idle · turn · round 3");
+    pty.send("n");
+    pty.shows("idle · turn · round 4");
     pty.shows("driver     Ann");
     pty.shows("waiting    Cy");
     assert_eq!(
@@ -137,7 +137,7 @@ async fn a_time_up_in_a_team_still_rings_the_bell_and_moves_the_order() {
     pty.shows("00:01");
     assert_eq!(pty.bells(), 0);
     pty.shows("Time is up! Bob drives now, Cy navigates.");
-    pty.shows("idle · turn · round 1");
+    pty.shows("idle · turn · round 2");
     pty.shows("waiting    Ann");
     assert_eq!(pty.bells(), 1);
     pty.send("q");

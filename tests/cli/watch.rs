@@ -57,7 +57,7 @@ async fn watch_shows_the_names_the_countdown_and_the_state() {
     let mut pty = Pty::spawn(&["watch", &url], &[]);
     pty.shows(&format!("room {code}"));
     pty.shows("01:30");
-    pty.shows("idle · turn · round 0");
+    pty.shows("idle · turn · round 1");
     pty.shows("driver     Bob");
     pty.shows("navigator  Ann");
     pty.shows("connected");
@@ -73,7 +73,7 @@ async fn space_starts_the_servers_timer_and_the_countdown_moves() {
 
     pty.send(" ");
     until_timer(&server, &code, "running").await;
-    pty.shows("running · turn · round 0");
+    pty.shows("running · turn · round 1");
     pty.shows("00:59");
     let mark = pty.written();
     pty.shows("00:58");
@@ -84,11 +84,11 @@ async fn space_starts_the_servers_timer_and_the_countdown_moves() {
 
     pty.send(" ");
     until_timer(&server, &code, "paused").await;
-    pty.shows("paused · turn · round 0");
+    pty.shows("paused · turn · round 1");
     pty.send("r");
     until_timer(&server, &code, "idle").await;
     pty.shows("01:00");
-    pty.shows("idle · turn · round 0");
+    pty.shows("idle · turn · round 1");
     pty.send("q");
     assert_quit_cleanly(&mut pty);
 }
@@ -118,7 +118,7 @@ async fn time_up_rings_the_bell_and_shows_the_next_round() {
     pty.send(" ");
     pty.shows("00:01");
     assert_eq!(pty.bells(), 0);
-    pty.shows("idle · turn · round 1");
+    pty.shows("idle · turn · round 2");
     pty.shows("Time is up!");
     pty.shows("driver     Ann");
     assert_eq!(pty.bells(), 1);
@@ -137,10 +137,10 @@ async fn a_break_shows_its_phase_and_its_end_rings_the_bell_again() {
         .await;
     let mut pty = watching(&server.url(&format!("/p/{code}")));
     pty.send(" ");
-    pty.shows("running · break · round 1");
+    pty.shows("running · break · after round 1");
     pty.shows("Time for a break. Then Ann drives, Bob navigates.");
     assert_eq!(pty.bells(), 1);
-    pty.shows("idle · turn · round 1");
+    pty.shows("idle · turn · round 2");
     pty.shows("The break is over. Ann drives now, Bob navigates.");
     assert_eq!(pty.bells(), 2);
     pty.send("q");

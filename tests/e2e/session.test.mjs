@@ -172,7 +172,7 @@ test('a whole session: two pages and the terminal client follow a turn, a break 
       who,
       'the idle room',
       (v) => v.timer === 'idle' && v.phase === 'turn' && v.clock === fullTurn && v.driver === 'Grace',
-      (s) => s.connected && s.state === 'idle' && s.phase === 'turn' && s.round === 0 && s.clock === fullTurn && s.driver === 'Grace',
+      (s) => s.connected && s.state === 'idle' && s.phase === 'turn' && s.round === 1 && s.clock === fullTurn && s.driver === 'Grace',
     );
 
     // Started from page A: a running turn everywhere.
@@ -181,7 +181,7 @@ test('a whole session: two pages and the terminal client follow a turn, a break 
       who,
       'the first turn running',
       (v) => v.timer === 'running' && v.phase === 'turn' && v.state === 'Running · round 1',
-      (s) => s.state === 'running' && s.phase === 'turn' && s.round === 0,
+      (s) => s.state === 'running' && s.phase === 'turn' && s.round === 1,
     );
     const turnRing = running.viewA.ring;
     assert.equal(running.viewB.ring, turnRing);
@@ -237,7 +237,7 @@ test('a whole session: two pages and the terminal client follow a turn, a break 
         v.heading === 'Pair room' &&
         /^\d\d:\d\d · pairsync$/.test(v.title) &&
         v.ring === turnRing,
-      (s) => s.state === 'running' && s.phase === 'turn' && s.round === 1 && /The break is over/.test(s.notice),
+      (s) => s.state === 'running' && s.phase === 'turn' && s.round === 2 && /The break is over/.test(s.notice),
       BREAK_MS + SLACK_MS,
     );
     assert.equal(next.viewB.driver, 'Alan', 'the end of a break swaps nothing');
@@ -254,7 +254,7 @@ test('a whole session: two pages and the terminal client follow a turn, a break 
       who,
       'the turn paused from the terminal',
       (v) => v.timer === 'paused' && v.phase === 'turn' && v.state === 'Paused · round 2',
-      (s) => s.state === 'paused' && s.phase === 'turn' && s.round === 1,
+      (s) => s.state === 'paused' && s.phase === 'turn' && s.round === 2,
     );
     const paused = await sameSecond([a, b]);
     assert.equal(parseWatch(await term.screen()).clock, paused, 'a paused terminal shows the pages\' second');

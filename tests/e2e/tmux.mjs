@@ -92,7 +92,7 @@ export class TmuxClient {
 
 /**
  * What the watch view shows, read from its screen text: the countdown (`mm:ss`), the
- * state, phase and round, the driver and navigator, whether it is connected, and the
+ * state, phase and round (numbered as the room page numbers it), the driver and navigator, whether it is connected, and the
  * passing notice (a yellow line under the link; here: any line after it).
  */
 export function parseWatch(text) {
@@ -105,7 +105,7 @@ export function parseWatch(text) {
     return null;
   };
   const clock = find(/^\s*(\d{2,}:\d\d)$/);
-  const status = find(/(idle|running|paused) · (turn|break) · round (\d+)/);
+  const status = find(/(idle|running|paused) · (turn|break) · (?:after )?round (\d+)/);
   const driver = find(/^\s*driver {5}(.+)$/);
   const navigator = find(/^\s*navigator {2}(.+)$/);
   const linkAt = lines.findIndex((l) => /^\s*[●○] /.test(l));

@@ -8,6 +8,9 @@
 //!   server ([`Http::server`]: actix-web's `HttpServer` over [`app`], plain HTTP/1.1 or
 //!   HTTPS with HTTP/2 and HTTP/1.1).
 //!
+//! It says first where to open the server ([`announce`]); a start that fails says why in
+//! words ([`StartError`]).
+//!
 //! [`start`] is both. [`app`] is the one application factory (the middleware stack and
 //! every route) that the server runs and the tests run. [`Running::stop`] is the order of
 //! a clean stop.
@@ -40,7 +43,13 @@ use crate::rooms::presence::{Leave, Presence};
 use crate::rooms::registry::Feed;
 use crate::rooms::{Cluster, RoomContext, RoomPolicy, RoomRegistry};
 use crate::store::{feed, presence, rooms, Backend, Db};
-use crate::tls::{self, TlsError};
+use crate::tls;
+
+mod announce;
+mod error;
+mod token;
+
+pub use error::StartError;
 
 /// Bytes the HTTP layer buffers for one connection before it stops pulling events from
 /// the stream's queue; part of the bound on a stalled stream's backlog.
@@ -57,26 +66,6 @@ const FEED_START_WAIT: Duration = Duration::from_secs(5);
 /// it at `net.core.somaxconn` (see docs/OPERATIONS.md).
 pub const LISTEN_BACKLOG: i32 = 65_535;
 
-/// Why the server could not start.
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    /// `DATABASE_URL` was refused.
-    #[error(transparent)]
-    Url(#[from] crate::store::UrlError),
-    /// The database could not be opened or migrated.
-    #[error(transparent)]
-    Store(#[from] crate::store::StoreError),
-    /// The listen address could not be bound.
-    #[error("cannot listen on {0}: {1}")]
-    Bind(String, std::io::Error),
-    /// The metrics registry refused a series.
-    #[error(transparent)]
-    Metrics(#[from] prometheus::Error),
-    /// The TLS settings are incomplete, or their files are refused.
-    #[error(transparent)]
-    Tls(#[from] TlsError),
-}
-
 /// Everything the server is made of, built and started, not yet serving: what [`build`]
 /// makes and [`serve`] serves. Tests serve [`Parts::http`] on a listener of their own.
 pub struct Parts {
@@ -92,6 +81,9 @@ pub struct Parts {
     pub cluster: Option<Cluster>,
     /// The arbiters room actors run on (none: the registry's own thread).
     pub arbiters: Vec<Arbiter>,
+    /// What start-up has to tell the operator, said once the server has said where to
+    /// open it.
+    pub notes: Vec<String>,
 }
 
 /// What the HTTP server serves and how: the handlers' state, the cross-origin settings,
@@ -140,17 +132,19 @@ pub fn start(config: Config, clock: Clock) -> Result<Running, StartError> {
 /// and the handlers' state gathered. Nothing listens yet.
 pub fn build(config: Config, clock: Clock) -> Result<Parts, StartError> {
     let tls = tls::server_config(config.tls_cert.as_deref(), config.tls_key.as_deref())?;
+    let (admin_token, generated) = token::settle(&config)?;
     let backend = Backend::parse(&config.database_url)?;
     let db = Db::open(&backend)?;
     let metrics = Metrics::new()?;
-    let admin_token = match config.admin_token.clone().filter(|t| !t.is_empty()) {
-        Some(token) => token,
-        None => {
-            let token = crate::access_code::generate();
-            log::info!("no PAIRSYNC_ADMIN_TOKEN set; generated admin token: {token}");
-            token
-        }
-    };
+    // What start-up has to say waits until the server says where to open it.
+    let mut notes = Vec::new();
+    if generated {
+        // The token ends the line: scripts read it from there.
+        notes.push(format!(
+            "no PAIRSYNC_ADMIN_TOKEN set (set it, or PAIRSYNC_ADMIN_TOKEN_FILE, to keep one \
+             across restarts); generated admin token: {admin_token}"
+        ));
+    }
 
     let threads = config
         .room_threads
@@ -167,11 +161,16 @@ pub fn build(config: Config, clock: Clock) -> Result<Parts, StartError> {
     // Running timers must reach their time-up (or pause-when-empty) on time after a
     // restart, whether or not anybody asks for their room: load them before serving.
     let running = db.blocking(|conn| rooms::running(conn, clock.now_ms()))?;
-    log::info!("loading {} room(s) with a running timer", running.len());
+    notes.push(format!(
+        "loading {} room(s) with a running timer",
+        running.len()
+    ));
     // On a shared database, this process reports its streams for the others.
     let cluster = db.shared_url().map(|_| {
         let process = uuid::Uuid::new_v4().simple().to_string();
-        log::info!("process id {process} (several processes may share this database)");
+        notes.push(format!(
+            "process id {process} (several processes may share this database)"
+        ));
         let presence = Presence::new(process.clone(), db.clone(), clock.clone()).start();
         Cluster { process, presence }
     });
@@ -197,11 +196,11 @@ pub fn build(config: Config, clock: Clock) -> Result<Parts, StartError> {
     let (shutdown, stopping) = watch::channel(false);
     let stream_cap = config.stream_cap();
     let client_cap = config.max_streams_per_client;
-    if client_cap > 0 {
-        log::info!("at most {stream_cap} streams at once, {client_cap} per client");
+    notes.push(if client_cap > 0 {
+        format!("at most {stream_cap} streams at once, {client_cap} per client")
     } else {
-        log::info!("at most {stream_cap} streams at once");
-    }
+        format!("at most {stream_cap} streams at once")
+    });
     let state = AppState {
         registry,
         db,
@@ -217,10 +216,10 @@ pub fn build(config: Config, clock: Clock) -> Result<Parts, StartError> {
 
     let allowed_origins = config.allowed_origins.0.clone();
     if !allowed_origins.is_empty() {
-        log::info!(
+        notes.push(format!(
             "cross-origin API calls allowed from {}",
             allowed_origins.join(", ")
-        );
+        ));
     }
     Ok(Parts {
         http: Http {
@@ -233,6 +232,7 @@ pub fn build(config: Config, clock: Clock) -> Result<Parts, StartError> {
         shutdown,
         cluster,
         arbiters,
+        notes,
     })
 }
 
@@ -274,16 +274,23 @@ pub fn serve(parts: Parts) -> Result<Running, StartError> {
         shutdown,
         cluster,
         arbiters,
+        notes,
     } = parts;
     let listener = listen(&bind).map_err(|e| StartError::Bind(bind.clone(), e))?;
     let addr = listener
         .local_addr()
         .map_err(|e| StartError::Bind(bind.clone(), e))?;
     let scheme = if http.tls.is_some() { "https" } else { "http" };
+    // The first thing said: where to open it (connections queue from here on).
+    for line in announce::where_to_open(scheme, addr) {
+        log::info!("{line}");
+    }
+    for note in notes {
+        log::info!("{note}");
+    }
     let server = http
         .server(listener)
         .map_err(|e| StartError::Bind(bind.clone(), e))?;
-    log::info!("listening on {scheme}://{addr}");
     let handle = server.handle();
     Ok(Running {
         local_addr: addr,
