@@ -9,24 +9,19 @@ use std::time::Duration;
 use futures_util::future::join_all;
 use reqwest::StatusCode;
 
-use crate::helpers::{now_ms, TestServer, POSTGRES_ENV};
+use crate::expect::{assert_on_time, now_us, ACROSS_MS};
+use crate::helpers::{on_postgres_or_skip, TestServer};
 use crate::sse::EventStream;
 
 /// The turns' length above the whole seconds: `5000 + k` ms for each `k`.
 const ABOVE_MS: [i64; 8] = [1, 2, 4, 7, 10, 13, 16, 20];
 /// The whole seconds counted from.
 const WHOLE_MS: i64 = 5_000;
-/// How late a tick may reach a stream of another process: the contract's 100 ms for a
-/// change to cross processes, as the first tick waits for the start to arrive, plus
-/// 150 ms for a loaded two-core CI machine running three servers and PostgreSQL.
-const LATE_MS: i64 = 250;
-
 #[tokio::test]
 async fn a_start_a_few_ms_above_a_whole_second_gives_every_process_s_streams_that_second() {
-    if std::env::var(POSTGRES_ENV).is_err() {
-        eprintln!(
-            "skipped: {POSTGRES_ENV} is not set, so the several-process tick test did not run"
-        );
+    if !on_postgres_or_skip(
+        "cluster_ticks::a_start_a_few_ms_above_a_whole_second_gives_every_process_s_streams_that_second",
+    ) {
         return;
     }
     let a = TestServer::spawn().await;
@@ -50,16 +45,19 @@ async fn a_start_a_few_ms_above_a_whole_second_gives_every_process_s_streams_tha
     let mut watched = Vec::new();
     for (i, k, code, streams) in rooms {
         let through = servers[i % servers.len()];
-        let sent_ms = now_ms();
         let status = through.patch(&format!("/api/{code}/timer/start")).await;
+        let answered_ms = now_us() / 1000;
         assert_eq!(status, StatusCode::NO_CONTENT, "start {code}");
+        let deadline = through.timer(&code).await["deadlineAt"]
+            .as_i64()
+            .expect("a running timer's deadlineAt");
         for (p, stream) in streams.into_iter().enumerate() {
-            watched.push(first_ticks(stream, k, p, sent_ms));
+            watched.push(first_ticks(stream, k, p, (deadline, answered_ms)));
         }
     }
     let seen = join_all(watched).await;
 
-    for (k, p, sent_ms, ticks) in seen {
+    for (k, p, (deadline, answered_ms), ticks) in seen {
         let what = format!("turn of {} ms, stream on process {p}", WHOLE_MS + k);
         let values: Vec<i64> = ticks.iter().map(|(v, _)| *v).collect();
         assert_eq!(
@@ -67,50 +65,46 @@ async fn a_start_a_few_ms_above_a_whole_second_gives_every_process_s_streams_tha
             [WHOLE_MS, WHOLE_MS - 1_000],
             "{what}: every whole second, from the first"
         );
-        // Due `k` ms after the start (the start was sent at `sent_ms`, so the deadline is
-        // no earlier than `sent_ms + 5000 + k`).
-        let (_, first_at) = ticks[0];
+        // The first tick is due `k` ms after the start, sooner than the start may reach the
+        // other processes: never early, and no later than the contract's 100 ms (plus the
+        // suite's allowance) after the later of its due time and the start's answer.
+        let (_, first_us) = ticks[0];
+        let due_ms = deadline - WHOLE_MS;
         assert!(
-            first_at >= sent_ms + k,
-            "{what}: the first tick came {} ms before it was due",
-            sent_ms + k - first_at
+            first_us >= due_ms * 1000,
+            "{what}: the first tick came {:.1} ms early",
+            (due_ms * 1000 - first_us) as f64 / 1000.0
         );
-        let (_, second_at) = ticks[1];
+        let latest_ms = due_ms.max(answered_ms) + ACROSS_MS;
         assert!(
-            second_at >= sent_ms + k + 1_000,
-            "{what}: the second tick came early"
+            first_us <= latest_ms * 1000,
+            "{what}: the first tick came {:.1} ms after it was due (the start was answered {} ms after)",
+            (first_us - due_ms * 1000) as f64 / 1000.0,
+            answered_ms - due_ms
         );
-        assert!(
-            first_at <= sent_ms + k + LATE_MS + start_round_trip_allowance(),
-            "{what}: the first tick came {} ms after it was due",
-            first_at - sent_ms - k
-        );
+        // By the second, every process has the start: on time by the shared deadline.
+        let (v, second_us) = ticks[1];
+        assert_on_time(&format!("{what}: tick {v}"), second_us, deadline - v);
     }
 }
 
-/// What the start's own request may add before the deadline is set (the deadline is
-/// counted from when the server took the start, not from when it was sent).
-fn start_round_trip_allowance() -> i64 {
-    100
-}
-
 /// The first two `remaining-time` ticks a stream gets after the start, each with when it
-/// came (epoch ms); `(k, process, when the start was sent, ticks)`.
+/// came (epoch µs); `(k, process, (deadlineAt, when the start was answered), ticks)`.
 async fn first_ticks(
     mut stream: EventStream,
     k: i64,
     process: usize,
-    sent_ms: i64,
-) -> (i64, usize, i64, Vec<(i64, i64)>) {
+    due: (i64, i64),
+) -> (i64, usize, (i64, i64), Vec<(i64, i64)>) {
     let mut ticks = Vec::new();
     let mut started = false;
     while ticks.len() < 2 {
         let frame = stream.next_event(Duration::from_secs(5)).await;
         match frame.event.as_deref() {
             Some("timer") if frame.data.as_deref() == Some("start") => started = true,
-            Some("remaining-time") if started => ticks.push((frame.ms(), frame.received_ms)),
+            Some("remaining-time") if started => ticks.push((frame.ms(), frame.received_us)),
             _ => {}
         }
     }
-    (k, process, sent_ms, ticks)
+    (k, process, due, ticks)
 }
