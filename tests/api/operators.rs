@@ -249,10 +249,11 @@ async fn metrics_are_prometheus_text_with_the_series_the_contract_names() {
     let live = listing["total"].as_f64().expect("total");
     let now = app.metrics().await;
     assert_eq!(now.value("pairsync_rooms_live"), live);
-    // The greeting's three events went out.
+    // The greeting's four events went out (an idle room: connect, remaining-time, state,
+    // and the goals, `todos`, last since v3).
     assert_eq!(
         now.value("pairsync_events_sent_total") - before.value("pairsync_events_sent_total"),
-        3.0
+        4.0
     );
     assert_eq!(now.value("pairsync_streams_dropped_total"), 0.0);
     drop(stream);
