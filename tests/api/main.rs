@@ -20,4 +20,6 @@ mod pair_rooms;
 mod settings;
 mod sse;
 mod stream_caps;
+mod team;
+mod team_support;
 mod timer;
