@@ -22,5 +22,8 @@ mod settings;
 mod sse;
 mod stream_caps;
 mod team;
+mod team_cluster;
+mod team_presence;
 mod team_support;
+mod team_turns;
 mod timer;

@@ -4,14 +4,16 @@
 
 use std::time::Duration;
 
-
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::expect::{expect_error, LATE_TOLERANCE_MS};
+use crate::expect::expect_error;
 use crate::helpers::TestServer;
 
-use crate::team_support::{encode, is, join, leave, members, names_of, next, next_state, opened, put_members, read_until, room, strings, team_room, PROMPT};
+use crate::team_support::{
+    encode, is, join, leave, members, names_of, next, next_state, opened, put_members, read_until,
+    room, strings, team_room, PROMPT,
+};
 
 /// How many rooms `GET /rooms` counts (the rooms this process holds).
 async fn live_rooms(app: &TestServer) -> i64 {

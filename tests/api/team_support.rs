@@ -6,8 +6,7 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::expect::eventually;
-use crate::helpers::{now_ms, TestServer};
+use crate::helpers::TestServer;
 use crate::sse::{EventStream, Frame};
 
 /// Longest wait for an event that is due at once (a broadcast after a request, a greeting).
@@ -144,4 +143,57 @@ pub fn names_of(frames: &[Frame]) -> Vec<(String, String)> {
             _ => f.pair(),
         })
         .collect()
+}
+
+/// Opens the room's stream as `name`'s (`?name=`, percent-encoded here), every event
+/// returned; the greeting is left to read.
+pub async fn connect_as(app: &TestServer, code: &str, name: &str) -> EventStream {
+    let res = app
+        .client
+        .get(app.url(&format!("/api/{code}/connect?name={}", encode(name))))
+        .timeout(Duration::from_secs(600))
+        .send()
+        .await
+        .expect("connect request");
+    assert_eq!(res.status(), StatusCode::OK);
+    EventStream::from_response(res).every_event()
+}
+
+/// Waits (at most `within`) until `GET /api/pair-room/{code}` shows `here` and `watching`.
+pub async fn until_here(
+    app: &TestServer,
+    code: &str,
+    here: &[&str],
+    watching: i64,
+    within: Duration,
+) {
+    let want = (
+        here.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+        watching,
+    );
+    let mut last = None;
+    let found = tokio::time::timeout(within, async {
+        loop {
+            let r = room(app, code).await;
+            let got = (strings(&r["here"]), r["watching"].as_i64().unwrap_or(-1));
+            if got == want {
+                return;
+            }
+            last = Some(got);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    assert!(
+        found.is_ok(),
+        "not {want:?} within {within:?}; last {last:?}"
+    );
+}
+
+/// The `(here, watching)` a `presence` event or a snapshot carries.
+pub fn presence_of(v: &Value) -> (Vec<String>, i64) {
+    (
+        strings(&v["here"]),
+        v["watching"].as_i64().expect("watching"),
+    )
 }
