@@ -66,14 +66,32 @@ fn rooms_of(conn: &mut Conn, rows: Vec<RoomRow>, now: i64) -> Result<Vec<PairRoo
         .collect()
 }
 
+/// Runs the reads of `read` on one snapshot of the database: a room row and its board
+/// then belong to the same committed version, even while other processes write (on
+/// PostgreSQL each statement would otherwise see the commits made since the last one).
+fn one_snapshot<T>(
+    conn: &mut Conn,
+    read: impl FnOnce(&mut Conn) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    conn.transaction(|conn| {
+        if matches!(conn, Conn::Pg(_)) {
+            diesel::sql_query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                .execute(conn)?;
+        }
+        read(conn)
+    })
+}
+
 /// The room with this access code, if any; a running timer's ticks placed at `now`.
 pub fn find(conn: &mut Conn, code: &str, now: i64) -> Result<Option<PairRoom>, StoreError> {
-    let row = dsl::rooms
-        .find(code)
-        .select(RoomRow::as_select())
-        .first(conn)
-        .optional()?;
-    Ok(rooms_of(conn, row.into_iter().collect(), now)?.pop())
+    one_snapshot(conn, |conn| {
+        let row = dsl::rooms
+            .find(code)
+            .select(RoomRow::as_select())
+            .first(conn)
+            .optional()?;
+        Ok(rooms_of(conn, row.into_iter().collect(), now)?.pop())
+    })
 }
 
 /// Whether a room has this access code.
@@ -88,11 +106,13 @@ pub fn exists(conn: &mut Conn, code: &str) -> Result<bool, StoreError> {
 
 /// Every room whose timer runs.
 pub fn running(conn: &mut Conn, now: i64) -> Result<Vec<PairRoom>, StoreError> {
-    let rows = dsl::rooms
-        .filter(dsl::state.eq(StateName::Running.as_str()))
-        .select(RoomRow::as_select())
-        .load(conn)?;
-    rooms_of(conn, rows, now)
+    one_snapshot(conn, |conn| {
+        let rows = dsl::rooms
+            .filter(dsl::state.eq(StateName::Running.as_str()))
+            .select(RoomRow::as_select())
+            .load(conn)?;
+        rooms_of(conn, rows, now)
+    })
 }
 
 /// Every room whose timer runs or whose code is among `codes`.
@@ -101,15 +121,17 @@ pub fn running_or_among(
     codes: &[String],
     now: i64,
 ) -> Result<Vec<PairRoom>, StoreError> {
-    let rows = dsl::rooms
-        .filter(
-            dsl::state
-                .eq(StateName::Running.as_str())
-                .or(dsl::access_code.eq_any(codes)),
-        )
-        .select(RoomRow::as_select())
-        .load(conn)?;
-    rooms_of(conn, rows, now)
+    one_snapshot(conn, |conn| {
+        let rows = dsl::rooms
+            .filter(
+                dsl::state
+                    .eq(StateName::Running.as_str())
+                    .or(dsl::access_code.eq_any(codes)),
+            )
+            .select(RoomRow::as_select())
+            .load(conn)?;
+        rooms_of(conn, rows, now)
+    })
 }
 
 /// Writes the change's room (whose `version` is the new one) over the row holding

@@ -780,3 +780,66 @@ async fn a_goal_changed_through_one_process_reaches_the_streams_of_the_others() 
         assert_eq!(todos(server, &code).await[0]["isChecked"], true);
     }
 }
+
+/// coduo's todo card keeps the list its stream last told it and drags by the drop
+/// target's `order` read from that list.
+async fn drag(app: &TestServer, shown: &Value, from: &str, onto: &str) {
+    let find = |content: &str| {
+        shown
+            .as_array()
+            .and_then(|l| l.iter().find(|g| g["content"] == content))
+            .cloned()
+            .unwrap_or_else(|| panic!("{content} is not shown: {shown}"))
+    };
+    let (id, target) = (find(from)["id"].clone(), find(onto)["order"].clone());
+    let (status, body) = call(
+        app,
+        "PATCH",
+        &format!("/api/todos/{id}/order"),
+        Some(json!({ "order": target })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+}
+
+#[tokio::test]
+async fn coduo_s_todo_card_played_from_its_stream_moves_each_dragged_goal_onto_its_target() {
+    let app = TestServer::spawn().await;
+    let code = app.room(60_000).await;
+    let mut stream = app.connect(&code).await.every_event();
+    assert_eq!(next_named(&mut stream, "todos").await, json!([]));
+    for content in ["A", "B", "C", "D", "E"] {
+        add_todo(&app, &code, content).await;
+    }
+    let mut shown = Value::Null;
+    for _ in 0..5 {
+        shown = next_named(&mut stream, "todos").await;
+    }
+    assert_eq!(contents(&shown), ["A", "B", "C", "D", "E"]);
+    // Each drag is told once, as the whole list in its new order, as a read says.
+    for (from, onto, after) in [
+        ("B", "D", ["A", "C", "D", "B", "E"]),
+        ("E", "A", ["E", "A", "C", "D", "B"]),
+        ("C", "E", ["C", "E", "A", "D", "B"]),
+        ("A", "B", ["C", "E", "D", "B", "A"]),
+        ("D", "E", ["C", "D", "E", "B", "A"]),
+    ] {
+        drag(&app, &shown, from, onto).await;
+        shown = next_named(&mut stream, "todos").await;
+        assert_eq!(contents(&shown), after, "{from} onto {onto}");
+        let orders: Vec<i64> = shown
+            .as_array()
+            .expect("a list")
+            .iter()
+            .map(|g| g["order"].as_i64().unwrap_or(-1))
+            .collect();
+        assert_eq!(orders, [0, 1, 2, 3, 4]);
+        assert_eq!(todos(&app, &code).await, shown);
+    }
+    // A drop onto itself changes no order.
+    drag(&app, &shown, "E", "E").await;
+    assert_eq!(
+        contents(&todos(&app, &code).await),
+        ["C", "D", "E", "B", "A"]
+    );
+}

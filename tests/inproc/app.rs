@@ -330,6 +330,29 @@ impl App {
     }
 }
 
+impl App {
+    /// Creates a room from `body`; its access code.
+    pub async fn create(&self, body: Value) -> String {
+        let (status, answer) = self.send("POST", "/api/pair-room", Some(body)).await;
+        assert_eq!(status, StatusCode::CREATED, "{answer}");
+        answer["accessCode"].as_str().expect("code").to_string()
+    }
+
+    /// Opens the room's stream as `name`'s (anonymous for `None`), every event returned,
+    /// the greeting left to read.
+    pub async fn connect_as(&self, code: &str, name: Option<&str>) -> EventStream {
+        let query = name.map_or(String::new(), |n| format!("?name={n}"));
+        let res = self
+            .streams
+            .get(format!("{}/api/{code}/connect{query}", self.base))
+            .send()
+            .await
+            .expect("connect");
+        assert_eq!(res.status(), StatusCode::OK);
+        EventStream::from_response(res).every_event()
+    }
+}
+
 /// The body that creates a room of `duration` ms for Ann (navigator) and Bob (driver).
 fn new_room(duration: i64) -> Value {
     json!({"navigator": "Ann", "driver": "Bob", "timerDuration": duration})

@@ -13,6 +13,7 @@
 //! - `flows`, `breaks`: the contract's timed flows.
 //! - `errors`: the refusals.
 //! - `stop`: the clean stop's order.
+//! - `team`: the team room's rotation, `next`, and the coalescing of `presence`.
 //! - `cluster`: the sweep and the heartbeat across two processes (PostgreSQL).
 //! - `postgres`: a PostgreSQL database per test.
 
@@ -23,6 +24,7 @@ mod errors;
 mod flows;
 mod postgres;
 mod stop;
+mod team;
 
 #[allow(dead_code)]
 #[path = "../api/expect.rs"]
