@@ -1,4 +1,5 @@
-//! Access codes: the unguessable, URL-safe names of pair rooms.
+//! Access codes, the unguessable, URL-safe names of rooms; and the random ids of what a
+//! room holds (goals, links, categories), which paths carry without an access code.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -11,6 +12,24 @@ pub const MAX_LEN: usize = 32;
 /// A new access code: the 122 random bits of a v4 UUID in URL-safe base64 (22 characters).
 pub fn generate() -> String {
     URL_SAFE_NO_PAD.encode(uuid::Uuid::new_v4().as_bytes())
+}
+
+/// Ids of goals and links lie below this (2^53: every one is exact as a JavaScript number).
+pub const ID_LIMIT: i64 = 1 << 53;
+
+/// A new random id in `1 .. 2^53`: 53 of a v4 UUID's random bits, so that one id tells
+/// nothing of another.
+pub fn random_id() -> i64 {
+    let bits = uuid::Uuid::new_v4().as_u128();
+    let id = i64::try_from(bits % (ID_LIMIT as u128)).unwrap_or(1);
+    id.max(1)
+}
+
+/// `raw` as an id [`random_id`] could have made, if it is one.
+pub fn parse_id(raw: &str) -> Option<i64> {
+    raw.parse::<i64>()
+        .ok()
+        .filter(|id| (1..ID_LIMIT).contains(id))
 }
 
 /// Whether `code` has the shape of an access code (`[A-Za-z0-9_-]{8,32}`). A code of
@@ -75,5 +94,19 @@ mod tests {
             short("\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}"),
             "\u{e9}".repeat(6)
         );
+    }
+
+    #[test]
+    fn random_ids_are_positive_below_two_to_the_53_and_differ() {
+        let ids: std::collections::HashSet<i64> = (0..1000).map(|_| random_id()).collect();
+        assert_eq!(ids.len(), 1000);
+        assert!(ids.iter().all(|id| (1..ID_LIMIT).contains(id)));
+        // Spread over the range: some in the upper half.
+        assert!(ids.iter().any(|id| *id > ID_LIMIT / 2));
+        let some = *ids.iter().next().expect("an id");
+        assert_eq!(parse_id(&some.to_string()), Some(some));
+        for bad in ["0", "-1", "9007199254740992", "1.5", "x", ""] {
+            assert_eq!(parse_id(bad), None, "{bad}");
+        }
     }
 }

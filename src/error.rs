@@ -6,7 +6,7 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
 use crate::rooms::RoomError;
-use crate::rules::CommandError;
+use crate::rules::{CommandError, GoalError, LinkError};
 use crate::store::StoreError;
 
 /// Seconds a client over its stream cap is told to wait (`Retry-After`): a place frees
@@ -37,6 +37,15 @@ pub enum ApiError {
     /// 404: no member of the room has that name.
     #[error("{0}")]
     MemberNotFound(String),
+    /// 404: no goal has that id.
+    #[error("{0}")]
+    TodoNotFound(String),
+    /// 404: no category of the room has that id.
+    #[error("{0}")]
+    CategoryNotFound(String),
+    /// 404: no link of the room has that id.
+    #[error("{0}")]
+    LinkNotFound(String),
     /// 409: a swap or a `next` named another round than the room's (which this holds);
     /// nothing changed.
     #[error("the room is in round {0}, not in the round this request names; nothing changed")]
@@ -67,7 +76,7 @@ pub enum ApiError {
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     /// A snake_case code: `invalid_request`, `unauthorized`, `room_not_found`,
-    /// `member_not_found`, `not_found`,
+    /// `member_not_found`, `todo_not_found`, `category_not_found`, `link_not_found`, `not_found`,
     /// `method_not_allowed`, `timer_running`, `round_changed`, `payload_too_large`,
     /// `too_many_subscribers`, `rate_limited`, `too_many_streams` or `unavailable`.
     #[schema(example = "room_not_found")]
@@ -84,6 +93,9 @@ impl ApiError {
             ApiError::Unauthorized => "unauthorized",
             ApiError::RoomNotFound => "room_not_found",
             ApiError::MemberNotFound(_) => "member_not_found",
+            ApiError::TodoNotFound(_) => "todo_not_found",
+            ApiError::CategoryNotFound(_) => "category_not_found",
+            ApiError::LinkNotFound(_) => "link_not_found",
             ApiError::NotFound => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::TimerRunning => "timer_running",
@@ -107,9 +119,12 @@ impl ResponseError for ApiError {
         match self {
             ApiError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
-            ApiError::RoomNotFound | ApiError::MemberNotFound(_) | ApiError::NotFound => {
-                StatusCode::NOT_FOUND
-            }
+            ApiError::RoomNotFound
+            | ApiError::MemberNotFound(_)
+            | ApiError::TodoNotFound(_)
+            | ApiError::CategoryNotFound(_)
+            | ApiError::LinkNotFound(_)
+            | ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::TimerRunning | ApiError::RoundChanged(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -161,6 +176,28 @@ impl From<CommandError> for ApiError {
             CommandError::RoundChanged(e) => ApiError::RoundChanged(e.current),
             CommandError::Members(e) => ApiError::invalid(format!("members {e}")),
             CommandError::NotAMember(e) => ApiError::MemberNotFound(e.to_string()),
+            CommandError::Goal(e) => match e {
+                GoalError::NotFound(_) => ApiError::TodoNotFound(e.to_string()),
+                GoalError::TooMany => ApiError::invalid(e.to_string()),
+                GoalError::IdTaken(_) => {
+                    log::warn!("{e}");
+                    ApiError::Unavailable
+                }
+            },
+            CommandError::Link(e) => match e {
+                LinkError::NoCategory(_) => ApiError::CategoryNotFound(e.to_string()),
+                LinkError::NoLink(_) => ApiError::LinkNotFound(e.to_string()),
+                LinkError::NameTaken(_) | LinkError::BadName => {
+                    ApiError::invalid(format!("value {e}"))
+                }
+                LinkError::BadUrl | LinkError::TooManyLinks | LinkError::TooManyCategories => {
+                    ApiError::invalid(e.to_string())
+                }
+                LinkError::IdTaken => {
+                    log::warn!("{e}");
+                    ApiError::Unavailable
+                }
+            },
         }
     }
 }

@@ -32,33 +32,23 @@ async fn serve(config: Config) -> std::process::ExitCode {
     env_logger::Builder::new()
         .parse_filters(&config.rust_log)
         .init();
-    let running = match pairsync::startup::start(config, pairsync::clock::Clock::system()) {
+    let mut running = match pairsync::startup::start(config, pairsync::clock::Clock::system()) {
         Ok(running) => running,
         Err(e) => {
             log::error!("cannot start: {e}");
             return std::process::ExitCode::FAILURE;
         }
     };
-    let handle = running.server.handle();
-    let serving = actix_web::rt::spawn(running.server);
     tokio::select! {
-        outcome = serving => {
-            if let Ok(Err(e)) = outcome {
+        outcome = running.served() => {
+            if let Err(e) = outcome {
                 log::error!("server failed: {e}");
                 return std::process::ExitCode::FAILURE;
             }
         }
         () = stop_signal() => {
             log::info!("stopping: ending streams, finishing in-flight requests");
-            let _ = running.shutdown.send(true);
-            handle.stop(true).await;
-            if let Some(presence) = &running.presence {
-                // The other processes stop counting this one's streams at once.
-                let _ = presence.send(pairsync::rooms::presence::Leave).await;
-            }
-            for arbiter in &running.arbiters {
-                arbiter.stop();
-            }
+            running.stop().await;
             log::info!("stopped");
         }
     }

@@ -37,15 +37,14 @@ fn parse_http_url(url: &str) -> Result<Url, ClientError> {
     let parsed = Url::parse(url.trim())
         .map_err(|e| ClientError::Usage(format!("`{url}` is not a URL: {e}")))?;
     match parsed.scheme() {
-        "http" if parsed.host_str().is_some() => Ok(parsed),
-        "https" => Err(ClientError::Usage(format!(
-            "`{url}`: this client speaks plain HTTP only; use the server's http:// address"
+        "http" | "https" if parsed.host_str().is_some() => Ok(parsed),
+        _ => Err(ClientError::Usage(format!(
+            "`{url}` is not an http:// or https:// URL"
         ))),
-        _ => Err(ClientError::Usage(format!("`{url}` is not an http:// URL"))),
     }
 }
 
-/// A server's base URL as given by a person (`http://host:8080/`, maybe under a path),
+/// A server's base URL as given by a person (`https://host/`, maybe under a path),
 /// normalised: no trailing `/`, no query, no fragment.
 pub fn server_base(url: &str) -> Result<String, ClientError> {
     let mut parsed = parse_http_url(url)?;
@@ -68,7 +67,7 @@ pub fn watch_target(room: &str, server: &str) -> Result<RoomAddress, ClientError
     }
     let not_a_page = || {
         ClientError::Usage(format!(
-            "`{room}` is not a room page URL (expected http://HOST:PORT/p/CODE)"
+            "`{room}` is not a room page URL (expected https://HOST/p/CODE or http://HOST:PORT/p/CODE)"
         ))
     };
     let mut url = parse_http_url(room)?;
@@ -144,8 +143,19 @@ mod tests {
             let e = target(bad).expect_err(bad);
             assert!(matches!(e, ClientError::Usage(_)), "{bad}: {e:?}");
         }
-        let e = target("https://example.test/p/abc").expect_err("https");
-        assert!(e.to_string().contains("plain HTTP"), "{e}");
+        let e = target("ftp://127.0.0.1/p/abc").expect_err("ftp");
+        assert!(e.to_string().contains("http:// or https://"), "{e}");
+    }
+
+    #[test]
+    fn an_https_page_url_is_a_room_too() {
+        let a = target("https://pair.example.test/team/p/abcdefgh").expect("a room");
+        assert_eq!(a.server, "https://pair.example.test/team");
+        assert_eq!(a.code, "abcdefgh");
+        assert_eq!(
+            server_base("https://127.0.0.1:8443/").expect("ok"),
+            "https://127.0.0.1:8443"
+        );
     }
 
     #[test]

@@ -1,18 +1,19 @@
-//! The server's HTTP API as the terminal client uses it: create a room, send a timer or
-//! swap command, open a room's event stream.
+//! The server's HTTP API as the terminal client uses it, over HTTP or HTTPS: create a
+//! room, send a timer, swap or next command, open a room's event stream.
 
 use std::pin::Pin;
 use std::time::Duration;
 
 use futures_util::{Stream, StreamExt};
-use reqwest::{header, Response, StatusCode};
+use reqwest::{header, Response, StatusCode, Url};
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::Value;
 use sse_stream::SseByteStream;
 
 use super::error::{root_cause, ClientError};
 use super::events::{decode, ServerEvent};
 use super::keys::RoomCommand;
+use super::tls::{self, Trust};
 
 /// Longest wait for a TCP connection to the server.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -45,21 +46,52 @@ pub struct Api {
     server: String,
     requests: reqwest::Client,
     streams: reqwest::Client,
+    trust: Trust,
+    /// Whether the system's certificate authorities were loaded.
+    system_roots: bool,
 }
 
 impl Api {
-    /// A client of the server at `server` (a base URL without a trailing `/`).
-    pub fn new(server: &str) -> Result<Api, ClientError> {
-        let build = |b: reqwest::ClientBuilder| {
-            b.connect_timeout(CONNECT_TIMEOUT)
-                .build()
-                .map_err(|e| ClientError::Usage(format!("cannot set up HTTP: {}", root_cause(&e))))
-        };
+    /// A client of the server at `server` (a base URL without a trailing `/`) that
+    /// trusts the system's certificate authorities and `trust`.
+    pub fn new(server: &str, trust: Trust) -> Result<Api, ClientError> {
+        let (requests, system_roots) = trust.client(|| {
+            reqwest::Client::builder()
+                .connect_timeout(CONNECT_TIMEOUT)
+                .timeout(REQUEST_TIMEOUT)
+        })?;
+        let (streams, _) = trust.client(|| {
+            reqwest::Client::builder()
+                .connect_timeout(CONNECT_TIMEOUT)
+                .read_timeout(STREAM_IDLE_TIMEOUT)
+        })?;
         Ok(Api {
             server: server.to_string(),
-            requests: build(reqwest::Client::builder().timeout(REQUEST_TIMEOUT))?,
-            streams: build(reqwest::Client::builder().read_timeout(STREAM_IDLE_TIMEOUT))?,
+            requests,
+            streams,
+            trust,
+            system_roots,
         })
+    }
+
+    /// The error for a request that got no answer: a refused certificate, or an
+    /// unreachable server.
+    fn failed(&self, error: &reqwest::Error) -> ClientError {
+        if let Some(refusal) = tls::refused_certificate(error) {
+            return ClientError::Untrusted(tls::untrusted(
+                &self.server,
+                &refusal,
+                &self.trust,
+                self.system_roots,
+            ));
+        }
+        if tls::not_tls(error) {
+            return ClientError::Unreachable {
+                server: self.server.clone(),
+                reason: "it does not answer in HTTPS there (is its address http://…?)".into(),
+            };
+        }
+        ClientError::transport(&self.server, error)
     }
 
     /// The server's base URL.
@@ -67,20 +99,15 @@ impl Api {
         &self.server
     }
 
-    /// Creates a room; its access code.
-    pub async fn create_room(
-        &self,
-        driver: &str,
-        navigator: &str,
-        duration_ms: i64,
-    ) -> Result<String, ClientError> {
+    /// Creates the room `body` describes (`POST /api/pair-room`); its access code.
+    pub async fn create_room(&self, body: &Value) -> Result<String, ClientError> {
         let res = self
             .requests
             .post(format!("{}/api/pair-room", self.server))
-            .json(&json!({"driver": driver, "navigator": navigator, "timerDuration": duration_ms}))
+            .json(body)
             .send()
             .await
-            .map_err(|e| ClientError::transport(&self.server, &e))?;
+            .map_err(|e| self.failed(&e))?;
         if res.status() != StatusCode::CREATED {
             return Err(refusal(res, None).await);
         }
@@ -99,7 +126,7 @@ impl Api {
             .patch(format!("{}{}", self.server, command.path(code)))
             .send()
             .await
-            .map_err(|e| ClientError::transport(&self.server, &e))?;
+            .map_err(|e| self.failed(&e))?;
         if res.status().is_success() {
             Ok(())
         } else {
@@ -107,15 +134,20 @@ impl Api {
         }
     }
 
-    /// Opens room `code`'s event stream.
-    pub async fn open_stream(&self, code: &str) -> Result<EventFeed, ClientError> {
+    /// Opens room `code`'s event stream, as `name`'s (anonymous for `None`).
+    pub async fn open_stream(
+        &self,
+        code: &str,
+        name: Option<&str>,
+    ) -> Result<EventFeed, ClientError> {
+        let url = stream_url(&self.server, code, name)?;
         let res = self
             .streams
-            .get(format!("{}/api/{code}/connect", self.server))
+            .get(url)
             .header(header::ACCEPT, "text/event-stream")
             .send()
             .await
-            .map_err(|e| ClientError::transport(&self.server, &e))?;
+            .map_err(|e| self.failed(&e))?;
         if res.status() != StatusCode::OK {
             return Err(refusal(res, Some(code)).await);
         }
@@ -134,6 +166,16 @@ impl Api {
             .flat_map(futures_util::stream::iter);
         Ok(Box::pin(events))
     }
+}
+
+/// The URL of room `code`'s event stream on `server`, with `?name=` when named.
+fn stream_url(server: &str, code: &str, name: Option<&str>) -> Result<Url, ClientError> {
+    let mut url = Url::parse(&format!("{server}/api/{code}/connect"))
+        .map_err(|e| ClientError::Usage(format!("`{server}` is not a URL: {e}")))?;
+    if let Some(name) = name {
+        url.query_pairs_mut().append_pair("name", name);
+    }
+    Ok(url)
 }
 
 /// The error for a non-success answer: the JSON body's message, or the status.
@@ -157,5 +199,21 @@ async fn refusal(res: Response, code: Option<&str>) -> ClientError {
             code: format!("http_{}", status.as_u16()),
             message: format!("the server answered {status}"),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_named_stream_carries_the_name_percent_encoded() {
+        let url = stream_url("https://h:1/under", "abcdefgh", Some("Zoë & Al")).expect("a URL");
+        assert_eq!(
+            url.as_str(),
+            "https://h:1/under/api/abcdefgh/connect?name=Zo%C3%AB+%26+Al"
+        );
+        let url = stream_url("http://h:1", "abcdefgh", None).expect("a URL");
+        assert_eq!(url.as_str(), "http://h:1/api/abcdefgh/connect");
     }
 }

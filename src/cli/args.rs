@@ -1,7 +1,9 @@
 //! The command line of the `pairsync` binary: the server's settings when no subcommand
 //! (or `serve`) is given, and the terminal client's subcommands `new` and `watch`.
 
-use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+use clap::{ArgGroup, Args, Parser, Subcommand};
 
 use crate::config::Config;
 
@@ -89,31 +91,82 @@ where
 
 /// `pairsync new`
 #[derive(Debug, Clone, Args)]
+#[command(group(
+    ArgGroup::new("who")
+        .args(["driver", "navigator", "members"])
+        .required(true)
+        .multiple(true)
+))]
 pub struct NewArgs {
-    /// Who types first.
-    #[arg(long)]
-    pub driver: String,
+    /// Who types first (with --navigator; or give everyone with --member).
+    #[arg(long, value_name = "NAME", requires = "navigator")]
+    pub driver: Option<String>,
 
-    /// Who guides first.
-    #[arg(long)]
-    pub navigator: String,
+    /// Who guides first (with --driver).
+    #[arg(long, value_name = "NAME", requires = "driver")]
+    pub navigator: Option<String>,
+
+    /// A member of the room, in turn order: the first drives, the second navigates, the
+    /// others wait their turn. Give it once per person (2 to 12), instead of --driver
+    /// and --navigator.
+    #[arg(
+        long = "member",
+        value_name = "NAME",
+        conflicts_with_all = ["driver", "navigator"]
+    )]
+    pub members: Vec<String>,
 
     /// Minutes per turn (decimals allowed: 0.5 is 30 seconds).
-    #[arg(long, default_value_t = DEFAULT_MINUTES, value_parser = minutes)]
+    #[arg(long, default_value_t = DEFAULT_MINUTES, value_parser = minutes, allow_negative_numbers = true)]
     pub minutes: f64,
+
+    /// After a time-up, start the next turn by itself.
+    #[arg(long)]
+    pub auto_start: bool,
+
+    /// A break after every N-th turn (0: no breaks, the default).
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub break_every: Option<i64>,
+
+    /// Minutes per break (decimals allowed; the server's default is 5).
+    #[arg(long, value_name = "M", value_parser = minutes, allow_negative_numbers = true)]
+    pub break_minutes: Option<f64>,
 
     /// The server's base URL.
     #[arg(long, env = "PAIRSYNC_SERVER", default_value = DEFAULT_SERVER)]
     pub server: String,
+
+    /// A PEM file of certificates to trust besides the system's, for an HTTPS server.
+    #[arg(long, value_name = "FILE", env = "PAIRSYNC_CA_CERT")]
+    pub ca_cert: Option<PathBuf>,
 }
 
 impl NewArgs {
     /// The turn length in milliseconds, rounded to the nearest one.
     pub fn duration_ms(&self) -> i64 {
-        // `minutes` is finite (checked when parsed); `as` saturates far outside the
-        // range the server accepts, and the server answers that with its own message.
-        (self.minutes * 60_000.0).round() as i64
+        minutes_to_ms(self.minutes)
     }
+
+    /// The break length in milliseconds, if given.
+    pub fn break_ms(&self) -> Option<i64> {
+        self.break_minutes.map(minutes_to_ms)
+    }
+
+    /// Whether only v2's arguments are given (`--driver`, `--navigator`, `--minutes`):
+    /// such a room is sent as v2 sent it, and the server alone judges it.
+    pub fn is_pair_only(&self) -> bool {
+        self.members.is_empty()
+            && !self.auto_start
+            && self.break_every.is_none()
+            && self.break_minutes.is_none()
+    }
+}
+
+/// `minutes` in milliseconds, rounded to the nearest one.
+fn minutes_to_ms(minutes: f64) -> i64 {
+    // `minutes` is finite (checked when parsed); `as` saturates far outside the range
+    // the server accepts, and such a length is refused before or by the server.
+    (minutes * 60_000.0).round() as i64
 }
 
 /// `pairsync watch`
@@ -126,6 +179,14 @@ pub struct WatchArgs {
     /// The server's base URL, for a room given by its access code.
     #[arg(long, env = "PAIRSYNC_SERVER")]
     pub server: Option<String>,
+
+    /// Your name, so that the room shows you among those here (anonymous without it).
+    #[arg(long, value_name = "NAME", env = "PAIRSYNC_NAME")]
+    pub name: Option<String>,
+
+    /// A PEM file of certificates to trust besides the system's, for an HTTPS server.
+    #[arg(long, value_name = "FILE", env = "PAIRSYNC_CA_CERT")]
+    pub ca_cert: Option<PathBuf>,
 }
 
 fn minutes(s: &str) -> Result<f64, String> {
@@ -182,8 +243,8 @@ mod tests {
             "http://example.test:9000",
         ]);
         assert_eq!(
-            (args.driver.as_str(), args.navigator.as_str()),
-            ("Bob", "Ann")
+            (args.driver.as_deref(), args.navigator.as_deref()),
+            (Some("Bob"), Some("Ann"))
         );
         assert_eq!(args.duration_ms(), 30_000);
         assert_eq!(args.server, "http://example.test:9000");
@@ -234,6 +295,100 @@ mod tests {
             "A"
         ])
         .is_err());
+    }
+
+    #[test]
+    fn new_takes_members_in_order_and_the_room_settings() {
+        let args = new_args(&[
+            "--member",
+            "Ann",
+            "--member",
+            "Bob",
+            "--member",
+            "Cy",
+            "--auto-start",
+            "--break-every",
+            "4",
+            "--break-minutes",
+            "7.5",
+        ]);
+        assert_eq!(args.members, ["Ann", "Bob", "Cy"]);
+        assert_eq!(
+            (args.driver.as_deref(), args.navigator.as_deref()),
+            (None, None)
+        );
+        assert!(args.auto_start);
+        assert_eq!(args.break_every, Some(4));
+        assert_eq!(args.break_ms(), Some(450_000));
+        assert!(!args.is_pair_only());
+    }
+
+    #[test]
+    fn the_pair_form_alone_is_v2s() {
+        let args = new_args(&["--driver", "B", "--navigator", "A", "--minutes", "3"]);
+        assert!(args.is_pair_only());
+        assert_eq!((args.break_every, args.break_ms()), (None, None));
+        assert!(!args.auto_start);
+        let args = new_args(&["--driver", "B", "--navigator", "A", "--auto-start"]);
+        assert!(!args.is_pair_only());
+    }
+
+    #[test]
+    fn members_and_the_pair_form_do_not_mix_and_one_of_them_is_needed() {
+        let both = run(&[
+            "new",
+            "--member",
+            "A",
+            "--member",
+            "B",
+            "--driver",
+            "C",
+            "--navigator",
+            "D",
+        ]);
+        let e = both.expect_err("both forms");
+        assert_eq!(e.kind(), clap::error::ErrorKind::ArgumentConflict);
+        assert_eq!(e.exit_code(), 2);
+        let neither = run(&["new", "--minutes", "3"]).expect_err("no names");
+        assert_eq!(
+            neither.kind(),
+            clap::error::ErrorKind::MissingRequiredArgument
+        );
+    }
+
+    #[test]
+    fn negative_numbers_are_values_for_the_checks_to_refuse_in_words() {
+        let args = new_args(&[
+            "--member",
+            "A",
+            "--member",
+            "B",
+            "--break-every",
+            "-1",
+            "--minutes",
+            "-2",
+        ]);
+        assert_eq!(args.break_every, Some(-1));
+        assert_eq!(args.duration_ms(), -120_000);
+        assert!(run(&["new", "--member", "A", "--break-every", "often"]).is_err());
+    }
+
+    #[test]
+    fn watch_takes_a_name_and_a_ca_file() {
+        match run(&[
+            "watch",
+            "abcdefgh",
+            "--name",
+            "Ann",
+            "--ca-cert",
+            "/tmp/ca.pem",
+        ]) {
+            Ok(Invocation::Client(Client::Watch(args))) => {
+                assert_eq!(args.name.as_deref(), Some("Ann"));
+                assert_eq!(args.ca_cert, Some(PathBuf::from("/tmp/ca.pem")));
+            }
+            other => panic!("expected watch, got {other:?}"),
+        }
     }
 
     #[test]

@@ -27,9 +27,15 @@ pub enum ClientError {
         /// What went wrong, from the innermost cause.
         reason: String,
     },
+    /// The server's certificate was refused: what, and what to do (one line).
+    #[error("{0}")]
+    Untrusted(String),
     /// A URL or code the client cannot use.
     #[error("{0}")]
     Usage(String),
+    /// Arguments refused before anything was sent: every problem, one per line.
+    #[error("{}", .0.join("\n"))]
+    Invalid(Vec<String>),
     /// The terminal could not be set up or drawn on.
     #[error("the terminal: {0}")]
     Terminal(#[from] std::io::Error),
@@ -76,7 +82,11 @@ impl ClientError {
     pub fn is_final(&self) -> bool {
         matches!(
             self,
-            ClientError::RoomNotFound(_) | ClientError::RoomDeleted(_) | ClientError::Usage(_)
+            ClientError::RoomNotFound(_)
+                | ClientError::RoomDeleted(_)
+                | ClientError::Usage(_)
+                | ClientError::Untrusted(_)
+                | ClientError::Invalid(_)
         )
     }
 }
@@ -109,5 +119,18 @@ mod tests {
             "room abc does not exist"
         );
         assert!(ClientError::RoomNotFound("abc".into()).is_final());
+    }
+
+    #[test]
+    fn refused_arguments_are_one_line_each_and_a_refused_certificate_is_final() {
+        let e = ClientError::Invalid(vec![
+            "Ann is named twice".into(),
+            "A turn lasts at least 1 second".into(),
+        ]);
+        assert_eq!(
+            e.to_string(),
+            "Ann is named twice\nA turn lasts at least 1 second"
+        );
+        assert!(ClientError::Untrusted("the server at https://h is not trusted".into()).is_final());
     }
 }

@@ -1,5 +1,6 @@
 //! What a room's event stream says, decoded from its SSE blocks: the events of the
-//! contract's table and the `state` snapshot, in the client's own types.
+//! contract's table, the `state` snapshot, who is here (`presence`) and the room's goals
+//! (`todos`), in the client's own types.
 
 use std::time::Duration;
 
@@ -49,7 +50,8 @@ impl Phase {
     }
 }
 
-/// A room as the `state` event draws it: the timer plus the two names.
+/// A room as the `state` event draws it: the timer, the members in turn order, and who is
+/// here. A server older than the team room sends only the two names.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Snapshot {
@@ -72,9 +74,42 @@ pub struct Snapshot {
     pub navigator: String,
     /// Who types.
     pub driver: String,
+    /// Every member in turn order: the driver, the navigator, then the others (empty
+    /// from a server that does not send it).
+    #[serde(default)]
+    pub members: Vec<String>,
+    /// The names of the room's named streams, sorted (empty from an older server).
+    #[serde(default)]
+    pub here: Vec<String>,
+    /// How many streams the room has open, named or not (`None` from an older server).
+    #[serde(default)]
+    pub watching: Option<u64>,
 }
 
 impl Snapshot {
+    /// Who waits for a turn after the driver and the navigator, in order.
+    pub fn waiting(&self) -> &[String] {
+        self.members.get(2..).unwrap_or_default()
+    }
+
+    /// Every member in turn order (the driver and the navigator alone from a server that
+    /// does not send `members`).
+    pub fn order(&self) -> Vec<String> {
+        if self.members.len() >= 2 {
+            self.members.clone()
+        } else {
+            vec![self.driver.clone(), self.navigator.clone()]
+        }
+    }
+
+    /// Who is here as the snapshot tells it, if the server tells it.
+    pub fn presence(&self) -> Option<Presence> {
+        self.watching.map(|watching| Presence {
+            here: self.here.clone(),
+            watching,
+        })
+    }
+
     /// What a running timer had left when the snapshot was made, read from its deadline
     /// and the server's clock; the remaining time otherwise.
     pub fn remaining_at_server_time(&self) -> i64 {
@@ -83,6 +118,32 @@ impl Snapshot {
             _ => self.remaining_time.max(0),
         }
     }
+}
+
+/// Who is here: the `data` of a `presence` event, also carried by every snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Presence {
+    /// The distinct names of the room's named streams, sorted.
+    #[serde(default)]
+    pub here: Vec<String>,
+    /// All open streams of the room, named or not.
+    pub watching: u64,
+}
+
+/// One of the room's goals, as the `todos` event lists them.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Goal {
+    /// The goal's id.
+    pub id: u64,
+    /// What is to be done.
+    pub content: String,
+    /// Done.
+    #[serde(default)]
+    pub is_checked: bool,
+    /// Its place in the room's list, from 0.
+    #[serde(default)]
+    pub order: i64,
 }
 
 /// The `data` of a `timer` event.
@@ -117,6 +178,10 @@ pub enum ServerEvent {
     Timer(TimerChange),
     /// `state`: the whole room.
     State(Box<Snapshot>),
+    /// `presence`: who is here now.
+    Presence(Presence),
+    /// `todos`: the room's whole list of goals, sorted by their order.
+    Goals(Vec<Goal>),
     /// `close`: the room was deleted; the stream ends.
     Closed,
 }
@@ -145,6 +210,13 @@ pub fn decode(event: Option<&str>, data: Option<&str>, retry_ms: Option<u64>) ->
         "state" => serde_json::from_str(data)
             .ok()
             .map(|s| ServerEvent::State(Box::new(s))),
+        "presence" => serde_json::from_str(data).ok().map(ServerEvent::Presence),
+        "todos" => serde_json::from_str::<Vec<Goal>>(data)
+            .ok()
+            .map(|mut goals| {
+                goals.sort_by_key(|g| g.order);
+                ServerEvent::Goals(goals)
+            }),
         "close" => Some(ServerEvent::Closed),
         _ => None,
     };
@@ -221,6 +293,78 @@ mod tests {
         assert!(decode(Some("mystery"), Some("x"), None).is_empty());
         assert!(decode(Some("remaining-time"), Some("soon"), None).is_empty());
         assert!(decode(Some("state"), Some("{"), None).is_empty());
+    }
+
+    #[test]
+    fn a_team_snapshot_gives_the_order_the_waiting_and_who_is_here() {
+        let data = STATE.replace(
+            "\"round\":2",
+            "\"round\":2,\"members\":[\"Bob\",\"Ann\",\"Cy\",\"Dee\"],\"here\":[\"Ann\",\"Cy\"],\"watching\":3",
+        );
+        let s = state_of(&data);
+        assert_eq!(s.order(), ["Bob", "Ann", "Cy", "Dee"]);
+        assert_eq!(s.waiting(), ["Cy", "Dee"]);
+        assert_eq!(
+            s.presence(),
+            Some(Presence {
+                here: vec!["Ann".into(), "Cy".into()],
+                watching: 3
+            })
+        );
+    }
+
+    #[test]
+    fn a_snapshot_without_members_is_the_pair_and_tells_no_presence() {
+        let s = state_of(STATE);
+        assert_eq!(s.order(), ["Bob", "Ann"]);
+        assert!(s.waiting().is_empty());
+        assert_eq!(s.presence(), None);
+    }
+
+    #[test]
+    fn presence_decodes_names_and_count() {
+        assert_eq!(
+            decode(
+                Some("presence"),
+                Some(r#"{"here":["Ann","Bob"],"watching":3}"#),
+                None
+            ),
+            vec![ServerEvent::Presence(Presence {
+                here: vec!["Ann".into(), "Bob".into()],
+                watching: 3
+            })]
+        );
+        assert_eq!(
+            decode(Some("presence"), Some(r#"{"watching":1}"#), None),
+            vec![ServerEvent::Presence(Presence {
+                here: vec![],
+                watching: 1
+            })]
+        );
+        assert!(decode(Some("presence"), Some(r#"{"here":["Ann"]}"#), None).is_empty());
+        assert!(decode(Some("presence"), Some("nobody"), None).is_empty());
+    }
+
+    #[test]
+    fn goals_decode_sorted_by_their_order() {
+        let data = r#"[{"id":7,"content":"Ship it","isChecked":false,"order":2},
+            {"id":9007199254740991,"content":"Write the parser","isChecked":true,"order":0},
+            {"id":3,"content":"Fix the test","isChecked":false,"order":1,"extra":null}]"#
+            .replace('\n', "");
+        match decode(Some("todos"), Some(&data), None).as_slice() {
+            [ServerEvent::Goals(goals)] => {
+                let contents: Vec<&str> = goals.iter().map(|g| g.content.as_str()).collect();
+                assert_eq!(contents, ["Write the parser", "Fix the test", "Ship it"]);
+                assert!(goals[0].is_checked && !goals[1].is_checked);
+                assert_eq!(goals[0].id, 9_007_199_254_740_991);
+            }
+            other => panic!("expected goals, got {other:?}"),
+        }
+        assert_eq!(
+            decode(Some("todos"), Some("[]"), None),
+            vec![ServerEvent::Goals(vec![])]
+        );
+        assert!(decode(Some("todos"), Some(r#"{"id":1}"#), None).is_empty());
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! What each key does in the watch view: space, `r`, `s`, `q` (and Ctrl-C, Esc).
+//! What each key does in the watch view: space, `r`, `s`, `n`, `q` (and Ctrl-C, Esc).
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
@@ -18,6 +18,11 @@ pub enum RoomCommand {
         /// The round shown when the key was pressed.
         round: u64,
     },
+    /// `PATCH /api/{code}/timer/next?round=N`: end the turn of round `N` now (or the break).
+    Next {
+        /// The round shown when the key was pressed.
+        round: u64,
+    },
 }
 
 impl RoomCommand {
@@ -30,6 +35,7 @@ impl RoomCommand {
             RoomCommand::Swap { round } => {
                 format!("/api/pair-room/{code}/pair-swap?round={round}")
             }
+            RoomCommand::Next { round } => format!("/api/{code}/timer/next?round={round}"),
         }
     }
 }
@@ -65,6 +71,9 @@ pub fn action(key: KeyEvent, shown: Option<&Snapshot>) -> Option<Action> {
         KeyCode::Char('s') | KeyCode::Char('S') => {
             shown.map(|s| Action::Send(RoomCommand::Swap { round: s.round }))
         }
+        KeyCode::Char('n') | KeyCode::Char('N') => {
+            shown.map(|s| Action::Send(RoomCommand::Next { round: s.round }))
+        }
         _ => None,
     }
 }
@@ -85,6 +94,9 @@ mod tests {
             phase: Phase::Turn,
             navigator: "Ann".into(),
             driver: "Bob".into(),
+            members: vec!["Bob".into(), "Ann".into()],
+            here: vec![],
+            watching: Some(1),
         }
     }
 
@@ -123,6 +135,26 @@ mod tests {
             RoomCommand::Swap { round: 7 }.path("abc"),
             "/api/pair-room/abc/pair-swap?round=7"
         );
+    }
+
+    #[test]
+    fn n_ends_the_turn_of_the_round_shown() {
+        let room = shown(TimerState::Running, 4);
+        assert_eq!(
+            action(press(KeyCode::Char('n')), Some(&room)),
+            Some(Action::Send(RoomCommand::Next { round: 4 }))
+        );
+        assert_eq!(
+            action(press(KeyCode::Char('N')), Some(&room)),
+            Some(Action::Send(RoomCommand::Next { round: 4 }))
+        );
+        assert_eq!(
+            RoomCommand::Next { round: 4 }.path("abc"),
+            "/api/abc/timer/next?round=4"
+        );
+        assert_eq!(action(press(KeyCode::Char('n')), None), None);
+        let ctrl_n = KeyEvent::new(KeyCode::Char('n'), KeyModifiers::CONTROL);
+        assert_eq!(action(ctrl_n, Some(&room)), None);
     }
 
     #[test]

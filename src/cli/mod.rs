@@ -1,9 +1,12 @@
 //! The terminal client, in the same binary as the server: `pairsync new` creates a room
-//! and prints its page URL; `pairsync watch` shows a room full-screen and drives it.
+//! and prints its page URL; `pairsync watch` shows a room full-screen and drives it. Both
+//! speak HTTP and HTTPS.
 //!
 //! # Layout
 //! - `args`: the binary's command line (server settings, or a client subcommand).
 //! - `address`: server base URLs and room page URLs.
+//! - `create`: the room `new` asks for, its arguments checked in words.
+//! - `tls`: what HTTPS trusts, and a refused certificate in words.
 //! - `api`: the HTTP calls and the event stream.
 //! - `events`: the stream's events and the `state` snapshot.
 //! - `model`: what the view shows for the events seen and the local time (pure).
@@ -18,12 +21,14 @@ pub mod address;
 pub mod api;
 pub mod args;
 pub mod backoff;
+pub mod create;
 pub mod error;
 pub mod events;
 pub mod keys;
 pub mod model;
 pub mod screen;
 pub mod terminal;
+pub mod tls;
 pub mod watch;
 
 use std::process::ExitCode;
@@ -32,9 +37,10 @@ use address::{server_base, watch_target};
 use api::Api;
 use args::{NewArgs, WatchArgs, DEFAULT_SERVER};
 use error::ClientError;
+use tls::Trust;
 
-/// Runs `work` on a single-threaded runtime; its error is printed as one line on stderr
-/// and makes the exit status 1.
+/// Runs `work` on a single-threaded runtime; its error is printed on stderr, one line per
+/// problem, and makes the exit status 1.
 fn run_client<F>(work: F) -> ExitCode
 where
     F: std::future::Future<Output = Result<(), ClientError>>,
@@ -47,7 +53,9 @@ where
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("pairsync: {e}");
+            for line in e.to_string().lines() {
+                eprintln!("pairsync: {line}");
+            }
             ExitCode::FAILURE
         }
     }
@@ -55,10 +63,12 @@ where
 
 /// Creates the room `args` describes; its page URL.
 pub async fn new_room(args: &NewArgs) -> Result<String, ClientError> {
-    let api = Api::new(&server_base(&args.server)?)?;
-    let code = api
-        .create_room(&args.driver, &args.navigator, args.duration_ms())
-        .await?;
+    let body = create::request(args).map_err(ClientError::Invalid)?;
+    let api = Api::new(
+        &server_base(&args.server)?,
+        Trust::load(args.ca_cert.as_deref())?,
+    )?;
+    let code = api.create_room(&body).await?;
     Ok(format!("{}/p/{code}", api.server()))
 }
 
@@ -74,6 +84,16 @@ pub fn run_new(args: NewArgs) -> ExitCode {
 pub fn run_watch(args: WatchArgs) -> ExitCode {
     run_client(async move {
         let server = args.server.as_deref().unwrap_or(DEFAULT_SERVER);
-        watch::watch(watch_target(&args.room, server)?).await
+        let address = watch_target(&args.room, server)?;
+        // An empty name (`PAIRSYNC_NAME=`) is no name.
+        let name = match args.name.as_deref().filter(|n| !n.is_empty()) {
+            Some(raw) => Some(
+                create::name(raw)
+                    .map_err(|problem| ClientError::Invalid(vec![format!("--name: {problem}")]))?,
+            ),
+            None => None,
+        };
+        let trust = Trust::load(args.ca_cert.as_deref())?;
+        watch::watch(address, name, trust).await
     })
 }

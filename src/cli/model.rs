@@ -6,11 +6,28 @@
 //! so the remaining time is `deadlineAt` minus that. Each `remaining-time` tick (sent by
 //! the server at `deadlineAt − v`) re-anchors it. The second shown is the remaining time
 //! rounded up, as the pages show it.
+//!
+//! A `timer: stop` ends a turn (or a break) either because the countdown ran out (the
+//! final `remaining-time: 0` came just before it) or because someone asked for the next
+//! turn (`next`, which sends no final tick). Only the first rings the bell.
 
-use super::events::{Phase, ServerEvent, Snapshot, TimerChange, TimerState};
+use super::events::{Goal, Phase, Presence, ServerEvent, Snapshot, TimerChange, TimerState};
 
 /// How long a notice (a refused command, a swap, a time-up) stays on screen.
 pub const NOTICE_MS: u64 = 6_000;
+
+/// A `timer: stop` that finds a running countdown with less than this left (by the local
+/// reckoning) is the countdown running out, even if its final tick was not seen.
+const RAN_OUT_MS: i64 = 1_000;
+
+/// Why a turn (or a break) ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TurnEnd {
+    /// The countdown reached 0.
+    TimeUp,
+    /// Someone asked for the next turn.
+    Next,
+}
 
 /// The countdown between two events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,8 +81,14 @@ pub struct Model {
     /// A timer change was announced and its `state` has not arrived yet: the countdown
     /// holds still until it does.
     settling: bool,
-    /// A time-up was announced and its `state` has not arrived yet.
-    time_up: bool,
+    /// A turn's (or a break's) end was announced and its `state` has not arrived yet.
+    turn_end: Option<TurnEnd>,
+    /// The latest `remaining-time` was 0: a `timer: stop` now is a time-up.
+    at_zero: bool,
+    /// Who is here, as last told (by a snapshot or a `presence` event).
+    presence: Option<Presence>,
+    /// The room's goals, once a `todos` event has told them.
+    goals: Option<Vec<Goal>>,
 }
 
 /// Everything the screen shows, as text.
@@ -77,6 +100,16 @@ pub struct View {
     pub driver: String,
     /// Who guides (empty until the first snapshot).
     pub navigator: String,
+    /// Who waits for a turn after them, in order.
+    pub waiting: Vec<String>,
+    /// The names of those here (named streams), sorted.
+    pub here: Vec<String>,
+    /// How many streams watch the room (`None` when the server does not say).
+    pub watching: Option<u64>,
+    /// The goals not done yet, in the room's order.
+    pub open_goals: Vec<String>,
+    /// How many goals the room has, done or not.
+    pub goals: usize,
     /// The countdown as `mm:ss` (`--:--` until known).
     pub clock: String,
     /// idle, running or paused (empty until known).
@@ -106,6 +139,62 @@ fn seconds_until(at: u64, now: u64) -> u64 {
     at.saturating_sub(now).div_ceil(1000)
 }
 
+/// `names` as a person lists them: "Ann", "Ann and Bob", "Ann, Bob and Cy".
+fn listed(names: &[&str]) -> String {
+    match names {
+        [] => String::new(),
+        [one] => (*one).to_string(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
+/// What changed between the turn order `before` and the room `next`, in words, when a
+/// member change or a swap (not a turn's end) changed it.
+fn order_notice(before: &[String], next: &Snapshot) -> Option<String> {
+    let after = next.order();
+    if before == after.as_slice() {
+        return None;
+    }
+    let roles = format!("{} drives, {} navigates.", next.driver, next.navigator);
+    let mut rotated = before.to_vec();
+    rotated.rotate_left(1);
+    if rotated == after {
+        return Some(if after.len() == 2 {
+            format!("Roles swapped: {roles}")
+        } else {
+            format!("Roles rotated: {roles}")
+        });
+    }
+    let joined: Vec<&str> = after
+        .iter()
+        .filter(|n| !before.contains(n))
+        .map(String::as_str)
+        .collect();
+    let left: Vec<&str> = before
+        .iter()
+        .filter(|n| !after.contains(n))
+        .map(String::as_str)
+        .collect();
+    let mut what = Vec::new();
+    if !joined.is_empty() {
+        what.push(format!("{} joined", listed(&joined)));
+    }
+    if !left.is_empty() {
+        what.push(format!("{} left", listed(&left)));
+    }
+    let what = if what.is_empty() {
+        "The order changed".to_string()
+    } else {
+        what.join(", ")
+    };
+    let same_roles = before.first() == Some(&next.driver) && before.get(1) == Some(&next.navigator);
+    Some(if same_roles {
+        format!("{what}.")
+    } else {
+        format!("{what}. {roles}")
+    })
+}
+
 impl Model {
     /// A room about to be watched, its stream open.
     pub fn new(code: &str) -> Model {
@@ -116,7 +205,10 @@ impl Model {
             link: Link::Connected,
             notice: None,
             settling: false,
-            time_up: false,
+            turn_end: None,
+            at_zero: false,
+            presence: None,
+            goals: None,
         }
     }
 
@@ -134,6 +226,7 @@ impl Model {
                 None
             }
             ServerEvent::Remaining(ms) => {
+                self.at_zero = ms <= 0;
                 let running = !self.settling
                     && self
                         .snapshot
@@ -150,6 +243,13 @@ impl Model {
                 None
             }
             ServerEvent::Timer(change) => {
+                let ran_out = self.at_zero
+                    || (!self.settling
+                        && self
+                            .snapshot
+                            .as_ref()
+                            .is_some_and(|s| s.state == TimerState::Running)
+                        && self.remaining_ms(now).is_some_and(|ms| ms < RAN_OUT_MS));
                 if !matches!(change, TimerChange::Start | TimerChange::Other(_)) {
                     // Hold the countdown where it is until the new state arrives.
                     if let Some(ms) = self.remaining_ms(now) {
@@ -158,13 +258,24 @@ impl Model {
                     self.settling = true;
                 }
                 if change == TimerChange::TimeUp {
-                    self.time_up = true;
-                    return Some(Effect::Bell);
+                    if ran_out {
+                        self.turn_end = Some(TurnEnd::TimeUp);
+                        return Some(Effect::Bell);
+                    }
+                    self.turn_end = Some(TurnEnd::Next);
                 }
                 None
             }
             ServerEvent::State(next) => {
                 self.on_state(*next, now);
+                None
+            }
+            ServerEvent::Presence(presence) => {
+                self.presence = Some(presence);
+                None
+            }
+            ServerEvent::Goals(goals) => {
+                self.goals = Some(goals);
                 None
             }
             ServerEvent::Closed => Some(Effect::Deleted),
@@ -178,46 +289,35 @@ impl Model {
         } else {
             Countdown::Still(remaining)
         };
-        let swapped = self
-            .snapshot
-            .as_ref()
-            .is_some_and(|prev| prev.driver != next.driver || prev.navigator != next.navigator);
         let was = self.snapshot.as_ref().map(|prev| prev.phase);
-        if self.time_up && was == Some(Phase::Break) {
-            self.say(
-                format!(
-                    "The break is over. {} drives now, {} navigates.",
-                    next.driver, next.navigator
-                ),
-                now,
-            );
-        } else if next.phase == Phase::Break && was == Some(Phase::Turn) {
-            self.say(
-                format!(
-                    "Time for a break. Then {} drives, {} navigates.",
-                    next.driver, next.navigator
-                ),
-                now,
-            );
-        } else if self.time_up {
-            self.say(
-                format!(
-                    "Time is up! {} drives now, {} navigates.",
-                    next.driver, next.navigator
-                ),
-                now,
-            );
-        } else if swapped {
-            self.say(
-                format!(
-                    "Roles swapped: {} drives, {} navigates.",
-                    next.driver, next.navigator
-                ),
-                now,
-            );
+        let roles = |when: &str| {
+            format!(
+                "{} drives{when}, {} navigates.",
+                next.driver, next.navigator
+            )
+        };
+        let notice = match self.turn_end {
+            Some(_) if was == Some(Phase::Break) => {
+                Some(format!("The break is over. {}", roles(" now")))
+            }
+            _ if next.phase == Phase::Break && was == Some(Phase::Turn) => {
+                Some(format!("Time for a break. Then {}", roles("")))
+            }
+            Some(TurnEnd::TimeUp) => Some(format!("Time is up! {}", roles(" now"))),
+            Some(TurnEnd::Next) => Some(format!("Next turn: {}", roles(" now"))),
+            None => self
+                .snapshot
+                .as_ref()
+                .and_then(|prev| order_notice(&prev.order(), &next)),
+        };
+        if let Some(text) = notice {
+            self.say(text, now);
+        }
+        if let Some(presence) = next.presence() {
+            self.presence = Some(presence);
         }
         self.settling = false;
-        self.time_up = false;
+        self.turn_end = None;
         self.snapshot = Some(next);
     }
 
@@ -299,10 +399,24 @@ impl Model {
             ),
             Link::Reconnecting { at: None, reason } => format!("reconnecting… ({reason})"),
         };
+        let goals = self.goals.as_deref().unwrap_or_default();
         View {
             room: self.code.clone(),
             driver: snapshot.map(|s| s.driver.clone()).unwrap_or_default(),
             navigator: snapshot.map(|s| s.navigator.clone()).unwrap_or_default(),
+            waiting: snapshot.map(|s| s.waiting().to_vec()).unwrap_or_default(),
+            here: self
+                .presence
+                .as_ref()
+                .map(|p| p.here.clone())
+                .unwrap_or_default(),
+            watching: self.presence.as_ref().map(|p| p.watching),
+            open_goals: goals
+                .iter()
+                .filter(|g| !g.is_checked)
+                .map(|g| g.content.clone())
+                .collect(),
+            goals: goals.len(),
             clock: self
                 .remaining_ms(now)
                 .map_or_else(|| "--:--".to_string(), clock),
@@ -341,6 +455,9 @@ mod tests {
             phase: Phase::Turn,
             navigator: "Ann".into(),
             driver: "Bob".into(),
+            members: vec![],
+            here: vec![],
+            watching: None,
         }
     }
 
@@ -543,6 +660,197 @@ mod tests {
         assert_eq!(m.next_change(10_000), None);
         let idle = watching(TimerState::Idle, 300_000, 0);
         assert_eq!(idle.next_change(0), None);
+    }
+
+    /// A team of `names` (the first drives), idle at 5 minutes in round 3.
+    fn team(names: &[&str]) -> Snapshot {
+        let mut s = snapshot(TimerState::Idle, 300_000);
+        s.members = names.iter().map(|n| n.to_string()).collect();
+        s.driver = names[0].into();
+        s.navigator = names[1].into();
+        s
+    }
+
+    fn watching_team(names: &[&str]) -> Model {
+        let mut m = Model::new("room1234");
+        m.apply(ServerEvent::Connected, 0);
+        m.apply(ServerEvent::State(Box::new(team(names))), 0);
+        m
+    }
+
+    #[test]
+    fn a_team_shows_who_waits_in_order() {
+        let v = watching_team(&["Ann", "Bob", "Cy", "Dee"]).view(0);
+        assert_eq!((v.driver.as_str(), v.navigator.as_str()), ("Ann", "Bob"));
+        assert_eq!(v.waiting, ["Cy", "Dee"]);
+        let pair = watching(TimerState::Idle, 300_000, 0).view(0);
+        assert!(pair.waiting.is_empty());
+    }
+
+    #[test]
+    fn next_rotates_the_order_without_the_bell() {
+        let mut m = watching_team(&["Ann", "Bob", "Cy"]);
+        let mut running = team(&["Ann", "Bob", "Cy"]);
+        running.state = TimerState::Running;
+        running.deadline_at = Some(running.server_time + 300_000);
+        m.apply(ServerEvent::State(Box::new(running)), 1_000);
+        m.apply(ServerEvent::Remaining(290_000), 11_000);
+        // `next` 20 s into the turn: no final tick, and time was left.
+        assert_eq!(
+            m.apply(ServerEvent::Timer(TimerChange::TimeUp), 21_000),
+            None
+        );
+        m.apply(ServerEvent::Remaining(300_000), 21_001);
+        let mut rotated = team(&["Bob", "Cy", "Ann"]);
+        rotated.round = 4;
+        m.apply(ServerEvent::State(Box::new(rotated)), 21_002);
+        let v = m.view(21_100);
+        assert_eq!(
+            (v.driver.as_str(), v.navigator.as_str(), v.round),
+            ("Bob", "Cy", Some(4))
+        );
+        assert_eq!(v.waiting, ["Ann"]);
+        assert_eq!(
+            v.notice.as_deref(),
+            Some("Next turn: Bob drives now, Cy navigates.")
+        );
+        assert_eq!((v.clock.as_str(), v.state), ("05:00", "idle"));
+    }
+
+    #[test]
+    fn next_on_an_idle_turn_is_no_time_up_either() {
+        let mut m = watching_team(&["Ann", "Bob"]);
+        assert_eq!(m.apply(ServerEvent::Timer(TimerChange::TimeUp), 500), None);
+        m.apply(ServerEvent::State(Box::new(team(&["Bob", "Ann"]))), 501);
+        assert_eq!(
+            m.view(600).notice.as_deref(),
+            Some("Next turn: Bob drives now, Ann navigates.")
+        );
+    }
+
+    #[test]
+    fn a_countdown_that_ran_out_is_a_time_up_even_without_its_final_tick() {
+        let mut m = watching(TimerState::Running, 2_000, 0);
+        assert_eq!(
+            m.apply(ServerEvent::Timer(TimerChange::TimeUp), 1_950),
+            Some(Effect::Bell)
+        );
+    }
+
+    #[test]
+    fn member_changes_are_told_in_words() {
+        let mut m = watching_team(&["Ann", "Bob", "Cy"]);
+        let mut at = 0;
+        let mut next = |m: &mut Model, names: &[&str]| {
+            at += 100;
+            m.apply(ServerEvent::State(Box::new(team(names))), at);
+            m.view(at).notice
+        };
+        assert_eq!(
+            next(&mut m, &["Bob", "Cy", "Ann"]).as_deref(),
+            Some("Roles rotated: Bob drives, Cy navigates.")
+        );
+        assert_eq!(
+            next(&mut m, &["Bob", "Cy", "Ann", "Dee"]).as_deref(),
+            Some("Dee joined.")
+        );
+        assert_eq!(
+            next(&mut m, &["Cy", "Ann", "Dee"]).as_deref(),
+            Some("Bob left. Cy drives, Ann navigates.")
+        );
+        assert_eq!(
+            next(&mut m, &["Cy", "Ann", "Eve", "Fay", "Dee"]).as_deref(),
+            Some("Eve and Fay joined.")
+        );
+        assert_eq!(
+            next(&mut m, &["Cy", "Ann", "Dee", "Fay", "Eve"]).as_deref(),
+            Some("The order changed.")
+        );
+        assert_eq!(
+            next(&mut m, &["Gus", "Ann", "Dee", "Fay", "Eve"]).as_deref(),
+            Some("Gus joined, Cy left. Gus drives, Ann navigates.")
+        );
+    }
+
+    #[test]
+    fn the_same_order_again_says_nothing() {
+        let mut m = watching_team(&["Ann", "Bob", "Cy"]);
+        m.apply(
+            ServerEvent::State(Box::new(team(&["Ann", "Bob", "Cy"]))),
+            10,
+        );
+        assert_eq!(m.view(20).notice, None);
+    }
+
+    #[test]
+    fn presence_comes_from_the_snapshot_then_from_presence_events() {
+        let mut m = Model::new("room1234");
+        let v = m.view(0);
+        assert_eq!((v.here.len(), v.watching), (0, None));
+        let mut s = team(&["Ann", "Bob"]);
+        s.here = vec!["Ann".into()];
+        s.watching = Some(2);
+        m.apply(ServerEvent::State(Box::new(s.clone())), 0);
+        let v = m.view(0);
+        assert_eq!(
+            (v.here.as_slice(), v.watching),
+            (&["Ann".to_string()][..], Some(2))
+        );
+        m.apply(
+            ServerEvent::Presence(Presence {
+                here: vec!["Ann".into(), "Bob".into()],
+                watching: 3,
+            }),
+            10,
+        );
+        let v = m.view(10);
+        assert_eq!(v.here, ["Ann", "Bob"]);
+        assert_eq!(v.watching, Some(3));
+        // A later snapshot tells the latest too.
+        s.here = vec![];
+        s.watching = Some(1);
+        m.apply(ServerEvent::State(Box::new(s)), 20);
+        let v = m.view(20);
+        assert_eq!((v.here.len(), v.watching), (0, Some(1)));
+    }
+
+    #[test]
+    fn a_snapshot_that_tells_no_presence_keeps_the_last_one_told() {
+        let mut m = watching(TimerState::Idle, 300_000, 0);
+        m.apply(
+            ServerEvent::Presence(Presence {
+                here: vec!["Ann".into()],
+                watching: 2,
+            }),
+            5,
+        );
+        m.apply(state(TimerState::Idle, 300_000), 6);
+        assert_eq!(m.view(7).watching, Some(2));
+    }
+
+    #[test]
+    fn goals_show_the_open_ones_in_order_once_told() {
+        let mut m = watching(TimerState::Idle, 300_000, 0);
+        assert_eq!((m.view(0).goals, m.view(0).open_goals.len()), (0, 0));
+        let goal = |id, content: &str, done, order| Goal {
+            id,
+            content: content.into(),
+            is_checked: done,
+            order,
+        };
+        m.apply(
+            ServerEvent::Goals(vec![
+                goal(5, "Write the parser", true, 0),
+                goal(2, "Fix the test", false, 1),
+                goal(9, "Ship it", false, 2),
+            ]),
+            10,
+        );
+        let v = m.view(10);
+        assert_eq!(v.goals, 3);
+        assert_eq!(v.open_goals, ["Fix the test", "Ship it"]);
+        m.apply(ServerEvent::Goals(vec![]), 20);
+        assert_eq!((m.view(20).goals, m.view(20).open_goals.len()), (0, 0));
     }
 
     #[test]

@@ -20,6 +20,7 @@ use super::keys::{self, Action, RoomCommand};
 use super::model::{Effect, Model};
 use super::screen::layout;
 use super::terminal::Terminal;
+use super::tls::Trust;
 
 /// How often the screen is looked at when nothing on it moves by itself.
 const IDLE_REDRAW: Duration = Duration::from_secs(1);
@@ -82,6 +83,8 @@ enum Outcome {
 struct Watch {
     api: Api,
     code: String,
+    /// Whose stream this is (anonymous for `None`).
+    name: Option<String>,
     model: Model,
     backoff: Backoff,
     feed: Feed,
@@ -96,6 +99,17 @@ fn label(command: RoomCommand) -> &'static str {
         RoomCommand::Stop => "pause",
         RoomCommand::Reset => "reset",
         RoomCommand::Swap { .. } => "swap",
+        RoomCommand::Next { .. } => "next",
+    }
+}
+
+/// What to tell of `command`'s failure, if anything. A `next` refused because its round
+/// is over is not worth a word: someone else ended that turn first, and the stream
+/// brings the new one.
+fn complaint(command: RoomCommand, error: &ClientError) -> Option<String> {
+    match (command, error) {
+        (RoomCommand::Next { .. }, ClientError::Refused { status: 409, .. }) => None,
+        _ => Some(format!("{} failed: {error}", label(command))),
     }
 }
 
@@ -119,11 +133,17 @@ async fn stop_requested() -> std::io::Result<()> {
     tokio::signal::ctrl_c().await
 }
 
-/// Watches the room at `address` until `q`, a signal, or an error that ends it.
-pub async fn watch(address: RoomAddress) -> Result<(), ClientError> {
-    let api = Api::new(&address.server)?;
-    // An unknown room or an unreachable server is said before the screen is taken.
-    let events = api.open_stream(&address.code).await?;
+/// Watches the room at `address` as `name` (anonymous for `None`), trusting `trust`
+/// for HTTPS, until `q`, a signal, or an error that ends it.
+pub async fn watch(
+    address: RoomAddress,
+    name: Option<String>,
+    trust: Trust,
+) -> Result<(), ClientError> {
+    let api = Api::new(&address.server, trust)?;
+    // An unknown room, an unreachable or untrusted server is said before the screen is
+    // taken.
+    let events = api.open_stream(&address.code, name.as_deref()).await?;
     if !std::io::stdout().is_terminal() {
         return Err(ClientError::Usage(
             "watch draws full-screen: run it in a terminal".into(),
@@ -134,6 +154,7 @@ pub async fn watch(address: RoomAddress) -> Result<(), ClientError> {
         model: Model::new(&address.code),
         api,
         code: address.code,
+        name,
         backoff: Backoff::default(),
         feed: Feed::Open(events),
         origin: Instant::now(),
@@ -234,8 +255,10 @@ impl Watch {
             Step::Lost(reason) => self.retry_later(&reason, now),
             Step::Due => {
                 self.model.reconnecting();
-                let (api, code) = (self.api.clone(), self.code.clone());
-                self.feed = Feed::Opening(Box::pin(async move { api.open_stream(&code).await }));
+                let (api, code, name) = (self.api.clone(), self.code.clone(), self.name.clone());
+                self.feed = Feed::Opening(Box::pin(async move {
+                    api.open_stream(&code, name.as_deref()).await
+                }));
             }
             Step::Opened(events) => {
                 self.backoff.opened();
@@ -279,11 +302,42 @@ impl Watch {
             Ok(()) => {}
             Err(e @ ClientError::RoomNotFound(_)) => return Err(e),
             Err(e) => {
-                let now = self.now();
-                self.model
-                    .say(format!("{} failed: {e}", label(command)), now);
+                if let Some(text) = complaint(command, &e) {
+                    let now = self.now();
+                    self.model.say(text, now);
+                }
             }
         }
         Ok(Outcome::Continue)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conflict() -> ClientError {
+        ClientError::Refused {
+            status: 409,
+            code: "round_changed".into(),
+            message: "the round has changed".into(),
+        }
+    }
+
+    #[test]
+    fn a_next_too_late_is_silent_and_other_refusals_are_told() {
+        assert_eq!(complaint(RoomCommand::Next { round: 3 }, &conflict()), None);
+        assert_eq!(
+            complaint(RoomCommand::Swap { round: 3 }, &conflict()).as_deref(),
+            Some("swap failed: the round has changed")
+        );
+        let unreachable = ClientError::Unreachable {
+            server: "http://h".into(),
+            reason: "no answer in time".into(),
+        };
+        assert_eq!(
+            complaint(RoomCommand::Next { round: 3 }, &unreachable).as_deref(),
+            Some("next failed: cannot reach the server at http://h: no answer in time")
+        );
     }
 }

@@ -12,7 +12,7 @@ use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::RefOr;
 use utoipa::{PartialSchema, ToSchema};
 
-use crate::rules::{members, Command, Members, NewRoom, MAX_MEMBERS, MIN_MEMBERS};
+use crate::rules::{goals, links, members, Command, Members, NewRoom, MAX_MEMBERS, MIN_MEMBERS};
 use crate::rules::{RoomSettings, SettingsPatch, MAX_BREAK_EVERY};
 use crate::rules::{MAX_BREAK_MS, MAX_DURATION_MS, MIN_BREAK_MS, MIN_DURATION_MS};
 
@@ -362,4 +362,136 @@ impl From<StatusBody> for Command {
             SettableStatus::Completed => Command::Complete,
         }
     }
+}
+
+/// A goal's or a category's text as sent; the server keeps it trimmed.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(transparent)]
+pub struct Text(String);
+
+impl Text {
+    /// The text without the white space around it.
+    pub fn trimmed(&self) -> &str {
+        self.0.trim()
+    }
+}
+
+/// The rooms' rule for a goal's text ([`goals::content`]).
+fn valid_goal(text: &Text, _: &()) -> garde::Result {
+    goals::content(&text.0)
+        .map(drop)
+        .map_err(|e| garde::Error::new(e.to_string()))
+}
+
+/// The rooms' rule for a category's name ([`links::category_name`]).
+fn valid_category(text: &Text, _: &()) -> garde::Result {
+    links::category_name(&text.0)
+        .map(drop)
+        .map_err(|_| garde::Error::new("must be 1 to 30 characters after trimming"))
+}
+
+/// The rooms' rule for a link ([`links::url`]).
+fn valid_url(text: &Text, _: &()) -> garde::Result {
+    links::url(&text.0)
+        .map(drop)
+        .map_err(|_| garde::Error::new("must be an http or https URL of at most 2048 characters"))
+}
+
+/// A text of `min` to `max` characters once trimmed, as the document shows it.
+fn text_schema(max: usize, description: &str) -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length(Some(1))
+        .max_length(Some(max))
+        .description(Some(description))
+        .into()
+}
+
+fn goal_text_schema() -> RefOr<Schema> {
+    text_schema(
+        goals::MAX_GOAL_CHARS,
+        "1 to 500 characters once the white space around them is trimmed (kept trimmed)",
+    )
+}
+
+fn category_text_schema() -> RefOr<Schema> {
+    text_schema(
+        links::MAX_CATEGORY_CHARS,
+        "1 to 30 characters once the white space around them is trimmed (kept trimmed); \
+         no other category of the room has it",
+    )
+}
+
+fn url_schema() -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length(Some(1))
+        .max_length(Some(links::MAX_URL_CHARS))
+        .description(Some(
+            "An `http` or `https` URL with a host, at most 2048 characters (kept trimmed)",
+        ))
+        .into()
+}
+
+/// `POST /api/{code}/todos`: a new goal, added last. Other fields are ignored.
+#[derive(Debug, Deserialize, ToSchema, Validate)]
+pub struct TodoBody {
+    /// What the goal says.
+    #[schema(schema_with = goal_text_schema)]
+    #[garde(custom(valid_goal))]
+    pub content: Text,
+}
+
+/// `PATCH /api/todos/{id}/contents`: a goal's new text. Other fields are ignored.
+#[derive(Debug, Deserialize, ToSchema, Validate)]
+pub struct ContentsBody {
+    /// What the goal now says.
+    #[schema(schema_with = goal_text_schema)]
+    #[garde(custom(valid_goal))]
+    pub contents: Text,
+}
+
+/// `PATCH /api/todos/{id}/order`: a goal's new position. Other fields are ignored. Numbers
+/// are written without a fraction or an exponent.
+#[derive(Debug, Deserialize, ToSchema, Validate)]
+pub struct OrderBody {
+    /// The position to move to, from 0 (past the end: last); the others shift.
+    #[schema(minimum = 0)]
+    #[garde(range(min = 0))]
+    pub order: i64,
+}
+
+/// `POST /api/{code}/category`: a new category. Other fields are ignored.
+#[derive(Debug, Deserialize, ToSchema, Validate)]
+pub struct CategoryBody {
+    /// Its name.
+    #[schema(schema_with = category_text_schema)]
+    #[garde(custom(valid_category))]
+    pub value: Text,
+}
+
+/// `PATCH /api/{code}/category`: a category's new name. Other fields are ignored.
+#[derive(Debug, Deserialize, ToSchema, Validate)]
+#[serde(rename_all = "camelCase")]
+pub struct CategoryRenameBody {
+    /// The category's id.
+    #[garde(length(min = 1))]
+    pub category_id: String,
+    /// Its new name.
+    #[schema(schema_with = category_text_schema)]
+    #[garde(custom(valid_category))]
+    pub updated_category_name: Text,
+}
+
+/// `POST /api/{code}/reference-link`: a new link. Other fields are ignored.
+#[derive(Debug, Deserialize, ToSchema, Validate)]
+#[serde(rename_all = "camelCase")]
+pub struct LinkBody {
+    /// The link.
+    #[schema(schema_with = url_schema)]
+    #[garde(custom(valid_url))]
+    pub url: Text,
+    /// The id of one of the room's categories, or `null` for none.
+    #[garde(skip)]
+    pub category_id: Option<String>,
 }

@@ -53,7 +53,7 @@ pub struct HistoryBody {
 }
 
 /// `GET /api/pair-room/{code}/history`
-#[utoipa::path(get, path = "/api/pair-room/{code}/history", tag = "pair rooms", params(RoomCode),
+#[utoipa::path(get, path = "/api/pair-room/{code}/history", operation_id = "read_history", tag = "pair rooms", params(RoomCode),
     responses((status = 200, body = HistoryBody), RoomErrors))]
 pub async fn read(
     state: web::Data<AppState>,

@@ -13,11 +13,12 @@ use serde_json::Value;
 
 use self::field_order::InFieldOrder;
 use super::bodies::{
-    CreateRoomBody, JoinBody, MembersBody, SetDurationBody, SettingsBody, StatusBody,
+    CategoryBody, CategoryRenameBody, ContentsBody, CreateRoomBody, JoinBody, LinkBody,
+    MembersBody, OrderBody, SetDurationBody, SettingsBody, StatusBody, TodoBody,
 };
 use super::MAX_BODY_BYTES;
 use crate::error::ApiError;
-use crate::rules::{members, Command, NewRoom};
+use crate::rules::{links, members, Command, NewRoom};
 
 pub use super::bodies::{MAX_MISSION_URL_CHARS, MAX_NAME_CHARS};
 
@@ -95,6 +96,44 @@ pub fn set_members(body: &Value) -> Result<Command, ApiError> {
     read::<MembersBody>(body)?
         .command()
         .map_err(ApiError::invalid)
+}
+
+/// `POST /api/{code}/todos`: `{"content"}`, trimmed.
+pub fn todo(body: &Value) -> Result<String, ApiError> {
+    read::<TodoBody>(body).map(|b| b.content.trimmed().to_string())
+}
+
+/// `PATCH /api/todos/{id}/contents`: `{"contents"}`, trimmed.
+pub fn contents(body: &Value) -> Result<String, ApiError> {
+    read::<ContentsBody>(body).map(|b| b.contents.trimmed().to_string())
+}
+
+/// `PATCH /api/todos/{id}/order`: `{"order"}`, a position from 0.
+pub fn order(body: &Value) -> Result<u64, ApiError> {
+    let order = read::<OrderBody>(body)?.order;
+    u64::try_from(order).map_err(|_| ApiError::invalid("order must be at least 0"))
+}
+
+/// `POST /api/{code}/category`: `{"value"}`, trimmed.
+pub fn category(body: &Value) -> Result<String, ApiError> {
+    read::<CategoryBody>(body).map(|b| b.value.trimmed().to_string())
+}
+
+/// `PATCH /api/{code}/category`: `{"categoryId", "updatedCategoryName"}`; the id and the
+/// trimmed name.
+pub fn category_rename(body: &Value) -> Result<(String, String), ApiError> {
+    read::<CategoryRenameBody>(body)
+        .map(|b| (b.category_id, b.updated_category_name.trimmed().to_string()))
+}
+
+/// `POST /api/{code}/reference-link`: `{"url", "categoryId"}`; the URL, its host, and the
+/// category's id when one is named.
+pub fn link(body: &Value) -> Result<(String, String, Option<String>), ApiError> {
+    let body = read::<LinkBody>(body)?;
+    let (url, host) = links::url(body.url.trimmed()).map_err(|_| {
+        ApiError::invalid("url must be an http or https URL of at most 2048 characters")
+    })?;
+    Ok((url, host, body.category_id))
 }
 
 /// The `name` of `GET /api/{code}/connect?name=NAME`, when given: a member name's rules.

@@ -18,7 +18,7 @@ async fn change(state: &AppState, code: &str, command: Command) -> Result<HttpRe
 }
 
 /// `POST /api/pair-room/{code}/members` with `{"name"}`
-#[utoipa::path(post, path = "/api/pair-room/{code}/members", tag = "members", params(RoomCode),
+#[utoipa::path(post, path = "/api/pair-room/{code}/members", operation_id = "join_member", tag = "members", params(RoomCode),
     request_body = JoinBody,
     responses(
         (status = 204, description = "The name joined at the end of the order; streams get `state`"),
@@ -35,7 +35,7 @@ pub async fn join(
 }
 
 /// `PUT /api/pair-room/{code}/members` with `{"members": [names]}`
-#[utoipa::path(put, path = "/api/pair-room/{code}/members", tag = "members", params(RoomCode),
+#[utoipa::path(put, path = "/api/pair-room/{code}/members", operation_id = "replace_members", tag = "members", params(RoomCode),
     request_body = MembersBody,
     responses(
         (status = 204, description = "The whole order replaced (renames, reorders, joins and leaves at once); \
@@ -64,7 +64,7 @@ pub struct MemberPath {
 }
 
 /// `DELETE /api/pair-room/{code}/members/{name}`
-#[utoipa::path(delete, path = "/api/pair-room/{code}/members/{name}", tag = "members",
+#[utoipa::path(delete, path = "/api/pair-room/{code}/members/{name}", operation_id = "remove_member", tag = "members",
     params(MemberPath),
     responses(
         (status = 204, description = "The member left; streams get `state`"),

@@ -7,6 +7,9 @@
 //! - `timer`: read and command a room's timer.
 //! - `members`: join, leave, and replace a room's order of members.
 //! - `history`: a room's completed turns and each driver's totals.
+//! - `goals`: a room's goals (coduo's todo list).
+//! - `reference_links`: a room's reference links and their categories.
+//! - `sign_in`: the one sign-in call coduo's frontend makes (nobody is signed in).
 //! - `events`: the SSE stream of a room.
 //! - `health`: liveness, readiness and metrics.
 //! - `admin`: the operators' room listing behind the bearer token.
@@ -29,6 +32,7 @@ pub mod bodies;
 pub mod client_address;
 pub mod cors;
 mod events;
+mod goals;
 pub mod headers;
 mod health;
 mod history;
@@ -39,6 +43,8 @@ pub mod observe;
 pub mod openapi;
 mod pages;
 mod pair_room;
+mod reference_links;
+mod sign_in;
 pub mod stream_gate;
 mod timer;
 
@@ -185,6 +191,64 @@ fn table() -> Vec<(&'static str, Method, Route)> {
             web::patch().to(timer::next),
         ),
         ("/api/{code}/connect", M::GET, get().to(events::connect)),
+        ("/api/{code}/todos", M::GET, get().to(goals::list)),
+        ("/api/{code}/todos", M::POST, web::post().to(goals::add)),
+        (
+            "/api/todos/{id}/contents",
+            M::PATCH,
+            web::patch().to(goals::edit),
+        ),
+        (
+            "/api/todos/{id}/order",
+            M::PATCH,
+            web::patch().to(goals::reorder),
+        ),
+        (
+            "/api/todos/{id}/checked",
+            M::PATCH,
+            web::patch().to(goals::check),
+        ),
+        (
+            "/api/todos/{id}",
+            M::DELETE,
+            web::delete().to(goals::remove),
+        ),
+        (
+            "/api/{code}/category",
+            M::GET,
+            get().to(reference_links::categories),
+        ),
+        (
+            "/api/{code}/category",
+            M::POST,
+            web::post().to(reference_links::add_category),
+        ),
+        (
+            "/api/{code}/category",
+            M::PATCH,
+            web::patch().to(reference_links::rename_category),
+        ),
+        (
+            "/api/{code}/category/{id}",
+            M::DELETE,
+            web::delete().to(reference_links::remove_category),
+        ),
+        (
+            "/api/{code}/reference-link",
+            M::GET,
+            get().to(reference_links::list),
+        ),
+        (
+            "/api/{code}/reference-link",
+            M::POST,
+            web::post().to(reference_links::add_link),
+        ),
+        (
+            "/api/{code}/reference-link/{id}",
+            M::DELETE,
+            web::delete().to(reference_links::remove_link),
+        ),
+        ("/api/sign-in/check", M::GET, get().to(sign_in::check)),
         ("/api/openapi.json", M::GET, get().to(openapi::document)),
         ("/", M::GET, get().to(pages::index)),
         ("/p/{code}", M::GET, get().to(pages::room)),

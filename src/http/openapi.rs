@@ -23,11 +23,18 @@ use utoipa::{Modify, OpenApi};
 pub use self::links::AccessCodeLinks;
 use super::api_types::{Status, StreamEvent};
 use super::bodies::{
-    CreateRoomBody, JoinBody, MemberNames, MembersBody, SetDurationBody, SettingsBody, StatusBody,
+    CategoryBody, CategoryRenameBody, ContentsBody, CreateRoomBody, JoinBody, LinkBody,
+    MemberNames, MembersBody, OrderBody, SetDurationBody, SettingsBody, StatusBody, TodoBody,
 };
-use super::{admin, events, health, history, members, pages, pair_room, timer};
+use super::{
+    admin, events, goals, health, history, members, pages, pair_room, reference_links, sign_in,
+    timer,
+};
 use crate::error::ErrorBody;
-use crate::rules::{Phase, PresenceView, RoomSettings, RoomStatus, Snapshot, StateName, TimerView};
+use crate::rules::{
+    Category, Goal, LinkView, Phase, PresenceView, RoomSettings, RoomStatus, Snapshot, StateName,
+    TimerView,
+};
 
 /// Where the API browser's files are served.
 const BROWSER_PREFIX: &str = "/api/docs/";
@@ -70,6 +77,10 @@ impl Modify for BearerScheme {
         pair_room::create, pair_room::exists, pair_room::read, pair_room::swap,
         pair_room::status, pair_room::settings, pair_room::delete,
         members::join, members::replace, members::leave, history::read,
+        goals::list, goals::add, goals::edit, goals::reorder, goals::check, goals::remove,
+        reference_links::list, reference_links::add_link, reference_links::remove_link,
+        reference_links::categories, reference_links::add_category,
+        reference_links::rename_category, reference_links::remove_category, sign_in::check,
         timer::read, timer::update, timer::start, timer::stop, timer::reset, timer::next,
         events::connect,
         health::healthz, health::readyz, health::metrics,
@@ -82,7 +93,8 @@ impl Modify for BearerScheme {
         Snapshot, StateName, Phase, RoomSettings, ErrorBody,
         CreateRoomBody, SetDurationBody, StatusBody, SettingsBody, Status, StreamEvent,
         JoinBody, MembersBody, MemberNames, PresenceView, history::HistoryBody,
-        history::TurnBody, history::TotalBody,
+        history::TurnBody, history::TotalBody, Goal, Category, LinkView, sign_in::SignedIn,
+        TodoBody, ContentsBody, OrderBody, CategoryBody, CategoryRenameBody, LinkBody,
         admin::Entry, admin::Listing, admin::Scope
     )),
     modifiers(&BearerScheme, &AccessCodeLinks)

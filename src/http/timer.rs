@@ -72,7 +72,7 @@ pub struct NextQuery {
 }
 
 /// `PATCH /api/{code}/timer/next[?round=N]`
-#[utoipa::path(patch, path = "/api/{code}/timer/next", tag = "timer", params(RoomCode, NextQuery),
+#[utoipa::path(patch, path = "/api/{code}/timer/next", operation_id = "next_turn", tag = "timer", params(RoomCode, NextQuery),
     responses(
         (status = 204, description = "The turn ended now, as at a time-up but without its final tick: \
             the members rotate, `round` + 1, idle at full duration (streams get `timer: stop`, \

@@ -54,6 +54,8 @@ fn event_name(notice: &Notice) -> &'static str {
         Notice::Timer(_) => "timer",
         Notice::State(_) => "state",
         Notice::Presence(_) => "presence",
+        Notice::Todos(_) => "todos",
+        Notice::Links(_) => "links",
     }
 }
 
@@ -63,6 +65,8 @@ fn notice_data(notice: &Notice) -> String {
         Notice::Timer(event) => event.as_str().to_string(),
         Notice::State(snapshot) => serde_json::to_string(snapshot).unwrap_or_default(),
         Notice::Presence(view) => serde_json::to_string(view).unwrap_or_default(),
+        Notice::Todos(goals) => serde_json::to_string(goals).unwrap_or_default(),
+        Notice::Links(links) => serde_json::to_string(links).unwrap_or_default(),
     }
 }
 

@@ -33,6 +33,10 @@ pub struct Presence {
     writing: bool,
     /// Whether a write of the pending counts is already planned.
     flush_planned: bool,
+    /// Set once the process left: nothing is written any more.
+    left: bool,
+    /// Told when the write under way is done (a leave waits for it).
+    after_write: Vec<tokio::sync::oneshot::Sender<()>>,
 }
 
 impl Presence {
@@ -45,13 +49,15 @@ impl Presence {
             pending: HashMap::new(),
             writing: false,
             flush_planned: false,
+            left: false,
+            after_write: Vec::new(),
         }
     }
 
     /// Writes the heartbeat and the pending counts; done at once when a write is already
     /// under way (the next beat takes what it left).
     fn flush(&mut self) -> ResponseActFuture<Self, ()> {
-        if self.writing {
+        if self.writing || self.left {
             return Box::pin(actix::fut::ready(()));
         }
         self.writing = true;
@@ -64,6 +70,10 @@ impl Presence {
         };
         Box::pin(write.into_actor(self).map(move |done, act, ctx| {
             act.writing = false;
+            for waiter in act.after_write.drain(..) {
+                // A leave that stopped waiting has nothing to be told.
+                let _ = waiter.send(());
+            }
             if let Err(e) = done {
                 log::warn!("cannot record this process's streams: {e}");
                 // Written at the next beat, unless a newer count came meanwhile.
@@ -152,9 +162,20 @@ pub struct Leave;
 impl Handler<Leave> for Presence {
     type Result = ResponseFuture<()>;
 
+    /// Stops writing, waits for a write already under way (which would otherwise land
+    /// after the goodbye), then removes this process's rows.
     fn handle(&mut self, _: Leave, _: &mut Self::Context) -> Self::Result {
+        self.left = true;
+        let under_way = self.writing.then(|| {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            self.after_write.push(tx);
+            rx
+        });
         let (db, process) = (self.db.clone(), self.process.clone());
         Box::pin(async move {
+            if let Some(done) = under_way {
+                let _ = done.await;
+            }
             if let Err(e) = db.run(move |conn| presence::leave(conn, &process)).await {
                 log::warn!("cannot remove this process's presence: {e}");
             }

@@ -19,7 +19,7 @@ use super::presence::{Counted, Presence};
 use crate::access_code::short;
 use crate::clock::{Clock, WakeToken};
 use crate::metrics::{Metrics, StreamEnd};
-use crate::rules::{CompletedTurn, PairRoom};
+use crate::rules::{Checked, PairRoom, Write};
 use crate::rules::{Effect, Input, RoomError, RoomMachine, RoomPolicy, Seen, WriteOutcome};
 use crate::store::feed::wire::{told_from_wire, told_to_wire};
 use crate::store::presence;
@@ -125,20 +125,22 @@ impl Room {
         let mut reply = None;
         let mut write = None;
         let mut ask = false;
+        let mut check = false;
         let mut gone = Vec::new();
         for effect in effects {
             match effect {
-                Effect::Save(room, turns) => {
+                Effect::Save(change) => {
                     if self.machine.pausing_empty() {
                         log::info!(
                             "room {}…: no stream for the grace period, pausing",
-                            short(&room.access_code)
+                            short(&change.room.access_code)
                         );
                     }
-                    write = Some(Some((room, turns)));
+                    write = Some(Some(*change));
                 }
                 Effect::DeleteRow => write = Some(None),
                 Effect::AskPresence => ask = true,
+                Effect::CheckRow => check = true,
                 Effect::Broadcast(notices) => {
                     let ids = self.fanout.broadcast(&notices);
                     gone.extend(self.let_go(ids, ctx));
@@ -162,7 +164,16 @@ impl Room {
                 Effect::TimeUps(n) => self.env.metrics.time_ups.inc_by(n),
             }
         }
-        let io: Work = if ask {
+        let io: Work = if check {
+            Box::pin(
+                self.read_row()
+                    .into_actor(self)
+                    .then(move |checked, act, ctx| {
+                        act.feed(Input::RowChecked(checked), ctx)
+                            .map(move |later, _, _| reply.or(later))
+                    }),
+            )
+        } else if ask {
             Box::pin(
                 self.seen_elsewhere()
                     .into_actor(self)
@@ -191,12 +202,9 @@ impl Room {
         Box::pin(closed.then(move |early, _, _| io.map(move |later, _, _| later.or(early))))
     }
 
-    /// Writes `row` over its previous version with the turns it ended (or, for `None`,
+    /// Writes `row` over its previous version with what changed beside it (or, for `None`,
     /// deletes the room).
-    fn write(
-        &self,
-        row: Option<(PairRoom, Vec<CompletedTurn>)>,
-    ) -> impl std::future::Future<Output = WriteOutcome> {
+    fn write(&self, row: Option<Write>) -> impl std::future::Future<Output = WriteOutcome> {
         let db = self.env.db.clone();
         let code = self.machine.room().access_code.clone();
         let now = self.env.clock.now_ms();
@@ -204,8 +212,8 @@ impl Room {
         async move {
             let key = code.clone();
             let done = match row {
-                Some((room, turns)) => {
-                    db.run_for_room(move |conn| rooms::save(conn, &room, &turns, now, &told))
+                Some(change) => {
+                    db.run_for_room(move |conn| rooms::save(conn, &change, now, &told))
                         .await
                 }
                 None => db
@@ -226,6 +234,25 @@ impl Room {
                 Err(e) => {
                     log::warn!("room {}…: write failed: {e}", short(&code));
                     WriteOutcome::Failed
+                }
+            }
+        }
+    }
+
+    /// The room's row as the database holds it now.
+    fn read_row(&self) -> impl std::future::Future<Output = Checked> {
+        let (db, clock) = (self.env.db.clone(), self.env.clock.clone());
+        let code = self.machine.room().access_code.clone();
+        async move {
+            let key = code.clone();
+            match db
+                .run_for_room(move |conn| rooms::find(conn, &key, clock.now_ms()))
+                .await
+            {
+                Ok(row) => Checked::Row(row.map(Box::new)),
+                Err(e) => {
+                    log::warn!("room {}…: cannot read its row again: {e}", short(&code));
+                    Checked::Failed
                 }
             }
         }

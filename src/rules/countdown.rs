@@ -395,6 +395,22 @@ impl Timer {
         due
     }
 
+    /// Places a running timer's tick cursor at the first tick of its run, or, for a run
+    /// that began before `since`, at the first tick below what was left at `since`. The
+    /// ticks due by now then all come out at the next [`Timer::take_due_ticks`].
+    pub fn ticks_from(&mut self, since: i64) {
+        let limit = self.limit();
+        if let State::Running {
+            deadline_at,
+            resumed_at,
+            next_tick,
+        } = &mut self.state
+        {
+            let from = (*resumed_at).max(since);
+            *next_tick = Some(first_tick_below((*deadline_at - from).clamp(0, limit)));
+        }
+    }
+
     /// Moves a running timer's tick cursor below `told`, a remaining time already announced
     /// for this run, so that no tick tells it again. A copy loaded at a reading taken before
     /// the run began (another process's clock, a read planned earlier) would otherwise place

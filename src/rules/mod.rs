@@ -5,6 +5,8 @@
 //! # Layout
 //! - [`countdown`]: the timer (`state` idle/running/paused, `phase` turn/break), its
 //!   deadline and its ticks.
+//! - [`goals`]: a room's goals in the order every page shares.
+//! - [`links`]: a room's reference links and their categories.
 //! - [`members`]: who is in a room, in turn order, and how the order rotates.
 //! - [`settings`]: a room's settings (auto-start, breaks) and what follows a countdown.
 //! - [`room`]: a room as a value (its people, its timer, its settings, its version);
@@ -17,6 +19,8 @@
 //! - [`now`]: a reading of the clock.
 
 pub mod countdown;
+pub mod goals;
+pub mod links;
 pub mod machine;
 pub mod members;
 pub mod notice;
@@ -27,8 +31,10 @@ pub mod room;
 pub mod settings;
 
 pub use countdown::*;
+pub use goals::{Goal, GoalError, Goals, MAX_GOALS};
+pub use links::{Category, Link, LinkError, LinkView, Links};
 pub use machine::{
-    Effect, Input, RoomError, RoomMachine, Seen, WriteOutcome, MAX_STALE_RETRIES,
+    Checked, Effect, Input, RoomError, RoomMachine, Seen, Write, WriteOutcome, MAX_STALE_RETRIES,
     RETRY_FAILED_WRITE,
 };
 pub use members::{Members, MembersError, NameError, NotAMember, MAX_MEMBERS, MIN_MEMBERS};

@@ -5,6 +5,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::countdown::{Phase, StateName};
+use super::goals::Goal;
+use super::links::LinkView;
 use super::settings::RoomSettings;
 
 /// The value of an `event: timer` line.
@@ -72,6 +74,10 @@ pub enum Notice {
     State(Snapshot),
     /// `event: presence` with who is here.
     Presence(PresenceView),
+    /// `event: todos` with the whole list of goals, in order.
+    Todos(Vec<Goal>),
+    /// `event: links` with the whole list of links, newest first.
+    Links(Vec<LinkView>),
 }
 
 /// The timer as the API shows it at one instant.

@@ -27,6 +27,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::countdown::{Phase, Timer, TimerRunning};
+use super::goals::{GoalError, Goals};
+use super::links::{Link, LinkError, Links};
 use super::members::{Members, MembersError, NotAMember};
 use super::notice::{Notice, PresenceView, Snapshot, TimerEvent, TimerView};
 use super::settings::{FollowUp, RoomSettings, SettingsPatch};
@@ -85,6 +87,10 @@ pub struct PairRoom {
     pub time_up_at: Option<i64>,
     /// Bumped on every committed change; a write that expects an older version loses.
     pub version: i64,
+    /// What the room works toward, in order.
+    pub goals: Goals,
+    /// Its reference links and their categories.
+    pub links: Links,
 }
 
 /// A validated request for a new room.
@@ -115,6 +121,8 @@ impl NewRoom {
             settings: self.settings,
             time_up_at: None,
             version: 1,
+            goals: Goals::default(),
+            links: Links::default(),
         }
     }
 }
@@ -158,6 +166,51 @@ pub enum Command {
     Complete,
     /// Some of the room's settings change.
     Settings(SettingsPatch),
+    /// A goal is added last, with this id and (checked) text.
+    AddGoal {
+        /// A fresh random id.
+        id: i64,
+        /// Its text.
+        content: String,
+    },
+    /// A goal's text changes.
+    EditGoal {
+        /// The goal.
+        id: i64,
+        /// Its new text.
+        content: String,
+    },
+    /// A goal moves to a position (past the end: last); the others shift.
+    MoveGoal {
+        /// The goal.
+        id: i64,
+        /// Its new position, from 0.
+        to: u64,
+    },
+    /// A goal is checked, or unchecked.
+    ToggleGoal(i64),
+    /// A goal is removed.
+    RemoveGoal(i64),
+    /// A category is added.
+    AddCategory {
+        /// A fresh random id.
+        id: String,
+        /// Its (checked) name.
+        name: String,
+    },
+    /// A category is renamed.
+    RenameCategory {
+        /// The category.
+        id: String,
+        /// Its new (checked) name.
+        name: String,
+    },
+    /// A category is deleted; its links lose it.
+    RemoveCategory(String),
+    /// A link is added.
+    AddLink(Link),
+    /// A link is deleted.
+    RemoveLink(i64),
 }
 
 /// Why a command cannot be applied.
@@ -175,6 +228,12 @@ pub enum CommandError {
     /// The member to remove is not in the room.
     #[error(transparent)]
     NotAMember(#[from] NotAMember),
+    /// The goals would break their rules, or the goal is unknown.
+    #[error(transparent)]
+    Goal(#[from] GoalError),
+    /// The links or categories would break their rules, or one is unknown.
+    #[error(transparent)]
+    Link(#[from] LinkError),
 }
 
 /// How a turn ended.
@@ -351,6 +410,16 @@ impl PairRoom {
             Some(t) => (t.room, t.notices, t.turns),
             None => (self.clone(), Vec::new(), Vec::new()),
         };
+        // Goals and links are the room's board: a change to them tells only them, and is no
+        // change to the timer or the roles (the time-up's window for swaps stays open).
+        if let Some(board) = room.apply_to_board(&command)? {
+            notices.push(board);
+            return Ok(Some(Transition {
+                room,
+                notices,
+                turns,
+            }));
+        }
         let (changed, event) = match command {
             Command::Start => (room.timer.start(now), Some(TimerEvent::Start)),
             Command::Stop => (room.timer.stop(now), Some(TimerEvent::Pause)),
@@ -397,6 +466,17 @@ impl PairRoom {
                 room.members = members;
                 (true, None)
             }
+            // The board's commands were applied above.
+            Command::AddGoal { .. }
+            | Command::EditGoal { .. }
+            | Command::MoveGoal { .. }
+            | Command::ToggleGoal(_)
+            | Command::RemoveGoal(_)
+            | Command::AddCategory { .. }
+            | Command::RenameCategory { .. }
+            | Command::RemoveCategory(_)
+            | Command::AddLink(_)
+            | Command::RemoveLink(_) => (false, None),
         };
         if changed {
             room.time_up_at = None;
@@ -416,6 +496,52 @@ impl PairRoom {
             notices,
             turns,
         }))
+    }
+
+    /// Applies a command to the goals or the links; the notice that tells the change, or
+    /// `None` for a command that is no board command.
+    fn apply_to_board(&mut self, command: &Command) -> Result<Option<Notice>, CommandError> {
+        match command {
+            Command::AddGoal { id, content } => {
+                self.goals.add(*id, content.clone())?;
+            }
+            Command::EditGoal { id, content } => self.goals.edit(*id, content.clone())?,
+            Command::MoveGoal { id, to } => self.goals.move_to(*id, *to)?,
+            Command::ToggleGoal(id) => self.goals.toggle(*id)?,
+            Command::RemoveGoal(id) => self.goals.remove(*id)?,
+            Command::AddCategory { id, name } => {
+                self.links.add_category(id.clone(), name.clone())?;
+                return Ok(Some(self.links_notice()));
+            }
+            Command::RenameCategory { id, name } => {
+                self.links.rename_category(id, name.clone())?;
+                return Ok(Some(self.links_notice()));
+            }
+            Command::RemoveCategory(id) => {
+                self.links.remove_category(id)?;
+                return Ok(Some(self.links_notice()));
+            }
+            Command::AddLink(link) => {
+                self.links.add_link(link.clone())?;
+                return Ok(Some(self.links_notice()));
+            }
+            Command::RemoveLink(id) => {
+                self.links.remove_link(*id)?;
+                return Ok(Some(self.links_notice()));
+            }
+            _ => return Ok(None),
+        }
+        Ok(Some(self.goals_notice()))
+    }
+
+    /// `todos` with the whole list of goals.
+    pub fn goals_notice(&self) -> Notice {
+        Notice::Todos(self.goals.list().to_vec())
+    }
+
+    /// `links` with the whole list of links, newest first.
+    pub fn links_notice(&self) -> Notice {
+        Notice::Links(self.links.views(None))
     }
 
     /// Refuses a request that names another round than the room's.
@@ -447,13 +573,14 @@ impl PairRoom {
     }
 
     /// What a new stream is told first, after `connect`: the live remaining time, `running`
-    /// while the timer runs, and the snapshot.
+    /// while the timer runs, the snapshot, and the goals.
     pub fn greeting(&self, now: i64) -> Vec<Notice> {
         let mut notices = vec![Notice::Remaining(self.timer.remaining(now))];
         if self.timer.is_running() {
             notices.push(Notice::Timer(TimerEvent::Running));
         }
         notices.push(Notice::State(self.snapshot(now)));
+        notices.push(self.goals_notice());
         notices
     }
 }
@@ -477,6 +604,8 @@ mod tests {
             settings: RoomSettings::default(),
             time_up_at: None,
             version: 1,
+            goals: Goals::default(),
+            links: Links::default(),
         }
     }
 
@@ -505,6 +634,8 @@ mod tests {
                 Notice::Timer(e) => format!("timer:{}", e.as_str()),
                 Notice::State(_) => "state".to_string(),
                 Notice::Presence(p) => format!("presence:{}", p.watching),
+                Notice::Todos(g) => format!("todos:{}", g.len()),
+                Notice::Links(l) => format!("links:{}", l.len()),
             })
             .collect()
     }
@@ -798,13 +929,67 @@ mod tests {
     }
 
     #[test]
-    fn greeting_says_running_only_while_running() {
+    fn greeting_says_running_only_while_running_and_ends_with_the_goals() {
         let idle = room(5000);
-        assert_eq!(idle.greeting(T0).len(), 2);
+        let g = idle.greeting(T0);
+        assert_eq!(g.len(), 3);
+        assert!(matches!(g[1], Notice::State(_)));
         let running = applied(&idle, Command::Start, T0).room;
         let g = running.greeting(T0 + 250);
         assert_eq!(g[0], Notice::Remaining(4750));
         assert_eq!(g[1], Notice::Timer(TimerEvent::Running));
+        assert!(matches!(g[2], Notice::State(_)));
+        assert_eq!(g[3], Notice::Todos(Vec::new()));
+    }
+
+    #[test]
+    fn a_goal_change_tells_only_the_goals_and_keeps_the_time_up_window() {
+        let timed_up = just_timed_up(3000);
+        let t = applied(
+            &timed_up,
+            Command::AddGoal {
+                id: 7,
+                content: "ship".into(),
+            },
+            T0 + 3100,
+        );
+        assert_eq!(events(&t), ["todos:1"]);
+        assert_eq!(t.room.time_up_at, timed_up.time_up_at);
+        assert_eq!(t.room.apply(LEGACY_SWAP, T0 + 3200), Ok(None));
+        assert_eq!(
+            t.room.apply(Command::ToggleGoal(8), T0),
+            Err(CommandError::Goal(GoalError::NotFound(8)))
+        );
+    }
+
+    #[test]
+    fn a_link_change_tells_the_whole_list_with_category_names() {
+        let r = applied(
+            &room(3000),
+            Command::AddCategory {
+                id: "c1".into(),
+                name: "Docs".into(),
+            },
+            T0,
+        );
+        assert_eq!(events(&r), ["links:0"]);
+        let (url, host) = crate::rules::links::url("https://docs.rs/x").expect("a URL");
+        let t = applied(
+            &r.room,
+            Command::AddLink(Link {
+                id: 9,
+                url,
+                host,
+                category: Some("c1".into()),
+                added_at: T0,
+            }),
+            T0,
+        );
+        let Some(Notice::Links(list)) = t.notices.last() else {
+            panic!("{:?}", t.notices);
+        };
+        assert_eq!(list[0].category_name.as_deref(), Some("Docs"));
+        assert_eq!(list[0].head_title, "docs.rs");
     }
 
     #[test]

@@ -9,9 +9,11 @@
 //! - `models`: the row type and its conversion to the domain.
 //! - `rooms`: the queries of the `rooms` table.
 //! - `history`: every room's completed turns.
+//! - `board`: every room's goals, links and categories.
 //! - `presence`: who holds streams where, across processes on PostgreSQL.
 //! - `feed`: the change feed between processes on PostgreSQL (`NOTIFY` / `LISTEN`).
 
+pub mod board;
 mod conn;
 pub mod feed;
 pub mod history;
@@ -319,6 +321,94 @@ mod tests {
             let asked = std::time::Instant::now();
             assert!(matches!(db.room_conn(), Err(StoreError::Unavailable(_))));
             assert!(asked.elapsed() < POOL_WAIT, "waited {:?}", asked.elapsed());
+        }
+    }
+
+    /// Runs `source`'s migrations on `conn` up to (not including) the one whose name holds
+    /// `stop_at`, fills one room the way the schema then held it, then runs the rest.
+    fn migrate_a_room_across<C>(conn: &mut C, source: EmbeddedMigrations, stop_at: &str, fill: &str)
+    where
+        C: MigrationHarness<C::Backend>
+            + diesel::connection::SimpleConnection
+            + diesel::migration::MigrationConnection,
+    {
+        use diesel::migration::MigrationSource;
+        conn.setup().expect("the migrations table");
+        let all = MigrationSource::<C::Backend>::migrations(&source).expect("the migrations");
+        let mut stopped = false;
+        for migration in all {
+            if !stopped && migration.name().to_string().contains(stop_at) {
+                conn.batch_execute(fill).expect("an old room");
+                stopped = true;
+            }
+            conn.run_migration(&*migration).expect("a migration runs");
+        }
+        assert!(stopped, "no migration named {stop_at}");
+    }
+
+    /// A room as the schema held it before members and before its timer's state and phase
+    /// took the API's names: its driver and navigator in their columns.
+    const OLD_ROOM: &str = "INSERT INTO rooms (access_code, navigator, driver, mission_url, \
+        created_at, duration_ms, phase, remaining_ms, deadline_at, round, version, updated_at, \
+        status, time_up_at, period, auto_start, break_every, break_duration_ms) VALUES \
+        ('oldroom1', 'Nat', 'Dee', '', 1, 60000, 'running', 60000, 1700000060000, 3, 9, 1, \
+        'IN_PROGRESS', NULL, 'turn', FALSE, 0, 300000)";
+
+    fn the_old_room_is_a_pair_of_members(conn: &mut Conn) {
+        let room = rooms::find(conn, "oldroom1", 1_700_000_030_000)
+            .expect("readable")
+            .expect("kept");
+        assert_eq!(room.members.names(), ["Dee", "Nat"]);
+        assert_eq!((room.driver(), room.navigator()), ("Dee", "Nat"));
+        assert_eq!((room.timer.round, room.version), (3, 9));
+        assert_eq!(room.timer.deadline_at(), Some(1_700_000_060_000));
+        // A run stored before its start was counts from full.
+        assert_eq!(room.timer.ran_by(1_700_000_030_000), 30_000);
+    }
+
+    #[test]
+    fn every_existing_sqlite_room_keeps_its_driver_and_navigator_as_its_first_members() {
+        let dir = tempfile::tempdir().expect("a scratch folder");
+        let path = dir.path().join("old.db");
+        let path = path.to_str().expect("utf-8");
+        let mut conn = SqliteConnection::establish(path).expect("opens");
+        migrate_a_room_across(
+            &mut conn,
+            SQLITE_MIGRATIONS,
+            "timer_state_and_phase",
+            OLD_ROOM,
+        );
+        the_old_room_is_a_pair_of_members(&mut Conn::Sqlite(conn));
+    }
+
+    #[test]
+    fn every_existing_postgres_room_keeps_its_driver_and_navigator_as_its_first_members() {
+        let Ok(admin_url) = std::env::var("PAIRSYNC_TEST_POSTGRES") else {
+            eprintln!("skipped: PAIRSYNC_TEST_POSTGRES not set, the PostgreSQL migration test did not run");
+            return;
+        };
+        let name = format!("pairsync_migration_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = PgConnection::establish(&admin_url).expect("the server answers");
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .expect("a database of its own");
+        let url = match admin_url.rsplit_once('/') {
+            Some((server, _)) => format!("{server}/{name}"),
+            None => panic!("a URL with a database: {admin_url}"),
+        };
+        let outcome = std::panic::catch_unwind(|| {
+            let mut conn = PgConnection::establish(&url).expect("opens");
+            migrate_a_room_across(
+                &mut conn,
+                POSTGRES_MIGRATIONS,
+                "timer_state_and_phase",
+                OLD_ROOM,
+            );
+            the_old_room_is_a_pair_of_members(&mut Conn::Pg(conn));
+        });
+        let _ = admin.batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)"));
+        if let Err(panic) = outcome {
+            std::panic::resume_unwind(panic);
         }
     }
 

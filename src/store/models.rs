@@ -3,7 +3,7 @@
 use diesel::prelude::*;
 
 use super::schema::rooms;
-use crate::rules::{Members, PairRoom, Phase, RoomSettings, RoomStatus, Timer};
+use crate::rules::{Goals, Links, Members, PairRoom, Phase, RoomSettings, RoomStatus, Timer};
 
 /// A `rooms` row as stored.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
@@ -140,6 +140,8 @@ impl RoomRow {
             },
             time_up_at: self.time_up_at,
             version: self.version,
+            goals: Goals::default(),
+            links: Links::default(),
         })
     }
 }
@@ -165,6 +167,8 @@ mod tests {
             },
             time_up_at: Some(now - 3000),
             version: 7,
+            goals: Goals::default(),
+            links: Links::default(),
         };
         for step in 0..6 {
             match step {

@@ -5,11 +5,11 @@ use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 use super::feed::{self, Change};
-use super::history;
 use super::models::RoomRow;
 use super::schema::rooms::dsl;
+use super::{board, history};
 use super::{Conn, StoreError};
-use crate::rules::{CompletedTurn, PairRoom, StateName};
+use crate::rules::{PairRoom, StateName, Write};
 
 /// What became of a versioned write.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,6 +51,21 @@ pub fn insert(conn: &mut Conn, room: &PairRoom, now: i64) -> Result<(), StoreErr
     })
 }
 
+/// The rooms these rows store, with their boards; running timers' ticks placed at `now`.
+fn rooms_of(conn: &mut Conn, rows: Vec<RoomRow>, now: i64) -> Result<Vec<PairRoom>, StoreError> {
+    let codes: Vec<String> = rows.iter().map(|r| r.access_code.clone()).collect();
+    let mut boards = board::load_many(conn, &codes)?;
+    rows.into_iter()
+        .map(|r| {
+            let mut room = r.into_room(now)?;
+            let board = boards.remove(&room.access_code).unwrap_or_default();
+            room.goals = board.goals;
+            room.links = board.links;
+            Ok(room)
+        })
+        .collect()
+}
+
 /// The room with this access code, if any; a running timer's ticks placed at `now`.
 pub fn find(conn: &mut Conn, code: &str, now: i64) -> Result<Option<PairRoom>, StoreError> {
     let row = dsl::rooms
@@ -58,8 +73,7 @@ pub fn find(conn: &mut Conn, code: &str, now: i64) -> Result<Option<PairRoom>, S
         .select(RoomRow::as_select())
         .first(conn)
         .optional()?;
-    row.map(|r| r.into_room(now).map_err(StoreError::from))
-        .transpose()
+    Ok(rooms_of(conn, row.into_iter().collect(), now)?.pop())
 }
 
 /// Whether a room has this access code.
@@ -78,9 +92,7 @@ pub fn running(conn: &mut Conn, now: i64) -> Result<Vec<PairRoom>, StoreError> {
         .filter(dsl::state.eq(StateName::Running.as_str()))
         .select(RoomRow::as_select())
         .load(conn)?;
-    rows.into_iter()
-        .map(|r| r.into_room(now).map_err(StoreError::from))
-        .collect()
+    rooms_of(conn, rows, now)
 }
 
 /// Every room whose timer runs or whose code is among `codes`.
@@ -97,21 +109,14 @@ pub fn running_or_among(
         )
         .select(RoomRow::as_select())
         .load(conn)?;
-    rows.into_iter()
-        .map(|r| r.into_room(now).map_err(StoreError::from))
-        .collect()
+    rooms_of(conn, rows, now)
 }
 
-/// Writes `room` (whose `version` is the new one) over the row holding `room.version − 1`,
-/// and the `turns` it ended into the history, in one transaction; `told` is what the change
-/// tells the streams, for the other processes.
-pub fn save(
-    conn: &mut Conn,
-    room: &PairRoom,
-    turns: &[CompletedTurn],
-    now: i64,
-    told: &str,
-) -> Result<Saved, StoreError> {
+/// Writes the change's room (whose `version` is the new one) over the row holding
+/// `version − 1`, with what changed beside it (the turns it ended, the board), in one
+/// transaction; `told` is what the change tells the streams, for the other processes.
+pub fn save(conn: &mut Conn, change: &Write, now: i64, told: &str) -> Result<Saved, StoreError> {
+    let room = &change.room;
     let expected = room.version - 1;
     let changed = conn.transaction(|conn| {
         let changed = diesel::update(
@@ -122,7 +127,13 @@ pub fn save(
         .set(RoomRow::from_room(room, now))
         .execute(conn)?;
         if changed == 1 {
-            history::record(conn, &room.access_code, turns)?;
+            history::record(conn, &room.access_code, &change.turns)?;
+            if change.goals {
+                board::write_goals(conn, &room.access_code, &room.goals)?;
+            }
+            if change.links {
+                board::write_links(conn, &room.access_code, &room.links)?;
+            }
             announce(conn, &room.access_code, room.version, told)?;
         }
         Ok::<_, StoreError>(changed)

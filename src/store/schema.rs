@@ -96,6 +96,58 @@ diesel::table! {
     }
 }
 
-diesel::joinable!(turns -> rooms (access_code));
+diesel::table! {
+    /// Every room's goals.
+    goals (id) {
+        /// A random id, unique over every room.
+        id -> BigInt,
+        /// The room.
+        access_code -> Text,
+        /// What the goal says.
+        content -> Text,
+        /// Whether it is done.
+        checked -> Bool,
+        /// Its position, `0 … n−1` over the room's goals.
+        position -> BigInt,
+    }
+}
 
-diesel::allow_tables_to_appear_in_same_query!(rooms, turns, processes, presence);
+diesel::table! {
+    /// Every room's categories of links.
+    categories (access_code, id) {
+        /// The room.
+        access_code -> Text,
+        /// An id, unique in the room.
+        id -> Text,
+        /// Its name, unique in the room.
+        value -> Text,
+        /// Its place among the room's categories, oldest first.
+        position -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// Every room's reference links.
+    links (id) {
+        /// A random id, unique over every room.
+        id -> BigInt,
+        /// The room.
+        access_code -> Text,
+        /// The URL.
+        url -> Text,
+        /// The URL's host.
+        host -> Text,
+        /// Its category's id, if any.
+        category_id -> Nullable<Text>,
+        /// When it was added, epoch ms.
+        added_at -> BigInt,
+    }
+}
+
+diesel::joinable!(turns -> rooms (access_code));
+diesel::joinable!(goals -> rooms (access_code));
+diesel::joinable!(links -> rooms (access_code));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    rooms, turns, goals, categories, links, processes, presence
+);

@@ -105,6 +105,8 @@ pub struct TestServer {
 }
 
 fn client() -> reqwest::Client {
+    // reqwest speaks TLS with rustls, which needs its provider chosen before any client.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
         .timeout(REQUEST_TIMEOUT)
         .build()

@@ -2,6 +2,7 @@
 //! database and talks HTTP and SSE to it, as a client would.
 
 mod backend;
+mod board;
 mod breaks;
 mod cluster;
 mod defaults;

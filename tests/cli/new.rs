@@ -1,14 +1,15 @@
-//! `pairsync new`: creates a room and prints its page URL, or the server's refusal.
+//! `pairsync new`: creates a room and prints its page URL, or the server's refusal, or
+//! every problem with its arguments in words before anything is sent.
 
 use std::process::{Command, Output};
 
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::TestServer;
+use crate::support;
 
 /// `pairsync ARGS` with only `env` set; its output.
-fn pairsync(args: &[&str], env: &[(&str, &str)]) -> Output {
+pub fn pairsync(args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_pairsync"))
         .args(args)
         .env_clear()
@@ -17,17 +18,17 @@ fn pairsync(args: &[&str], env: &[(&str, &str)]) -> Output {
         .expect("the binary runs")
 }
 
-fn stdout(out: &Output) -> String {
+pub fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-fn stderr(out: &Output) -> String {
+pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 #[tokio::test]
 async fn new_prints_the_page_url_of_a_room_made_as_asked() {
-    let server = TestServer::spawn().await;
+    let server = support::spawn().await;
     let out = pairsync(
         &[
             "new",
@@ -63,7 +64,7 @@ async fn new_prints_the_page_url_of_a_room_made_as_asked() {
 
 #[tokio::test]
 async fn new_finds_the_server_in_pairsync_server() {
-    let server = TestServer::spawn().await;
+    let server = support::spawn().await;
     let out = pairsync(
         &["new", "--driver", "Bob", "--navigator", "Ann"],
         &[("PAIRSYNC_SERVER", &server.base)],
@@ -74,7 +75,7 @@ async fn new_finds_the_server_in_pairsync_server() {
 
 #[tokio::test]
 async fn a_refused_room_prints_the_servers_message_and_exits_1() {
-    let server = TestServer::spawn().await;
+    let server = support::spawn().await;
     // What the server says to the same request.
     let res = server
         .client
@@ -167,4 +168,177 @@ fn a_server_setting_in_the_environment_does_not_stop_the_client() {
         "{}",
         stderr(&out)
     );
+}
+
+/// The access code in the page URL `new` printed for `server`.
+fn printed_code(out: &Output, base: &str) -> String {
+    assert!(out.status.success(), "{}", stderr(out));
+    let printed = stdout(out);
+    assert_eq!(printed.lines().count(), 1, "{printed:?}");
+    printed
+        .trim_end()
+        .strip_prefix(&format!("{base}/p/"))
+        .unwrap_or_else(|| panic!("not a page URL of {base}: {printed:?}"))
+        .to_string()
+}
+
+#[tokio::test]
+async fn new_with_members_makes_a_room_in_their_order_with_its_settings() {
+    let server = support::spawn().await;
+    let out = pairsync(
+        &[
+            "new",
+            "--member",
+            "Ann",
+            "--member",
+            "Bob",
+            "--member",
+            " Cy ",
+            "--minutes",
+            "2",
+            "--auto-start",
+            "--break-every",
+            "3",
+            "--break-minutes",
+            "1.5",
+            "--server",
+            &server.base,
+        ],
+        &[],
+    );
+    let code = printed_code(&out, &server.base);
+    let (status, room) = server.get_json(&format!("/api/pair-room/{code}")).await;
+    assert_eq!(status, StatusCode::OK, "{room}");
+    assert_eq!(room["members"], json!(["Ann", "Bob", "Cy"]));
+    assert_eq!(
+        (&room["driver"], &room["navigator"]),
+        (&json!("Ann"), &json!("Bob"))
+    );
+    assert_eq!(room["duration"], 120_000);
+    assert_eq!(
+        room["settings"],
+        json!({"autoStart": true, "breakEvery": 3, "breakDuration": 90_000})
+    );
+}
+
+#[tokio::test]
+async fn settings_left_out_are_the_servers_defaults() {
+    let server = support::spawn().await;
+    let out = pairsync(
+        &[
+            "new",
+            "--member",
+            "Ann",
+            "--member",
+            "Bob",
+            "--server",
+            &server.base,
+        ],
+        &[],
+    );
+    let code = printed_code(&out, &server.base);
+    let (_, room) = server.get_json(&format!("/api/pair-room/{code}")).await;
+    assert_eq!(room["members"], json!(["Ann", "Bob"]));
+    assert_eq!(room["duration"], 25 * 60_000);
+    assert_eq!(
+        room["settings"],
+        json!({"autoStart": false, "breakEvery": 0, "breakDuration": 300_000})
+    );
+}
+
+#[test]
+fn every_problem_is_said_at_once_in_words_before_anything_is_sent() {
+    // Nothing listens on port 9: the problems are found before any request.
+    let out = pairsync(
+        &[
+            "new",
+            "--member",
+            "Ann",
+            "--member",
+            "Bartholomew Fitzwilliam",
+            "--member",
+            "Ann",
+            "--minutes",
+            "0",
+            "--break-every",
+            "25",
+            "--break-minutes",
+            "90",
+            "--server",
+            "http://127.0.0.1:9",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "");
+    assert_eq!(
+        stderr(&out).lines().collect::<Vec<_>>(),
+        [
+            "pairsync: Names can be at most 20 characters: \"Bartholomew Fitzwilliam\" has 23",
+            "pairsync: Ann is named twice",
+            "pairsync: A turn lasts at least 1 second",
+            "pairsync: Breaks can be at most 20 turns apart, not 25",
+            "pairsync: A break lasts at most 60 minutes",
+        ]
+    );
+}
+
+#[test]
+fn one_member_is_not_a_room() {
+    let out = pairsync(
+        &["new", "--member", "Ann", "--server", "http://127.0.0.1:9"],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out).trim_end(),
+        "pairsync: A room needs at least 2 members: give --member once for each person"
+    );
+}
+
+#[test]
+fn members_and_driver_at_once_is_a_usage_error() {
+    let out = pairsync(
+        &[
+            "new",
+            "--member",
+            "Ann",
+            "--member",
+            "Bob",
+            "--driver",
+            "Cy",
+            "--navigator",
+            "Dee",
+            "--server",
+            "http://127.0.0.1:9",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("cannot be used with"), "{err}");
+    assert!(err.contains("--member"), "{err}");
+    assert!(!err.contains("cannot reach"), "{err}");
+}
+
+#[tokio::test]
+async fn with_no_certificate_authority_on_the_system_plain_http_still_works() {
+    let server = support::spawn().await;
+    // rustls-native-certs reads only these when they are set: no authority at all.
+    let out = pairsync(
+        &[
+            "new",
+            "--member",
+            "Ann",
+            "--member",
+            "Bob",
+            "--server",
+            &server.base,
+        ],
+        &[
+            ("SSL_CERT_FILE", "/dev/null"),
+            ("SSL_CERT_DIR", "/nonexistent"),
+        ],
+    );
+    printed_code(&out, &server.base);
 }

@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 use crate::expect::eventually;
 use crate::helpers::TestServer;
 use crate::pty::Pty;
+use crate::support;
 
 /// Longest wait for the server to reflect a key.
 const SERVER_TIMEOUT: Duration = Duration::from_secs(10);
@@ -51,7 +52,7 @@ async fn until_timer(server: &TestServer, code: &str, state: &str) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn watch_shows_the_names_the_countdown_and_the_state() {
-    let server = TestServer::spawn().await;
+    let server = support::spawn().await;
     let (code, url) = room(&server, 90_000).await;
     let mut pty = Pty::spawn(&["watch", &url], &[]);
     pty.shows(&format!("room {code}"));
@@ -66,7 +67,7 @@ async fn watch_shows_the_names_the_countdown_and_the_state() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn space_starts_the_servers_timer_and_the_countdown_moves() {
-    let server = TestServer::spawn().await;
+    let server = support::spawn().await;
     let (code, url) = room(&server, 60_000).await;
     let mut pty = watching(&url);
 
@@ -94,7 +95,7 @@ async fn space_starts_the_servers_timer_and_the_countdown_moves() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn s_swaps_the_roles_on_the_server_and_on_screen() {
-    let server = TestServer::spawn().await;
+    let server = support::spawn().await;
     let (code, url) = room(&server, 60_000).await;
     let mut pty = watching(&url);
     pty.send("s");
@@ -111,7 +112,7 @@ async fn s_swaps_the_roles_on_the_server_and_on_screen() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn time_up_rings_the_bell_and_shows_the_next_round() {
-    let server = TestServer::spawn().await;
+    let server = support::spawn().await;
     let (_code, url) = room(&server, 2_000).await;
     let mut pty = watching(&url);
     pty.send(" ");
@@ -127,7 +128,7 @@ async fn time_up_rings_the_bell_and_shows_the_next_round() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_break_shows_its_phase_and_its_end_rings_the_bell_again() {
-    let server = TestServer::spawn().await;
+    let server = support::spawn().await;
     let code = server
         .create_room(json!({
             "navigator": "Ann", "driver": "Bob", "timerDuration": 1_000,
@@ -148,7 +149,7 @@ async fn a_break_shows_its_phase_and_its_end_rings_the_bell_again() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_resized_terminal_gets_the_view_redrawn_to_fit() {
-    let server = TestServer::spawn().await;
+    let server = support::spawn().await;
     let (_code, url) = room(&server, 60_000).await;
     let mut pty = watching(&url);
     let hint = "space start   r reset   s swap   q quit";
@@ -184,7 +185,7 @@ async fn a_resized_terminal_gets_the_view_redrawn_to_fit() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn ctrl_c_quits_and_restores_the_terminal() {
-    let server = TestServer::spawn().await;
+    let server = support::spawn().await;
     let (_code, url) = room(&server, 60_000).await;
     let mut pty = watching(&url);
     pty.send("\u{3}");
@@ -193,7 +194,7 @@ async fn ctrl_c_quits_and_restores_the_terminal() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unknown_room_says_so_and_exits_1() {
-    let server = TestServer::spawn().await;
+    let server = support::spawn().await;
     let url = server.url("/p/NoSuchRoom123");
     let mut pty = Pty::spawn(&["watch", &url], &[]);
     pty.shows("pairsync: room NoSuchRoom123 does not exist");
@@ -213,7 +214,7 @@ async fn an_unknown_room_says_so_and_exits_1() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_code_with_pairsync_server_finds_the_room() {
-    let server = TestServer::spawn().await;
+    let server = support::spawn().await;
     let (code, _url) = room(&server, 60_000).await;
     let mut pty = Pty::spawn(&["watch", &code], &[("PAIRSYNC_SERVER", &server.base)]);
     pty.shows("driver     Bob");
@@ -223,7 +224,7 @@ async fn a_code_with_pairsync_server_finds_the_room() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_deleted_room_ends_the_view_with_one_line() {
-    let server = TestServer::spawn().await;
+    let server = support::spawn().await;
     let (code, url) = room(&server, 60_000).await;
     let mut pty = watching(&url);
     let res = server
@@ -253,7 +254,7 @@ fn free_port() -> u16 {
 #[tokio::test(flavor = "multi_thread")]
 async fn it_reconnects_by_itself_after_a_crash_and_says_so_meanwhile() {
     let bind = format!("127.0.0.1:{}", free_port());
-    let mut server = TestServer::spawn_with(&[("PAIRSYNC_BIND", &bind)]).await;
+    let mut server = support::spawn_with(&[("PAIRSYNC_BIND", &bind)]).await;
     let (code, url) = room(&server, 60_000).await;
     let mut pty = watching(&url);
     pty.shows("● connected");

@@ -1,10 +1,24 @@
-//! A server in this process on a manual clock, and a client for it.
+//! The server in this process on a manual clock, and a client for it.
+//!
+//! [`App`] builds the parts with `startup::build`, as the binary does, and serves them
+//! with the binary's own HTTP server (`startup::Http::server`: the same app factory,
+//! middleware, routes and connection settings) on a port-0 listener of its own. The HTTP
+//! workers run on their own threads; the registry, the rooms and the presence reporter
+//! run in the test's actix system, where the manual clock drives them
+//! ([`App::process_elsewhere`] puts them in an actix system on a thread of their own
+//! instead, for a process that a test kills). [`Direct`] calls the same app factory's app
+//! without a socket, for answers that need no stream.
 
+use std::rc::Rc;
 use std::time::Duration;
 
+use actix_web::body::BoxBody;
+use actix_web::dev::{Service, ServiceResponse};
 use clap::Parser;
+use futures_util::future::LocalBoxFuture;
 use pairsync::clock::{Clock, ManualClock};
 use pairsync::config::{Config, Grace};
+use pairsync::startup::{self, Http, Parts};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -16,6 +30,78 @@ pub const T0: i64 = 1_700_000_000_000;
 pub const DELIVERY: Duration = Duration::from_secs(5);
 /// The admin token every test server uses.
 pub const ADMIN_TOKEN: &str = "in-process-admin-token";
+/// The client address of a request made without a socket ([`Direct`]): a client on this
+/// machine, as every request over loopback is.
+const DIRECT_PEER: &str = "127.0.0.1:40000";
+
+/// The suite's settings on `database_url`: the admin token, no pause when empty, and every
+/// room on the registry's own thread (the test's).
+pub fn settings(database_url: &str) -> Config {
+    let mut settings = Config::try_parse_from(["pairsync"]).expect("default settings");
+    settings.bind = "127.0.0.1:0".into();
+    settings.database_url = database_url.into();
+    settings.admin_token = Some(ADMIN_TOKEN.into());
+    settings.pause_when_empty = Grace::Never;
+    settings.room_threads = Some(0);
+    settings
+}
+
+/// A SQLite file in a fresh scratch folder: the folder (removed when dropped) and the path.
+fn scratch_database() -> (tempfile::TempDir, String) {
+    let scratch = tempfile::tempdir().expect("temp dir");
+    let path = scratch
+        .path()
+        .join("pairsync.db")
+        .to_str()
+        .expect("utf-8 path")
+        .to_string();
+    (scratch, path)
+}
+
+/// The binary's HTTP server for `http` on a fresh port-0 listener, driven from the test's
+/// actix system (its workers have threads of their own).
+fn serve_http(http: Http) -> Server {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let addr = listener.local_addr().expect("the port");
+    let server = http.server(listener).expect("the server serves");
+    let handle = server.handle();
+    actix_web::rt::spawn(server);
+    Server { addr, handle }
+}
+
+/// A serving HTTP server; stopped (at once, without waiting for open requests) when
+/// dropped.
+struct Server {
+    addr: std::net::SocketAddr,
+    handle: actix_web::dev::ServerHandle,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // Stops accepting and ends the workers; the test's runtime ends the rest.
+        drop(self.handle.stop(false));
+    }
+}
+
+/// Where a process's actors live.
+enum Home {
+    /// In the test's actix system. Dropping the parts ends the open streams.
+    Here {
+        /// Kept alive while the process lives.
+        _parts: Box<Parts>,
+    },
+    /// In an actix system on a thread of their own, which ends when `stop` is dropped or
+    /// sent to. The stop signal of the streams is kept here, apart from them, so that the
+    /// end of that system tells no stream to come back soon.
+    Thread {
+        /// Ends the thread's actix system.
+        stop: tokio::sync::oneshot::Sender<()>,
+        /// The thread.
+        thread: std::thread::JoinHandle<()>,
+        /// Open streams end with `retry: 250` when this is dropped.
+        shutdown: tokio::sync::watch::Sender<bool>,
+    },
+}
 
 /// A running in-process server and its clock.
 pub struct App {
@@ -23,15 +109,18 @@ pub struct App {
     pub base: String,
     /// Moves the server's clock.
     pub clock: ManualClock,
+    /// This process's id in the presence tables (on PostgreSQL).
+    pub process: Option<String>,
     client: reqwest::Client,
     /// For event streams: no limit on a response's life.
     streams: reqwest::Client,
-    server: actix_web::dev::ServerHandle,
-    /// The SQLite file.
+    /// Stops when dropped: before the actors, so that no request reaches a stopped one.
+    server: Server,
+    /// The registry, rooms and presence reporter, and what ends the streams.
+    home: Home,
+    /// The database URL.
     database: String,
-    /// Open streams end when this is dropped, as when the process stops.
-    _shutdown: tokio::sync::watch::Sender<bool>,
-    _scratch: tempfile::TempDir,
+    _scratch: Option<tempfile::TempDir>,
 }
 
 impl App {
@@ -40,41 +129,122 @@ impl App {
         App::start_with(|_| {}).await
     }
 
-    /// A server whose settings `adjust` changes first.
+    /// A server whose settings `adjust` changes first, on a SQLite file of its own.
     pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> App {
-        let scratch = tempfile::tempdir().expect("temp dir");
-        let mut settings = Config::try_parse_from(["pairsync"]).expect("default settings");
-        settings.bind = "127.0.0.1:0".into();
-        settings.database_url = scratch
-            .path()
-            .join("pairsync.db")
-            .to_str()
-            .expect("utf-8 path")
-            .into();
-        settings.admin_token = Some(ADMIN_TOKEN.into());
-        settings.pause_when_empty = Grace::Never;
-        // Every room on this test's own thread.
-        settings.room_threads = Some(0);
+        let (scratch, database) = scratch_database();
+        let mut settings = settings(&database);
         adjust(&mut settings);
-        let database = settings.database_url.clone();
         let (clock, manual) = Clock::manual(T0);
-        let running = pairsync::startup::start(settings, clock).expect("the server starts");
-        let base = format!("http://{}", running.local_addr);
-        let server = running.server.handle();
-        actix_web::rt::spawn(running.server);
+        let mut app = App::serve(settings, clock, manual);
+        app._scratch = Some(scratch);
+        app
+    }
+
+    /// One of several processes on `database_url` sharing one clock (`clock`, moved by
+    /// `manual`), its actors in the test's system.
+    pub async fn process(database_url: &str, clock: &Clock, manual: &ManualClock) -> App {
+        App::serve(settings(database_url), clock.clone(), manual.clone())
+    }
+
+    /// As [`App::process`], but with the registry, the rooms and the presence reporter in
+    /// an actix system on a thread of their own, as in a process of its own:
+    /// [`App::kill`] ends them all at once, without the clean stop's goodbye.
+    pub async fn process_elsewhere(database_url: &str, clock: &Clock, manual: &ManualClock) -> App {
+        let settings = settings(database_url);
+        let clock = clock.clone();
+        let (parts_tx, parts_rx) = tokio::sync::oneshot::channel();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                let Parts {
+                    http,
+                    shutdown,
+                    cluster,
+                    arbiters,
+                    ..
+                } = startup::build(settings, clock).expect("the parts are built");
+                let process = cluster.as_ref().map(|c| c.process.clone());
+                if parts_tx.send((http, process, shutdown)).is_err() {
+                    return;
+                }
+                // Sent to or dropped: this "process" ends with its actors.
+                let _ = stop_rx.await;
+                drop((cluster, arbiters));
+            });
+        });
+        let (http, process, shutdown) = parts_rx.await.expect("the other process started");
+        App::assemble(
+            serve_http(http),
+            Home::Thread {
+                stop: stop_tx,
+                thread,
+                shutdown,
+            },
+            manual.clone(),
+            process,
+            database_url,
+        )
+    }
+
+    /// Builds the parts in the test's system and serves them.
+    fn serve(settings: Config, clock: Clock, manual: ManualClock) -> App {
+        let database = settings.database_url.clone();
+        let parts = startup::build(settings, clock).expect("the parts are built");
+        let process = parts.cluster.as_ref().map(|c| c.process.clone());
+        let server = serve_http(parts.http.clone());
+        App::assemble(
+            server,
+            Home::Here {
+                _parts: Box::new(parts),
+            },
+            manual,
+            process,
+            &database,
+        )
+    }
+
+    fn assemble(
+        server: Server,
+        home: Home,
+        clock: ManualClock,
+        process: Option<String>,
+        database: &str,
+    ) -> App {
+        // reqwest speaks TLS with rustls, which needs its provider chosen before any client.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         App {
-            base,
-            clock: manual,
+            base: format!("http://{}", server.addr),
+            clock,
+            process,
             client: reqwest::Client::builder()
                 .timeout(DELIVERY)
                 .build()
                 .expect("client"),
             streams: reqwest::Client::new(),
             server,
-            database,
-            _shutdown: running.shutdown,
-            _scratch: scratch,
+            home,
+            database: database.to_string(),
+            _scratch: None,
         }
+    }
+
+    /// Ends this process as `kill -9` would: its actors first, all at once (nothing is
+    /// written, no presence row is removed, no stream gets a last event or a `retry:`),
+    /// then its HTTP server. Only for a process started with [`App::process_elsewhere`].
+    pub async fn kill(self) {
+        let App { server, home, .. } = self;
+        let Home::Thread {
+            stop,
+            thread,
+            shutdown,
+        } = home
+        else {
+            panic!("only a process started elsewhere can be killed");
+        };
+        let _ = stop.send(());
+        thread.join().expect("the other process's thread ends");
+        server.handle.stop(false).await;
+        drop(shutdown);
     }
 
     /// Moves the clock forward by `ms` and waits until everything due meanwhile is done.
@@ -132,11 +302,7 @@ impl App {
     /// Creates a room of `duration` ms (Ann navigates, Bob drives); its access code.
     pub async fn room(&self, duration: i64) -> String {
         let (status, body) = self
-            .send(
-                "POST",
-                "/api/pair-room",
-                Some(json!({"navigator": "Ann", "driver": "Bob", "timerDuration": duration})),
-            )
+            .send("POST", "/api/pair-room", Some(new_room(duration)))
             .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         body["accessCode"].as_str().expect("code").to_string()
@@ -162,6 +328,122 @@ impl App {
         let state = stream.skip_greeting().await;
         (stream, state.json())
     }
+}
+
+/// The body that creates a room of `duration` ms for Ann (navigator) and Bob (driver).
+fn new_room(duration: i64) -> Value {
+    json!({"navigator": "Ann", "driver": "Bob", "timerDuration": duration})
+}
+
+type Call =
+    Rc<dyn Fn(actix_web::test::TestRequest) -> LocalBoxFuture<'static, ServiceResponse<BoxBody>>>;
+
+/// The app the server runs, called without a socket (`actix_web::test::init_service`), on
+/// parts built as the binary builds them (SQLite in a scratch folder, the manual clock).
+/// For answers that are whole when the handler returns: refusals, errors, a stream's `200`.
+pub struct Direct {
+    call: Call,
+    _parts: Parts,
+    _scratch: tempfile::TempDir,
+}
+
+impl Direct {
+    /// The app with the default settings.
+    pub async fn start() -> Direct {
+        Direct::start_with(|_| {}).await
+    }
+
+    /// The app with settings that `adjust` changes first.
+    pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> Direct {
+        let (scratch, database) = scratch_database();
+        let mut settings = settings(&database);
+        adjust(&mut settings);
+        let (clock, _) = Clock::manual(T0);
+        let parts = startup::build(settings, clock).expect("the parts are built");
+        let service = Rc::new(
+            actix_web::test::init_service(startup::app(
+                parts.http.state.clone(),
+                &parts.http.allowed_origins,
+            ))
+            .await,
+        );
+        let call: Call = Rc::new(move |req| {
+            let service = service.clone();
+            Box::pin(async move {
+                // What the HTTP layer answers for an error that reaches it.
+                match service.call(req.to_request()).await {
+                    Ok(res) => res.map_into_boxed_body(),
+                    Err(e) => ServiceResponse::from_err(e, test_request().to_http_request())
+                        .map_into_boxed_body(),
+                }
+            })
+        });
+        Direct {
+            call,
+            _parts: parts,
+            _scratch: scratch,
+        }
+    }
+
+    /// The answer to `method path` (with the admin token; `body` as JSON when given).
+    pub async fn answer(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> ServiceResponse<BoxBody> {
+        let method = actix_web::http::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut req = test_request()
+            .method(method)
+            .uri(path)
+            .insert_header(("authorization", format!("Bearer {ADMIN_TOKEN}")));
+        if let Some(body) = body {
+            req = req.set_json(body);
+        }
+        (self.call)(req).await
+    }
+
+    /// Sends a request; `body` as JSON when given. The status and the JSON body (`Null`
+    /// when empty); panics on a body that is not JSON.
+    pub async fn send(&self, method: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let res = self.answer(method, path, body).await;
+        let status = StatusCode::from_u16(res.status().as_u16()).expect("a status");
+        let is_json = res
+            .headers()
+            .get("content-type")
+            .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+        let bytes = actix_web::test::read_body(res).await;
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(
+            text.is_empty() || is_json,
+            "{status} answered a body that is not JSON: {text}"
+        );
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// `PATCH path`, expecting `204`.
+    pub async fn patch(&self, path: &str) {
+        let (status, body) = self.send("PATCH", path, None).await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "PATCH {path}: {body}");
+    }
+
+    /// Creates a room of `duration` ms (Ann navigates, Bob drives); its access code.
+    pub async fn room(&self, duration: i64) -> String {
+        let (status, body) = self
+            .send("POST", "/api/pair-room", Some(new_room(duration)))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["accessCode"].as_str().expect("code").to_string()
+    }
+
+    /// Opens the room's stream; the answer, which holds the stream open while it lives.
+    pub async fn connect(&self, code: &str) -> ServiceResponse<BoxBody> {
+        let res = self
+            .answer("GET", &format!("/api/{code}/connect"), None)
+            .await;
+        assert_eq!(res.status().as_u16(), StatusCode::OK.as_u16());
+        res
+    }
 
     /// Opens a stream and expects `status` as a JSON error with `error`.
     pub async fn connect_refused(&self, code: &str, status: StatusCode, error: &str) {
@@ -176,11 +458,10 @@ impl App {
     }
 }
 
-impl Drop for App {
-    fn drop(&mut self) {
-        // Stops accepting and ends the workers; the test's runtime ends the rest.
-        drop(self.server.stop(false));
-    }
+/// A request from [`DIRECT_PEER`].
+fn test_request() -> actix_web::test::TestRequest {
+    let peer = DIRECT_PEER.parse().expect("a socket address");
+    actix_web::test::TestRequest::default().peer_addr(peer)
 }
 
 /// The next `n` events of `stream` as `(event, data)`.

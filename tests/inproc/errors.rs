@@ -1,12 +1,14 @@
-//! Refusals in process: each a JSON error with the contract's status and code.
+//! Refusals in process: each a JSON error with the contract's status and code. Each is
+//! whole when the handler returns, so these call the server's app directly, without a
+//! socket ([`Direct`]).
 
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::app::App;
+use crate::app::Direct;
 
 async fn refused(
-    app: &App,
+    app: &Direct,
     method: &str,
     path: &str,
     body: Option<serde_json::Value>,
@@ -27,7 +29,7 @@ async fn refused(
 
 #[actix_web::test]
 async fn bad_input_is_a_400_that_names_the_field() {
-    let app = App::start().await;
+    let app = Direct::start().await;
     let create = |body| {
         refused(
             &app,
@@ -55,7 +57,7 @@ async fn bad_input_is_a_400_that_names_the_field() {
 
 #[actix_web::test]
 async fn unknown_rooms_and_routes_are_404s() {
-    let app = App::start().await;
+    let app = Direct::start().await;
     for path in ["/api/pair-room/nosuchroom1", "/api/nosuchroom1/timer"] {
         refused(
             &app,
@@ -91,7 +93,7 @@ async fn unknown_rooms_and_routes_are_404s() {
 
 #[actix_web::test]
 async fn a_duration_change_while_running_is_a_409() {
-    let app = App::start().await;
+    let app = Direct::start().await;
     let code = app.room(60_000).await;
     app.patch(&format!("/api/{code}/timer/start")).await;
     refused(
@@ -107,9 +109,9 @@ async fn a_duration_change_while_running_is_a_409() {
 
 #[actix_web::test]
 async fn a_stream_over_the_room_cap_is_a_429() {
-    let app = App::start_with(|s| s.max_subscribers_per_room = 1).await;
+    let app = Direct::start_with(|s| s.max_subscribers_per_room = 1).await;
     let code = app.room(60_000).await;
-    let (_kept, _) = app.connect(&code).await;
+    let _kept = app.connect(&code).await;
     app.connect_refused(&code, StatusCode::TOO_MANY_REQUESTS, "too_many_subscribers")
         .await;
 }

@@ -38,6 +38,10 @@ use super::room::{Command, CommandError, CompletedTurn, PairRoom};
 pub const RETRY_FAILED_WRITE: Duration = Duration::from_secs(1);
 /// How many times a command is planned again when another writer changed the row first.
 pub const MAX_STALE_RETRIES: u8 = 3;
+/// How far back the ticks of a run begun in another process are still sent here (late)
+/// when its change arrives: a change reaches the other processes within milliseconds; after
+/// a longer gap (a lost change feed) the streams are made whole by the state instead.
+pub const CATCH_UP: Duration = Duration::from_secs(2);
 
 /// Why a room refuses a request, in room terms; the HTTP layer maps each to a status.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -85,6 +89,17 @@ pub enum Input {
     /// The row after a change another process announced, with what that change told its
     /// streams (each `state` made from this row).
     ChangeRead(PairRoom, Vec<Notice>),
+    /// The answer to [`Effect::CheckRow`].
+    RowChecked(Checked),
+}
+
+/// The row as [`Effect::CheckRow`] found it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Checked {
+    /// The row as the database holds it now (`None`: the row is gone).
+    Row(Option<Box<PairRoom>>),
+    /// The database did not answer.
+    Failed,
 }
 
 /// When another process last had a stream on the room.
@@ -115,9 +130,9 @@ pub enum WriteOutcome {
 /// What the shell must do, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
-    /// Write this row over the one holding `version − 1`, with the turns it ended for the
-    /// history, in one transaction; then report [`Input::Written`].
-    Save(PairRoom, Vec<CompletedTurn>),
+    /// Write this row over the one holding `version − 1`, with what changed beside it, in
+    /// one transaction; then report [`Input::Written`].
+    Save(Box<Write>),
     /// Delete the row, then report [`Input::Written`].
     DeleteRow,
     /// Send these notices to every stream, in order.
@@ -129,6 +144,10 @@ pub enum Effect {
     /// Ask the database when another process last had a stream on this room, then report
     /// [`Input::SeenElsewhere`].
     AskPresence,
+    /// Read the room's row, then report [`Input::RowChecked`]: a command that this copy
+    /// refuses, or finds nothing to do for, is checked against the committed row first when
+    /// other processes may have changed it a moment ago.
+    CheckRow,
     /// Report [`Input::Wake`] at this monotonic instant; replaces any earlier wake-up.
     WakeAt(Duration),
     /// Send `close` to every stream and end them.
@@ -143,6 +162,20 @@ pub enum Effect {
     TimeUps(u64),
 }
 
+/// One committed change: the room's new row, and what is written beside it in the same
+/// transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Write {
+    /// The new row, its `version` one above the row it replaces.
+    pub room: PairRoom,
+    /// The turns the change ended, for the history.
+    pub turns: Vec<CompletedTurn>,
+    /// Whether the goals changed (they are written whole).
+    pub goals: bool,
+    /// Whether the links or their categories changed (written whole).
+    pub links: bool,
+}
+
 /// What a write in flight was for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Cause {
@@ -150,6 +183,14 @@ enum Cause {
     Delete,
     TimeUp,
     EmptyPause,
+}
+
+/// A command's answer held back until the row is read again.
+#[derive(Debug, Clone)]
+struct Checking {
+    cause: Cause,
+    attempt: u8,
+    answer: Result<(), RoomError>,
 }
 
 #[derive(Debug, Clone)]
@@ -180,6 +221,8 @@ pub struct RoomMachine {
     retry_at: Option<Duration>,
     /// The write the shell is carrying out, if any.
     in_flight: Option<InFlight>,
+    /// The command whose answer waits for the row to be read again, if any.
+    checking: Option<Checking>,
     /// Whether the shell is asking where else the room has streams.
     asking: bool,
     /// Set once the room told its shell to stop; whether it was deleted.
@@ -198,6 +241,7 @@ impl RoomMachine {
             last_write: now.mono,
             retry_at: None,
             in_flight: None,
+            checking: None,
             asking: false,
             ended: None,
         }
@@ -272,11 +316,16 @@ impl RoomMachine {
             Input::RowRead(row) => self.row_read(now, row, None, &mut fx),
             Input::SeenElsewhere(seen) => self.seen_elsewhere(now, seen, &mut fx),
             Input::ChangeRead(row, told) => self.row_read(now, Some(row), Some(told), &mut fx),
+            Input::RowChecked(checked) => self.row_checked(now, checked, &mut fx),
         }
         if self.ended.is_none() {
             self.tell_presence(now, &mut fx);
         }
-        if self.in_flight.is_none() && !self.asking && self.ended.is_none() {
+        if self.in_flight.is_none()
+            && self.checking.is_none()
+            && !self.asking
+            && self.ended.is_none()
+        {
             fx.push(Effect::WakeAt(self.next_wake(now)));
         }
         fx
@@ -336,8 +385,13 @@ impl RoomMachine {
             Cause::TimeUp => Ok(self.room.expire(now.wall_ms)),
             Cause::Delete => Ok(None),
         };
+        let check_first = self.policy.cluster
+            && attempt < MAX_STALE_RETRIES
+            && matches!(cause, Cause::Command(_));
         match planned {
+            Err(e) if check_first => self.check(cause, attempt, Err(e.into()), fx),
             Err(e) => fx.push(Effect::Reply(Err(e.into()))),
+            Ok(None) if check_first => self.check(cause, attempt, Ok(()), fx),
             Ok(None) => {
                 if let Cause::Command(_) = cause {
                     fx.push(Effect::Reply(Ok(())));
@@ -346,7 +400,12 @@ impl RoomMachine {
             Ok(Some(transition)) => {
                 let mut next = transition.room;
                 next.version = self.room.version + 1;
-                fx.push(Effect::Save(next.clone(), transition.turns));
+                fx.push(Effect::Save(Box::new(Write {
+                    goals: next.goals != self.room.goals,
+                    links: next.links != self.room.links,
+                    room: next.clone(),
+                    turns: transition.turns,
+                })));
                 self.in_flight = Some(InFlight {
                     cause,
                     next: Some(next),
@@ -354,6 +413,42 @@ impl RoomMachine {
                     attempt,
                 });
             }
+        }
+    }
+
+    /// Holds `answer` back until the row is read again: another process may have changed
+    /// the room a moment ago, and the command would then be planned on the newer row.
+    fn check(
+        &mut self,
+        cause: Cause,
+        attempt: u8,
+        answer: Result<(), RoomError>,
+        fx: &mut Vec<Effect>,
+    ) {
+        self.checking = Some(Checking {
+            cause,
+            attempt,
+            answer,
+        });
+        fx.push(Effect::CheckRow);
+    }
+
+    /// The row read again for a held answer: a newer row is adopted (and told) and the
+    /// command planned on it; else the held answer goes out.
+    fn row_checked(&mut self, now: Now, checked: Checked, fx: &mut Vec<Effect>) {
+        let Some(held) = self.checking.take() else {
+            return;
+        };
+        match checked {
+            Checked::Row(Some(row)) if row.version > self.room.version => {
+                self.row_read(now, Some(*row), None, fx);
+                self.plan(now, held.cause, held.attempt + 1, fx);
+            }
+            Checked::Row(None) => {
+                self.end(true, fx);
+                fx.push(Effect::Reply(Err(RoomError::NotFound)));
+            }
+            Checked::Row(Some(_)) | Checked::Failed => fx.push(Effect::Reply(held.answer)),
         }
     }
 
@@ -519,11 +614,16 @@ impl RoomMachine {
 
     /// Replaces the live copy with a newer committed row.
     fn take(&mut self, now: Now, mut current: PairRoom) {
-        // The same run toward the same deadline keeps its tick cursor: no tick twice.
         if current.timer.is_running()
             && current.timer.deadline_at() == self.room.timer.deadline_at()
         {
+            // The same run toward the same deadline keeps its tick cursor: no tick twice.
             current.timer.state = self.room.timer.state;
+        } else if current.timer.is_running() {
+            // A run begun elsewhere: its streams here get every tick from its start (late
+            // when the change reached this process late), up to a short while back.
+            let since = now.wall_ms - i64::try_from(CATCH_UP.as_millis()).unwrap_or(0);
+            current.timer.ticks_from(since);
         }
         if current.timer.is_running() && !self.room.timer.is_running() {
             self.empty_since = now.mono;
@@ -568,12 +668,16 @@ impl RoomMachine {
                 }
                 (None, Some(told)) => notices.extend(told),
                 (None, None) => {
-                    notices.extend(change_events(&self.room, &current, now.wall_ms));
-                    notices.push(Notice::State(current.snapshot(now.wall_ms)));
+                    if !only_the_board_differs(&self.room, &current) {
+                        notices.extend(change_events(&self.room, &current, now.wall_ms));
+                        notices.push(Notice::State(current.snapshot(now.wall_ms)));
+                    }
+                    board_events(&self.room, &current, &mut notices);
                 }
             }
         } else {
             notices.push(Notice::State(current.snapshot(now.wall_ms)));
+            board_events(&self.room, &current, &mut notices);
         }
         self.take(now, current);
         if let Some(told) = told_remaining(&notices) {
@@ -663,6 +767,29 @@ fn change_events(old: &PairRoom, new: &PairRoom, now: i64) -> Vec<Notice> {
     vec![Notice::Timer(event), Notice::Remaining(remaining)]
 }
 
+/// Whether `old` and `new` differ in their goals or links alone.
+fn only_the_board_differs(old: &PairRoom, new: &PairRoom) -> bool {
+    let mut same = new.clone();
+    same.goals = old.goals.clone();
+    same.links = old.links.clone();
+    same.version = old.version;
+    same.timer = same.timer.loaded_at(0);
+    let mut was = old.clone();
+    was.timer = was.timer.loaded_at(0);
+    same == was
+}
+
+/// The lists that changed from `old` to `new`, as `todos` and `links`, unless `notices`
+/// already tell them.
+fn board_events(old: &PairRoom, new: &PairRoom, notices: &mut Vec<Notice>) {
+    if new.goals != old.goals && !notices.iter().any(|n| matches!(n, Notice::Todos(_))) {
+        notices.push(new.goals_notice());
+    }
+    if new.links != old.links && !notices.iter().any(|n| matches!(n, Notice::Links(_))) {
+        notices.push(new.links_notice());
+    }
+}
+
 /// The lowest remaining time `notices` tell for the run they end on: what follows their
 /// last `timer` event (all of them when there is none).
 fn told_remaining(notices: &[Notice]) -> Option<i64> {
@@ -673,8 +800,12 @@ fn told_remaining(notices: &[Notice]) -> Option<i64> {
     run.iter()
         .filter_map(|n| match n {
             Notice::Remaining(v) => Some(*v),
-            Notice::State(s) => Some(s.timer.remaining_time),
-            Notice::Timer(_) | Notice::Presence(_) => None,
+            // A snapshot's remaining time is no tick: the ticks it passed are still due.
+            Notice::State(_)
+            | Notice::Timer(_)
+            | Notice::Presence(_)
+            | Notice::Todos(_)
+            | Notice::Links(_) => None,
         })
         .min()
 }

@@ -68,9 +68,8 @@ impl Sim {
             effects: Vec::new(),
         };
         let mut started = sim.machine.start(now);
-        if let Some(Effect::Save(next, _)) = started.iter().find(|e| matches!(e, Effect::Save(..)))
-        {
-            let outcome = sim.save(&next.clone());
+        if let Some(Effect::Save(write)) = started.iter().find(|e| matches!(e, Effect::Save(..))) {
+            let outcome = sim.save(&write.room.clone());
             started.extend(sim.machine.step(now, Input::Written(outcome)));
         }
         sim.effects = started;
@@ -85,7 +84,7 @@ impl Sim {
         while let Some(input) = pending.pop() {
             for effect in self.machine.step(now, input) {
                 match &effect {
-                    Effect::Save(next, _) => pending.push(Input::Written(self.save(next))),
+                    Effect::Save(write) => pending.push(Input::Written(self.save(&write.room))),
                     Effect::DeleteRow => pending.push(Input::Written(self.delete())),
                     _ => {}
                 }
@@ -161,6 +160,8 @@ fn broadcasts(effects: &[Effect]) -> Vec<String> {
             Notice::Timer(e) => format!("timer:{}", e.as_str()),
             Notice::State(_) => "state".into(),
             Notice::Presence(p) => format!("presence:{}:{}", p.here.join("+"), p.watching),
+            Notice::Todos(g) => format!("todos:{}", g.len()),
+            Notice::Links(l) => format!("links:{}", l.len()),
         })
         .collect()
 }
@@ -177,6 +178,7 @@ fn stops(effects: &[Effect]) -> bool {
 }
 
 mod breaks;
+mod stale;
 mod team;
 
 #[test]
@@ -430,6 +432,7 @@ fn a_newcomer_gets_the_ticks_already_due_sent_to_the_others_first() {
                 s.presence.watching = 1;
                 s
             }),
+            Notice::Todos(Vec::new()),
         ])
     );
 }

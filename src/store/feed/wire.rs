@@ -1,6 +1,7 @@
 //! The change feed's account of what a change told its streams: a compact line
 //! (`t=pause,r=3766,s`) carried in the notification, read back into notices by the other
-//! processes, every `state` made again from the row they read.
+//! processes, every `state` (`s`), goals list (`g`) and links list (`l`) made again from
+//! the room they read.
 
 use crate::rules::{Notice, PairRoom, TimerEvent};
 
@@ -15,6 +16,8 @@ pub fn told_to_wire(notices: &[Notice]) -> String {
             Notice::Remaining(ms) => Some(format!("r={ms}")),
             Notice::Timer(event) => Some(format!("t={}", event.as_str())),
             Notice::State(_) => Some("s".to_string()),
+            Notice::Todos(_) => Some("g".to_string()),
+            Notice::Links(_) => Some("l".to_string()),
             Notice::Presence(_) => None,
         })
         .collect();
@@ -30,6 +33,8 @@ pub fn told_from_wire(line: &str, room: &PairRoom, now: i64) -> Option<Vec<Notic
     line.split(',')
         .map(|part| match part.split_once('=') {
             None if part == "s" => Some(Notice::State(room.snapshot(now))),
+            None if part == "g" => Some(room.goals_notice()),
+            None if part == "l" => Some(room.links_notice()),
             Some(("r", ms)) => ms.parse().ok().map(Notice::Remaining),
             Some(("t", word)) => TimerEvent::from_word(word).map(Notice::Timer),
             _ => None,

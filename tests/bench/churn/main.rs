@@ -83,6 +83,8 @@ struct Totals {
 async fn main() {
     let args = Args::parse();
     let server = Server::from_url(&args.url).unwrap_or_else(|e| usage(&e));
+    // reqwest speaks TLS with rustls, which needs its provider chosen before any client.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     // The probe holds no connection between samples, so that it does not count among the
     // server's open files.
     let probe = reqwest::Client::builder()

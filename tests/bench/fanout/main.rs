@@ -153,6 +153,8 @@ async fn main() {
         .map(|url| Server::from_url(url).unwrap_or_else(|e| usage(&e)))
         .collect();
     let (first_room, shard_rooms) = args.shard_rooms();
+    // reqwest speaks TLS with rustls, which needs its provider chosen before any client.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let http = reqwest::Client::builder()
         .timeout(HTTP_TIMEOUT)
         .build()

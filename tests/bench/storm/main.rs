@@ -75,6 +75,8 @@ const CREATE_CONCURRENCY: usize = 64;
 async fn main() {
     let args = Args::parse();
     let server = Server::from_url(&args.url).unwrap_or_else(|e| usage(&e));
+    // reqwest speaks TLS with rustls, which needs its provider chosen before any client.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let http = reqwest::Client::builder()
         .timeout(HTTP_TIMEOUT)
         .build()

@@ -1,14 +1,14 @@
-//! Every JSON request body, as bytes off the wire: the room creation, the timer update
-//! and the status change, and the swap's `round` query value. None may panic; each
-//! refusal is a 400 with a message; and whatever is accepted keeps the contract's bounds.
+//! Every JSON request body, as bytes off the wire: the room creation, the timer update,
+//! the status change, a member joining and the whole order of members, and the query
+//! values `round` and `name`. None may panic; each refusal is a 400 with a message; and
+//! whatever is accepted keeps the contract's bounds.
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use pairsync::error::ApiError;
 use pairsync::http::input::{self, MAX_MISSION_URL_CHARS, MAX_NAME_CHARS};
-use pairsync::pairing::Command;
-use pairsync::timer::{MAX_DURATION_MS, MIN_DURATION_MS};
+use pairsync::rules::{Command, Members, MAX_DURATION_MS, MAX_MEMBERS, MIN_DURATION_MS, MIN_MEMBERS};
 use serde_json::Value;
 
 /// A refusal must be the contract's `400 invalid_request` with a sentence.
@@ -34,12 +34,33 @@ fn name_kept(name: &str, sent: &Value) {
     assert!(!name.chars().any(char::is_control), "{name:?}");
 }
 
+/// Members as the contract accepts them: 2 to 12 names, each kept, no two the same.
+fn members_kept(members: &Members, sent: &[Value]) {
+    let names = members.names();
+    assert!((MIN_MEMBERS..=MAX_MEMBERS).contains(&names.len()));
+    assert_eq!(names.len(), sent.len());
+    for (name, sent) in names.iter().zip(sent) {
+        name_kept(name, sent);
+    }
+    for (i, name) in names.iter().enumerate() {
+        assert!(!names[i + 1..].contains(name), "{name:?} twice");
+    }
+}
+
 fn check_new_room(body: &Value) {
     match input::new_room(body) {
         Ok(room) => {
-            name_kept(&room.navigator, &body["navigator"]);
-            name_kept(&room.driver, &body["driver"]);
-            assert_ne!(room.navigator, room.driver);
+            match body["members"].as_array() {
+                Some(sent) => {
+                    assert!(body["driver"].is_null() && body["navigator"].is_null());
+                    members_kept(&room.members, sent);
+                }
+                None => {
+                    name_kept(room.members.navigator(), &body["navigator"]);
+                    name_kept(room.members.driver(), &body["driver"]);
+                    assert_eq!(room.members.names().len(), 2);
+                }
+            }
             timer_in_bounds(room.duration, room.remaining);
             assert_eq!(Some(room.duration), body["timerDuration"].as_i64());
             assert!(room.mission_url.chars().count() <= MAX_MISSION_URL_CHARS);
@@ -76,6 +97,29 @@ fn check_status(body: &Value) {
     }
 }
 
+fn check_members(body: &Value) {
+    match input::join(body) {
+        Ok(Command::Join(name)) => name_kept(&name, &body["name"]),
+        Ok(other) => panic!("a join became {other:?}"),
+        Err(e) => refused_in_words(&e),
+    }
+    match input::set_members(body) {
+        Ok(Command::SetMembers(members)) => {
+            members_kept(&members, body["members"].as_array().map_or(&[], Vec::as_slice))
+        }
+        Ok(other) => panic!("a new order became {other:?}"),
+        Err(e) => refused_in_words(&e),
+    }
+}
+
+fn check_stream_name(raw: &str) {
+    match input::stream_name(Some(raw)) {
+        Ok(Some(name)) => name_kept(&name, &Value::String(raw.to_string())),
+        Ok(None) => panic!("a name given is not absent"),
+        Err(e) => refused_in_words(&e),
+    }
+}
+
 fn check_round(raw: &str) {
     match input::round(Some(raw)) {
         Ok(round) => assert_eq!(round, raw.parse().ok()),
@@ -86,6 +130,7 @@ fn check_round(raw: &str) {
 fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data) {
         check_round(text);
+        check_stream_name(text);
     }
     // As the server reads a body: any JSON value, then the validation of each route.
     let Ok(body) = serde_json::from_slice::<Value>(data) else {
@@ -94,4 +139,5 @@ fuzz_target!(|data: &[u8]| {
     check_new_room(&body);
     check_set_duration(&body);
     check_status(&body);
+    check_members(&body);
 });

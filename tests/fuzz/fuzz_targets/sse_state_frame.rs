@@ -1,8 +1,8 @@
-//! The `state` event as it goes out on a stream, for any stored names: whatever a name
-//! holds (line breaks, `data:`, quotes, any Unicode), the frame is one `id:`, one
-//! `event: state` and one `data:` line, with no carriage return anywhere, and its data
-//! decodes back, by the server's JSON and by the terminal client's decoder, to the same
-//! names.
+//! The `state` event as it goes out on a stream, for any names: whatever a name holds
+//! (line breaks, `data:`, quotes, any Unicode, even what no member's name may), the frame
+//! is one `id:`, one `event: state` and one `data:` line, with no carriage return
+//! anywhere, and its data decodes back, by the server's JSON and by the terminal client's
+//! decoder, to the same names.
 
 #![no_main]
 
@@ -13,10 +13,11 @@ use actix_web::body::MessageBody;
 use actix_web_lab::sse::{self, Sse};
 use libfuzzer_sys::fuzz_target;
 use pairsync::cli::events::{decode, ServerEvent};
-use pairsync::pairing::{Notice, PairRoom, RoomStatus};
-use pairsync::schedule::RoomSettings;
 use pairsync::rooms::fanout::notice_frame;
-use pairsync::timer::{Timer, MAX_DURATION_MS, MIN_DURATION_MS};
+use pairsync::rules::{
+    Goals, Links, Members, Notice, PairRoom, RoomSettings, RoomStatus, Snapshot, Timer,
+    MAX_DURATION_MS, MIN_DURATION_MS,
+};
 
 /// The instant the snapshots are made at (epoch ms).
 const NOW: i64 = 1_800_000_000_000;
@@ -32,15 +33,15 @@ fn on_the_wire(event: sse::Event) -> Vec<u8> {
     }
 }
 
-/// A room as the database could hold it, with these names and a timer in bounds.
-fn room(
+/// The snapshot of a room with a timer in bounds, its names replaced by these.
+fn snapshot(
     navigator: String,
     driver: String,
     duration: u32,
     left: u32,
     running: bool,
     round: u16,
-) -> PairRoom {
+) -> Snapshot {
     let duration = MIN_DURATION_MS + i64::from(duration) % (MAX_DURATION_MS - MIN_DURATION_MS + 1);
     let remaining = 1 + i64::from(left) % duration;
     let timer = if running {
@@ -48,10 +49,9 @@ fn room(
     } else {
         Timer::new(duration, remaining, i64::from(round))
     };
-    PairRoom {
+    let room = PairRoom {
         access_code: "AbCdEfGhIjKlMnOpQrStUv".to_string(),
-        navigator,
-        driver,
+        members: Members::pair("D", "N").expect("two names"),
         mission_url: String::new(),
         created_at: NOW,
         timer,
@@ -59,12 +59,20 @@ fn room(
         time_up_at: None,
         settings: RoomSettings::default(),
         version: 1,
-    }
+        goals: Goals::default(),
+        links: Links::default(),
+    };
+    let mut snapshot = room.snapshot(NOW);
+    snapshot.members = vec![driver.clone(), navigator.clone(), navigator.clone()];
+    snapshot.presence.here = snapshot.members.clone();
+    snapshot.navigator = navigator;
+    snapshot.driver = driver;
+    snapshot
 }
 
 fuzz_target!(|input: (String, String, u32, u32, bool, u16, u64)| {
     let (navigator, driver, duration, left, running, round, id) = input;
-    let room = room(
+    let snapshot = snapshot(
         navigator.clone(),
         driver.clone(),
         duration,
@@ -72,7 +80,7 @@ fuzz_target!(|input: (String, String, u32, u32, bool, u16, u64)| {
         running,
         round,
     );
-    let bytes = on_the_wire(notice_frame(&Notice::State(room.snapshot(NOW)), id));
+    let bytes = on_the_wire(notice_frame(&Notice::State(snapshot), id));
     assert!(!bytes.contains(&b'\r'), "a carriage return in {bytes:?}");
     let text = String::from_utf8(bytes).expect("a frame is UTF-8");
     let block = text
@@ -89,6 +97,8 @@ fuzz_target!(|input: (String, String, u32, u32, bool, u16, u64)| {
     let json: serde_json::Value = serde_json::from_str(data).expect("the data is JSON");
     assert_eq!(json["navigator"].as_str(), Some(navigator.as_str()));
     assert_eq!(json["driver"].as_str(), Some(driver.as_str()));
+    assert_eq!(json["members"][1].as_str(), Some(navigator.as_str()));
+    assert_eq!(json["here"][0].as_str(), Some(driver.as_str()));
     match decode(Some("state"), Some(data), None).as_slice() {
         [ServerEvent::State(snapshot)] => {
             assert_eq!(snapshot.navigator, navigator);
