@@ -13,9 +13,11 @@
 //! nothing is templated in. The room page reads its access code from
 //! `location.pathname` (`/p/{code}`) and draws everything from the room's event
 //! stream (`GET /api/{code}/connect`, with `?name=` once the visitor gave a name),
-//! so [`ROOM_HTML`] is the same bytes for every room. Its history panel is the one
-//! thing it asks for besides (`GET /api/pair-room/{code}/history`, when a turn
-//! ended). Pages load their CSS and JavaScript from `/assets/<name>`.
+//! so [`ROOM_HTML`] is the same bytes for every room. Besides the stream it asks
+//! for the history (`GET /api/pair-room/{code}/history`, when a turn ended), and
+//! for the goals (`GET /api/{code}/todos`) only when its own goal changes are
+//! answered but not yet shown by a `todos` event. Pages load their CSS and
+//! JavaScript from `/assets/<name>`.
 
 /// Content type of every HTML page of this module.
 pub const HTML_CONTENT_TYPE: &str = "text/html; charset=utf-8";
@@ -26,8 +28,9 @@ pub const HTML_CONTENT_TYPE: &str = "text/html; charset=utf-8";
 pub const INDEX_HTML: &str = include_str!("assets/index.html");
 
 /// `GET /p/{code}` for an existing room: the countdown, the controls, the
-/// members in turn order (to add, remove, rename and reorder), who is here and
-/// the room's history, kept live by the room's event stream.
+/// members in turn order (to add, remove, rename and reorder), who is here, the
+/// room's goals (to add, edit, check, reorder and delete) and its history, kept
+/// live by the room's event stream.
 pub const ROOM_HTML: &str = include_str!("assets/room.html");
 
 /// The body of the `404` answer to `GET /p/{code}` for an unknown code:
@@ -163,6 +166,14 @@ mod tests {
             "history",
             "history-totals",
             "history-turns",
+            "goals",
+            "goals-count",
+            "goal-list",
+            "goals-error",
+            "add-goal-form",
+            "add-goal-text",
+            "add-goal",
+            "add-goal-error",
         ] {
             assert!(
                 ROOM_HTML.contains(&format!("id=\"{id}\"")),
@@ -186,7 +197,10 @@ mod tests {
 
     #[test]
     fn every_element_a_script_looks_up_is_on_its_page() {
-        for (script_name, script, page) in [("room.js", ROOM_JS, ROOM_HTML), ("create.js", CREATE_JS, INDEX_HTML)] {
+        for (script_name, script, page) in [
+            ("room.js", ROOM_JS, ROOM_HTML),
+            ("create.js", CREATE_JS, INDEX_HTML),
+        ] {
             let ids = ids_looked_up(script);
             assert!(ids.len() > 5, "{script_name}: no lookups found");
             for id in ids {
@@ -202,7 +216,11 @@ mod tests {
     fn every_name_field_holds_at_most_twenty_characters() {
         for (page, html, ids) in [
             ("index.html", INDEX_HTML, &["driver", "navigator"][..]),
-            ("room.html", ROOM_HTML, &["visitor-name", "add-member-name"][..]),
+            (
+                "room.html",
+                ROOM_HTML,
+                &["visitor-name", "add-member-name"][..],
+            ),
         ] {
             for id in ids {
                 let tag = html
@@ -210,7 +228,10 @@ mod tests {
                     .nth(1)
                     .and_then(|rest| rest.split('>').next())
                     .unwrap_or_else(|| panic!("{page} lacks #{id}"));
-                assert!(tag.contains("maxlength=\"20\""), "{page}: #{id} has no maxlength=\"20\"");
+                assert!(
+                    tag.contains("maxlength=\"20\""),
+                    "{page}: #{id} has no maxlength=\"20\""
+                );
             }
         }
         // Fields the scripts make for more members, and to rename one, are bounded too.
@@ -222,7 +243,14 @@ mod tests {
 
     #[test]
     fn home_page_can_add_members() {
-        for id in ["create-form", "driver", "navigator", "more-members", "add-member", "members-note"] {
+        for id in [
+            "create-form",
+            "driver",
+            "navigator",
+            "more-members",
+            "add-member",
+            "members-note",
+        ] {
             assert!(
                 INDEX_HTML.contains(&format!("id=\"{id}\"")),
                 "index.html lacks #{id}"

@@ -21,6 +21,12 @@
 // room's history (GET /api/pair-room/{code}/history, fetched again when a turn
 // ends). The visitor's name is asked once per browser (localStorage) in a form on
 // the page; the stream is opened with it (`connect?name=`), or anonymously.
+//
+// The room's goals (the `todos` event carries the whole list) are added, edited in
+// place, checked, moved (buttons, or drag and drop) and deleted at coduo's paths
+// (/api/{code}/todos, /api/todos/{id}/...). A move or a check shows at once; the
+// page's goal requests go one after another, and once all are answered the list is
+// the room's again.
 (function () {
   'use strict';
 
@@ -103,7 +109,14 @@
     historyTable: byId('history-table'),
     historyTotals: byId('history-totals'),
     recentTitle: byId('recent-title'),
-    historyTurns: byId('history-turns')
+    historyTurns: byId('history-turns'),
+    goalsCount: byId('goals-count'),
+    goalList: byId('goal-list'),
+    goalsError: byId('goals-error'),
+    addGoalForm: byId('add-goal-form'),
+    addGoalText: byId('add-goal-text'),
+    addGoal: byId('add-goal'),
+    addGoalError: byId('add-goal-error')
   };
 
   var snapshot = null;      // the latest `state` event
@@ -423,14 +436,15 @@
     }
   }
 
-  // Moves `node` before `ref` in the list, keeping focus where the browser can.
-  function place(node, ref) {
-    var list = el.members;
+  // Moves `node` before `ref` in `list`, keeping focus where the browser can.
+  function placeIn(list, node, ref) {
     if (typeof list.moveBefore === 'function' && node.parentNode === list) {
       try { list.moveBefore(node, ref); return; } catch (e) { /* fall through */ }
     }
     list.insertBefore(node, ref);
   }
+
+  function place(node, ref) { placeIn(el.members, node, ref); }
 
   // Draws the list in the shown order: one item per member, kept from one drawing to
   // the next (a field being typed in is never replaced), and focus kept on the same
@@ -680,6 +694,492 @@
   });
   el.addName.addEventListener('input', function () { showAddError(''); });
 
+  // ---- goals ----
+
+  // A goal's text: trimmed, 1 to 500 characters; a room holds at most 100 goals.
+  var MAX_GOAL_CHARS = 500;
+  var MAX_GOALS = 100;
+  // How much of a goal's text its buttons say (the whole text is the checkbox's label).
+  var GOAL_LABEL_CHARS = 40;
+
+  var goals = null;           // the latest `todos` list, sorted by order (null until one came)
+  // What this page changed and no `todos` event has shown yet: the order of the ids, and
+  // the checked state by id. Drawn over the room's list until the room shows them.
+  var goalOrderWanted = null;
+  var goalCheckWanted = new Map();
+  var goalRequests = 0;       // goal requests on their way (they go one after another)
+  var goalQueue = Promise.resolve();
+  var goalRefresh = 0;        // counts list requests: only the newest answer is taken
+  var goalEditing = null;     // {id, value, error}: the goal whose edit form is open
+  var goalFocusAfter = null;  // {id, action}: what gets focus once that goal is drawn
+  var goalItems = new Map();  // goal id -> its list item's parts
+  var goalCount = 0;
+  var dragId = null;          // the goal being dragged
+
+  // The goals as this page shows them: the room's, in the order moved to here.
+  function shownGoals() {
+    if (!goals) return [];
+    if (!goalOrderWanted) return goals;
+    var byIdMap = new Map(goals.map(function (g) { return [g.id, g]; }));
+    var shown = [];
+    goalOrderWanted.forEach(function (id) {
+      if (byIdMap.has(id)) { shown.push(byIdMap.get(id)); byIdMap.delete(id); }
+    });
+    goals.forEach(function (g) { if (byIdMap.has(g.id)) shown.push(g); });
+    return shown;
+  }
+
+  function goalChecked(g) { return goalCheckWanted.has(g.id) ? goalCheckWanted.get(g.id) : !!g.isChecked; }
+
+  // Whether the room's list shows every change made here.
+  function goalsShowWanted() {
+    if (!goals) return false;
+    if (goalOrderWanted && !sameList(goals.map(function (g) { return g.id; }), shownGoals().map(function (g) { return g.id; }))) return false;
+    return goals.every(function (g) { return !goalCheckWanted.has(g.id) || goalCheckWanted.get(g.id) === !!g.isChecked; });
+  }
+
+  function forgetGoalWishes() {
+    goalOrderWanted = null;
+    goalCheckWanted.clear();
+  }
+
+  // Sends goal requests one after another, so that the room takes them in the order made.
+  function goalSend(method, path, body) {
+    goalRequests += 1;
+    var answer = goalQueue.then(function () { return send(method, path, body); });
+    goalQueue = answer.then(function (r) {
+      goalRequests -= 1;
+      if (goalRequests === 0) settleGoals();
+      return r;
+    });
+    return answer;
+  }
+
+  // Once every request was answered: when the room's list does not yet show what was
+  // changed here (its event is late, or someone changed it meanwhile), ask for the list.
+  function settleGoals() {
+    if (!goalOrderWanted && goalCheckWanted.size === 0) return;
+    if (goalsShowWanted()) { forgetGoalWishes(); renderGoals(); return; }
+    var asked = ++goalRefresh;
+    fetch(base + '/todos', { cache: 'no-store', headers: { 'Accept': 'application/json' } }).then(function (res) {
+      return res.ok ? res.json() : null;
+    }).then(function (list) {
+      if (asked !== goalRefresh || goalRequests > 0) return;
+      if (Array.isArray(list)) goals = list;
+      forgetGoalWishes();
+      renderGoals();
+    }, function () {
+      if (asked !== goalRefresh || goalRequests > 0) return;
+      forgetGoalWishes();
+      renderGoals();
+    });
+  }
+
+  function onTodos(list) {
+    goals = list.slice().sort(function (a, b) { return a.order - b.order; });
+    goalRefresh += 1; // an event is as new as any list asked for before it
+    if (goalRequests === 0 && goalsShowWanted()) forgetGoalWishes();
+    renderGoals();
+  }
+
+  // The start of a goal's text, as its buttons say it.
+  function goalLabel(content) {
+    var chars = Array.from(content);
+    return chars.length > GOAL_LABEL_CHARS ? chars.slice(0, GOAL_LABEL_CHARS - 1).join('') + '…' : content;
+  }
+
+  var GOAL_ICONS = {
+    up: ICONS.up,
+    down: ICONS.down,
+    edit: ICONS.rename,
+    remove: 'M4 7h16M9 7V4h6v3M6 7l1 13h10l1-13',
+    grip: 'M9 6h.01M15 6h.01M9 12h.01M15 12h.01M9 18h.01M15 18h.01'
+  };
+
+  // One goal's list item: a grip to drag it by, its checkbox and text, and the buttons;
+  // an edit form in place.
+  function makeGoalItem(id) {
+    goalCount += 1;
+    var n = goalCount;
+    var item = { id: id, li: make('li', 'goal'), content: null };
+    item.li.dataset.id = String(id);
+    item.grip = make('span', 'goal-grip');
+    item.grip.appendChild(icon(GOAL_ICONS.grip));
+    item.grip.title = 'Drag to move';
+    item.view = make('span', 'goal-main');
+    item.check = make('input');
+    item.check.type = 'checkbox';
+    item.check.id = 'goal-check-' + n;
+    item.check.dataset.action = 'check';
+    item.text = make('label', 'goal-text');
+    item.text.htmlFor = item.check.id;
+    item.view.appendChild(item.check);
+    item.view.appendChild(item.text);
+    item.actions = make('span', 'goal-actions');
+    item.buttons = {};
+    ['up', 'down', 'edit', 'remove'].forEach(function (action) {
+      var button = make('button', 'icon-btn small');
+      button.type = 'button';
+      button.dataset.action = action;
+      button.appendChild(icon(GOAL_ICONS[action]));
+      item.buttons[action] = button;
+      item.actions.appendChild(button);
+    });
+    item.form = make('form', 'rename-form goal-form');
+    item.form.noValidate = true;
+    item.form.hidden = true;
+    item.input = make('input');
+    item.input.type = 'text';
+    item.input.maxLength = MAX_GOAL_CHARS;
+    item.input.autocomplete = 'off';
+    item.error = make('p', 'field-error');
+    item.error.id = 'goal-error-' + n;
+    item.error.hidden = true;
+    item.input.setAttribute('aria-describedby', item.error.id);
+    var save = make('button', 'primary', 'Save');
+    save.type = 'submit';
+    var cancel = make('button', '', 'Cancel');
+    cancel.type = 'button';
+    cancel.dataset.action = 'cancel-edit';
+    var row = make('span', 'rename-row');
+    row.appendChild(item.input);
+    row.appendChild(save);
+    row.appendChild(cancel);
+    item.form.appendChild(row);
+    item.form.appendChild(item.error);
+    item.form.addEventListener('submit', function (e) {
+      e.preventDefault();
+      submitGoalEdit(id, item.input.value);
+    });
+    item.input.addEventListener('input', function () {
+      if (goalEditing && goalEditing.id === id) { goalEditing.value = item.input.value; goalEditing.error = ''; }
+      showGoalItemError(item, '');
+    });
+    item.input.addEventListener('keydown', function (e) {
+      if (e.key === 'Escape') { e.preventDefault(); cancelGoalEdit(id); }
+    });
+    item.li.appendChild(item.grip);
+    item.li.appendChild(item.view);
+    item.li.appendChild(item.actions);
+    item.li.appendChild(item.form);
+    return item;
+  }
+
+  function showGoalItemError(item, message) {
+    item.error.textContent = message;
+    item.error.hidden = !message;
+    if (message) item.input.setAttribute('aria-invalid', 'true');
+    else item.input.removeAttribute('aria-invalid');
+  }
+
+  function drawGoalItem(item, goal, index, count) {
+    var checked = goalChecked(goal);
+    if (item.content !== goal.content) {
+      item.content = goal.content;
+      item.text.textContent = goal.content;
+      var label = goalLabel(goal.content);
+      item.buttons.up.setAttribute('aria-label', 'Move goal up: ' + label);
+      item.buttons.down.setAttribute('aria-label', 'Move goal down: ' + label);
+      item.buttons.edit.setAttribute('aria-label', 'Edit goal: ' + label);
+      item.buttons.remove.setAttribute('aria-label', 'Delete goal: ' + label);
+      ['up', 'down', 'edit', 'remove'].forEach(function (a) { item.buttons[a].title = item.buttons[a].getAttribute('aria-label'); });
+      item.input.setAttribute('aria-label', 'New text for the goal: ' + label);
+    }
+    if (item.check.checked !== checked) item.check.checked = checked;
+    item.li.classList.toggle('done', checked);
+    item.check.disabled = gone;
+    item.buttons.up.disabled = gone || index === 0;
+    item.buttons.down.disabled = gone || index === count - 1;
+    item.buttons.edit.disabled = gone;
+    item.buttons.remove.disabled = gone;
+    var open = !!goalEditing && goalEditing.id === item.id;
+    var wasOpen = !item.form.hidden;
+    item.form.hidden = !open;
+    item.view.hidden = open;
+    item.actions.hidden = open;
+    item.li.classList.toggle('editing', open);
+    item.li.draggable = !open && !gone && count > 1;
+    if (open && !wasOpen) {
+      item.input.value = goalEditing.value;
+      showGoalItemError(item, goalEditing.error || '');
+    }
+  }
+
+  function controlOfGoal(id, action) {
+    var item = goalItems.get(id);
+    if (!item) return null;
+    if (action === 'input' && focusable(item.input)) return item.input;
+    if (action === 'check' && focusable(item.check)) return item.check;
+    var b = item.buttons[action];
+    if (focusable(b)) return b;
+    var other = action === 'up' ? item.buttons.down : action === 'down' ? item.buttons.up : null;
+    if (focusable(other)) return other;
+    return focusable(item.buttons.edit) ? item.buttons.edit : item.check;
+  }
+
+  // Draws the goal list in the shown order, one item per goal kept from one drawing to
+  // the next; focus stays on the same control of the same goal, or, when that goal went,
+  // on the same control of the goal now in its place (else the add field).
+  function renderGoals() {
+    var list = shownGoals();
+    var ready = goals !== null;
+    var done = list.filter(goalChecked).length;
+    setText(el.goalsCount, !ready ? '' : list.length === 0 ? 'No goals yet. Add what this session is for.'
+      : done + ' of ' + list.length + ' done' + (full ? ' · ' + MAX_GOALS + ' goals, the most a room holds' : ''));
+    var full = list.length >= MAX_GOALS;
+    el.addGoalText.disabled = gone || !ready;
+    el.addGoal.disabled = gone || !ready;
+
+    var active = document.activeElement;
+    var was = null;
+    if (active && el.goalList.contains(active)) {
+      var li = active.closest('li');
+      was = {
+        node: active,
+        index: li ? Array.prototype.indexOf.call(el.goalList.children, li) : 0,
+        action: active.dataset.action || (active.tagName === 'INPUT' ? 'input' : 'edit')
+      };
+    }
+    var ids = list.map(function (g) { return g.id; });
+    goalItems.forEach(function (item, id) {
+      if (ids.indexOf(id) < 0) { item.li.remove(); goalItems.delete(id); }
+    });
+    if (goalEditing && ids.indexOf(goalEditing.id) < 0) goalEditing = null;
+    list.forEach(function (g, i) {
+      var item = goalItems.get(g.id);
+      if (!item) { item = makeGoalItem(g.id); goalItems.set(g.id, item); }
+      drawGoalItem(item, g, i, list.length);
+      var at = el.goalList.children[i];
+      if (at !== item.li) placeIn(el.goalList, item.li, at || null);
+    });
+    el.goalList.hidden = list.length === 0;
+
+    var now = document.activeElement;
+    if (was && focusable(was.node)) {
+      goalFocusAfter = null;
+      if (now !== was.node) was.node.focus();
+      return;
+    }
+    if (!was && now && now !== document.body) { goalFocusAfter = null; return; }
+    var target = null;
+    if (goalFocusAfter && goalItems.has(goalFocusAfter.id)) target = controlOfGoal(goalFocusAfter.id, goalFocusAfter.action);
+    if (goalFocusAfter && !target && !was) return; // the goal is not drawn yet
+    goalFocusAfter = null;
+    if (!target && was) {
+      var here = was.node.isConnected ? was.node.closest('li') : null;
+      if (here) target = controlOfGoal(Number(here.dataset.id), was.action);
+      else if (list.length) target = controlOfGoal(list[Math.min(was.index, list.length - 1)].id, was.action);
+      else target = el.addGoalText;
+    }
+    if (target && focusable(target) && document.activeElement !== target) target.focus();
+  }
+
+  function showGoalsError(message) { setText(el.goalsError, message); }
+
+  function showAddGoalError(message) {
+    setText(el.addGoalError, message);
+    if (message) el.addGoalText.setAttribute('aria-invalid', 'true');
+    else el.addGoalText.removeAttribute('aria-invalid');
+  }
+
+  function goalProblem(raw) {
+    var length = Array.from(raw.trim()).length;
+    if (length === 0) return 'Type the goal first.';
+    if (length > MAX_GOAL_CHARS) return 'A goal can be at most ' + MAX_GOAL_CHARS + ' characters.';
+    return '';
+  }
+
+  // A refused goal change, in a person's words.
+  function goalWords(error) {
+    if (error.error === 'todo_not_found') return 'That goal was deleted meanwhile.';
+    if (error.error === 'network') return 'The server cannot be reached right now. Try again in a moment.';
+    if (/at most 100 goals/.test(error.message || '')) return 'A room holds at most ' + MAX_GOALS + ' goals.';
+    if (error.error === 'room_not_found') return '';
+    return 'The goals could not be changed just now. Try again in a moment.';
+  }
+
+  function goalPath(id, what) { return '/api/todos/' + encodeURIComponent(String(id)) + (what ? '/' + what : ''); }
+
+  // Moves a goal to position `to` of the shown list: shown at once, sent as coduo's
+  // frontend does (the goal takes that position, the others shift).
+  function moveGoalTo(id, to) {
+    var ids = shownGoals().map(function (g) { return g.id; });
+    var from = ids.indexOf(id);
+    if (from < 0 || to < 0 || to >= ids.length || to === from) return;
+    ids.splice(from, 1);
+    ids.splice(to, 0, id);
+    goalOrderWanted = ids;
+    showGoalsError('');
+    renderGoals();
+    goalSend('PATCH', goalPath(id, 'order'), { order: to }).then(function (r) {
+      if (!r.ok && !gone) showGoalsError(goalWords(r.error));
+    });
+  }
+
+  function moveGoal(id, by) {
+    var ids = shownGoals().map(function (g) { return g.id; });
+    moveGoalTo(id, ids.indexOf(id) + by);
+  }
+
+  function toggleGoal(id, checked) {
+    goalCheckWanted.set(id, checked);
+    showGoalsError('');
+    renderGoals();
+    goalSend('PATCH', goalPath(id, 'checked')).then(function (r) {
+      if (!r.ok && !gone) showGoalsError(goalWords(r.error));
+    });
+  }
+
+  function startGoalEdit(id) {
+    var g = shownGoals().filter(function (x) { return x.id === id; })[0];
+    if (!g) return;
+    goalEditing = { id: id, value: g.content, error: '' };
+    showGoalsError('');
+    renderGoals();
+    var item = goalItems.get(id);
+    if (item) { item.input.focus(); item.input.select(); }
+  }
+
+  function cancelGoalEdit(id) {
+    if (!goalEditing || goalEditing.id !== id) return;
+    goalEditing = null;
+    goalFocusAfter = { id: id, action: 'edit' };
+    renderGoals();
+  }
+
+  function submitGoalEdit(id, raw) {
+    var item = goalItems.get(id);
+    if (!item || !goalEditing || goalEditing.id !== id) return;
+    var problem = goalProblem(raw);
+    if (problem) {
+      goalEditing.error = problem;
+      showGoalItemError(item, problem);
+      item.input.focus();
+      return;
+    }
+    var text = raw.trim();
+    if (text === item.content) { cancelGoalEdit(id); return; }
+    goalSend('PATCH', goalPath(id, 'contents'), { contents: text }).then(function (r) {
+      if (gone) return;
+      var open = !!goalEditing && goalEditing.id === id;
+      if (r.ok) {
+        if (!open) return;
+        goalEditing = null;
+        goalFocusAfter = { id: id, action: 'edit' };
+        renderGoals();
+        return;
+      }
+      if (!open || r.error.error === 'todo_not_found') {
+        // The goal went meanwhile (its form closed with it), or the form was closed.
+        if (open) goalEditing = null;
+        showGoalsError(goalWords(r.error));
+        renderGoals();
+        return;
+      }
+      goalEditing.error = goalWords(r.error);
+      showGoalItemError(item, goalEditing.error);
+    });
+  }
+
+  function removeGoal(id) {
+    showGoalsError('');
+    goalSend('DELETE', goalPath(id)).then(function (r) {
+      if (!r.ok && !gone) showGoalsError(goalWords(r.error));
+    });
+  }
+
+  function goalIdOf(node) {
+    var li = node.closest('li.goal');
+    return li ? Number(li.dataset.id) : null;
+  }
+
+  el.goalList.addEventListener('click', function (e) {
+    var button = e.target.closest('button[data-action]');
+    if (!button || !el.goalList.contains(button)) return;
+    var id = goalIdOf(button);
+    if (id === null) return;
+    var action = button.dataset.action;
+    if (action === 'up') moveGoal(id, -1);
+    else if (action === 'down') moveGoal(id, 1);
+    else if (action === 'edit') startGoalEdit(id);
+    else if (action === 'remove') removeGoal(id);
+    else if (action === 'cancel-edit') cancelGoalEdit(id);
+  });
+
+  el.goalList.addEventListener('change', function (e) {
+    var box = e.target;
+    if (!box || box.dataset.action !== 'check') return;
+    var id = goalIdOf(box);
+    if (id !== null && !gone) toggleGoal(id, box.checked);
+  });
+
+  // Dragging a goal onto another puts it in that goal's place.
+  function clearDropMarks() {
+    goalItems.forEach(function (item) { item.li.classList.remove('drop-before', 'drop-after', 'dragging'); });
+  }
+
+  el.goalList.addEventListener('dragstart', function (e) {
+    var li = e.target.closest && e.target.closest('li.goal');
+    if (!li || gone) return;
+    dragId = Number(li.dataset.id);
+    li.classList.add('dragging');
+    if (e.dataTransfer) {
+      e.dataTransfer.effectAllowed = 'move';
+      try { e.dataTransfer.setData('text/plain', li.querySelector('.goal-text').textContent); } catch (err) { /* not needed to drop here */ }
+    }
+  });
+
+  el.goalList.addEventListener('dragover', function (e) {
+    if (dragId === null) return;
+    var li = e.target.closest && e.target.closest('li.goal');
+    if (!li) return;
+    e.preventDefault();
+    if (e.dataTransfer) e.dataTransfer.dropEffect = 'move';
+    var ids = shownGoals().map(function (g) { return g.id; });
+    var from = ids.indexOf(dragId);
+    var to = ids.indexOf(Number(li.dataset.id));
+    goalItems.forEach(function (item) { item.li.classList.remove('drop-before', 'drop-after'); });
+    if (to !== from) li.classList.add(to < from ? 'drop-before' : 'drop-after');
+  });
+
+  el.goalList.addEventListener('drop', function (e) {
+    if (dragId === null) return;
+    var li = e.target.closest && e.target.closest('li.goal');
+    e.preventDefault();
+    var id = dragId;
+    dragId = null;
+    clearDropMarks();
+    if (!li) return;
+    var ids = shownGoals().map(function (g) { return g.id; });
+    moveGoalTo(id, ids.indexOf(Number(li.dataset.id)));
+  });
+
+  el.goalList.addEventListener('dragend', function () {
+    dragId = null;
+    clearDropMarks();
+  });
+
+  el.addGoalForm.addEventListener('submit', function (e) {
+    e.preventDefault();
+    if (goals === null || gone) return;
+    var raw = el.addGoalText.value;
+    var problem = goalProblem(raw);
+    if (!problem && shownGoals().length >= MAX_GOALS) problem = 'A room holds at most ' + MAX_GOALS + ' goals.';
+    if (problem) { showAddGoalError(problem); el.addGoalText.focus(); return; }
+    var text = raw.trim();
+    showAddGoalError('');
+    el.addGoal.disabled = true;
+    goalSend('POST', base + '/todos', { content: text }).then(function (r) {
+      el.addGoal.disabled = gone;
+      if (r.ok) {
+        if (el.addGoalText.value.trim() === text) el.addGoalText.value = '';
+        return;
+      }
+      if (!gone) { showAddGoalError(goalWords(r.error)); el.addGoalText.focus(); }
+    });
+  });
+  el.addGoalText.addEventListener('input', function () { showAddGoalError(''); });
+
   // ---- history ----
 
   // A length of time as a person reads it: "45 s", "4 min 30 s", "1 h 5 min".
@@ -911,6 +1411,7 @@
     announce('');
     render();
     renderTeam();
+    renderGoals();
   }
 
   // ---- the stream ----
@@ -950,6 +1451,11 @@
       if (!next || !Array.isArray(next.here)) return;
       presence = { here: next.here, watching: Number(next.watching) || 0 };
       renderTeam();
+    });
+    es.addEventListener('todos', function (e) {
+      var list;
+      try { list = JSON.parse(e.data); } catch (err) { return; }
+      if (Array.isArray(list)) onTodos(list);
     });
     es.addEventListener('close', function () {
       es.close();
