@@ -13,18 +13,25 @@
 //! All HTML pages are served as [`HTML_CONTENT_TYPE`]. The pages are static:
 //! nothing is templated in. The room page reads its access code from
 //! `location.pathname` (`/p/{code}`) and draws everything from the room's event
-//! stream (`GET /api/{code}/connect`), so [`ROOM_HTML`] is the same bytes for
-//! every room. Pages load their CSS and JavaScript from `/assets/<name>`.
+//! stream (`GET /api/{code}/connect`, with `?name=` once the visitor gave a name),
+//! so [`ROOM_HTML`] is the same bytes for every room. Besides the stream it asks
+//! for the history (`GET /api/pair-room/{code}/history`, when a turn ended), and
+//! for the goals (`GET /api/{code}/todos`) only when its own goal changes are
+//! answered but not yet shown by a `todos` event. Pages load their CSS and
+//! JavaScript from `/assets/<name>`.
 
 /// Content type of every HTML page of this module.
 pub const HTML_CONTENT_TYPE: &str = "text/html; charset=utf-8";
 
-/// `GET /`: the page that creates a pair room (driver, navigator, minutes)
-/// with `POST /api/pair-room`, then opens `/p/{accessCode}`.
+/// `GET /`: the page that creates a pair room (driver, navigator, up to ten
+/// more members, minutes, breaks) with `POST /api/pair-room`, then opens
+/// `/p/{accessCode}`.
 pub const INDEX_HTML: &str = include_str!("assets/index.html");
 
-/// `GET /p/{code}` for an existing room: the countdown, the controls and the
-/// roles, kept live by the room's event stream.
+/// `GET /p/{code}` for an existing room: the countdown, the controls, the
+/// members in turn order (to add, remove, rename and reorder), who is here, the
+/// room's goals (to add, edit, check, reorder and delete) and its history, kept
+/// live by the room's event stream.
 pub const ROOM_HTML: &str = include_str!("assets/room.html");
 
 /// The body of the `404` answer to `GET /p/{code}` for an unknown code:
@@ -147,11 +154,127 @@ mod tests {
             "break-minutes",
             "save-breaks",
             "breaks-error",
+            "next",
+            "up-next",
+            "presence",
+            "you-are",
+            "change-name",
+            "name-form",
+            "visitor-name",
+            "save-name",
+            "skip-name",
+            "members",
+            "members-error",
+            "add-member-form",
+            "add-member-name",
+            "add-member",
+            "add-member-error",
+            "history",
+            "history-totals",
+            "history-turns",
+            "goals",
+            "goals-count",
+            "goal-list",
+            "goals-error",
+            "add-goal-form",
+            "add-goal-text",
+            "add-goal",
+            "add-goal-error",
         ] {
             assert!(
                 ROOM_HTML.contains(&format!("id=\"{id}\"")),
                 "room.html lacks #{id}"
             );
+        }
+    }
+
+    /// The ids a script looks up by a literal (`byId('x')`, `getElementById('x')`).
+    fn ids_looked_up(script: &str) -> Vec<String> {
+        let mut ids = Vec::new();
+        for call in ["byId('", "getElementById('"] {
+            for part in script.split(call).skip(1) {
+                if let Some(end) = part.find('\'') {
+                    ids.push(part[..end].to_string());
+                }
+            }
+        }
+        ids
+    }
+
+    #[test]
+    fn every_element_a_script_looks_up_is_on_its_page() {
+        for (script_name, script, page) in [
+            ("room.js", ROOM_JS, ROOM_HTML),
+            ("create.js", CREATE_JS, INDEX_HTML),
+        ] {
+            let ids = ids_looked_up(script);
+            assert!(ids.len() > 5, "{script_name}: no lookups found");
+            for id in ids {
+                assert!(
+                    page.contains(&format!("id=\"{id}\"")),
+                    "{script_name} looks up #{id}, which its page lacks"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_name_field_holds_at_most_twenty_characters() {
+        for (page, html, ids) in [
+            ("index.html", INDEX_HTML, &["driver", "navigator"][..]),
+            (
+                "room.html",
+                ROOM_HTML,
+                &["visitor-name", "add-member-name"][..],
+            ),
+        ] {
+            for id in ids {
+                let tag = html
+                    .split(&format!("id=\"{id}\""))
+                    .nth(1)
+                    .and_then(|rest| rest.split('>').next())
+                    .unwrap_or_else(|| panic!("{page} lacks #{id}"));
+                assert!(
+                    tag.contains("maxlength=\"20\""),
+                    "{page}: #{id} has no maxlength=\"20\""
+                );
+            }
+        }
+        // Fields the scripts make for more members, and to rename one, are bounded too.
+        assert!(CREATE_JS.contains("maxLength = MAX_NAME_CHARS"));
+        assert!(ROOM_JS.contains("maxLength = MAX_NAME_CHARS"));
+        assert!(CREATE_JS.contains("var MAX_NAME_CHARS = 20;"));
+        assert!(ROOM_JS.contains("var MAX_NAME_CHARS = 20;"));
+    }
+
+    #[test]
+    fn home_page_can_add_members() {
+        for id in [
+            "create-form",
+            "driver",
+            "navigator",
+            "more-members",
+            "add-member",
+            "members-note",
+        ] {
+            assert!(
+                INDEX_HTML.contains(&format!("id=\"{id}\"")),
+                "index.html lacks #{id}"
+            );
+        }
+    }
+
+    #[test]
+    fn pages_carry_no_inline_script_or_style() {
+        for (page, html) in PAGES {
+            assert!(!html.contains("<script>"), "{page} has an inline script");
+            assert!(!html.contains("<style"), "{page} has a style element");
+            assert!(!html.contains(" style=\""), "{page} has a style attribute");
+            let handler = html.split(" on").skip(1).any(|rest| {
+                let word: String = rest.chars().take_while(char::is_ascii_lowercase).collect();
+                !word.is_empty() && rest[word.len()..].starts_with("=\"")
+            });
+            assert!(!handler, "{page} has an inline event handler");
         }
     }
 

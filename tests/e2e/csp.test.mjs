@@ -1,7 +1,7 @@
 // Every page runs under its Content-Security-Policy with nothing refused: the home
-// page, a room page used end to end (through a time-up), the not-found page and the
-// API browser. A script or style injected inline is refused and reported, which is
-// what the watcher listens for.
+// page, a room page used end to end (through a time-up), a team room (its name,
+// members, goals and history), the not-found page and the API browser. A script or
+// style injected inline is refused and reported, which is what the watcher listens for.
 // How to run: see the top of harness.mjs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -75,6 +75,64 @@ test('creating and using a room reports no policy violation', { timeout: 90_000 
   });
   assert.equal(await page.textContent('#driver'), 'Grace');
   await screenshot(page, 'csp-room');
+  assert.deepEqual(violations, []);
+  await context.close();
+});
+
+test('a team room with a name, members, goals and history reports no policy violation', { timeout: 90_000 }, async () => {
+  const { context, page, violations } = await watchedPage();
+  await page.goto(`${env.server.base}/`);
+  await page.fill('#driver', 'Ann');
+  await page.fill('#navigator', 'Bob');
+  await page.click('#add-member');
+  await page.fill('#member-3', 'Cy');
+  await page.click('#create');
+  await page.waitForURL(/\/p\/[A-Za-z0-9_-]+$/, { timeout: 10_000 });
+  await waitConnected(page);
+  await page.fill('#visitor-name', 'Ann');
+  await page.press('#visitor-name', 'Enter');
+  await page.waitForFunction(() => /^Ann · 1 watching$/.test(document.getElementById('presence').textContent.trim()), null, { timeout: 10_000 });
+
+  // Members: one joins, one is renamed, one moves, one leaves.
+  await page.fill('#add-member-name', 'Dee');
+  await page.press('#add-member-name', 'Enter');
+  const order = (want) => page.waitForFunction((w) => Array.from(document.querySelectorAll('#members > li')).map((li) => li.dataset.name).join() === w, want, { timeout: 10_000 });
+  await order('Ann,Bob,Cy,Dee');
+  await page.getByRole('button', { name: 'Rename Cy', exact: true }).click();
+  await page.keyboard.press('Control+A');
+  await page.keyboard.type('Cyrus');
+  await page.keyboard.press('Enter');
+  await order('Ann,Bob,Cyrus,Dee');
+  await page.getByRole('button', { name: 'Move Dee up', exact: true }).click();
+  await order('Ann,Bob,Dee,Cyrus');
+  await page.getByRole('button', { name: 'Remove Cyrus', exact: true }).click();
+  await order('Ann,Bob,Dee');
+
+  // Goals: added, checked, edited, moved, dragged and deleted.
+  const goals = (want) => page.waitForFunction((w) => Array.from(document.querySelectorAll('#goal-list .goal-text')).map((t) => t.textContent).join() === w, want, { timeout: 10_000 });
+  for (const goal of ['One', 'Two']) {
+    await page.fill('#add-goal-text', goal);
+    await page.press('#add-goal-text', 'Enter');
+  }
+  await goals('One,Two');
+  await page.getByRole('checkbox', { name: 'One' }).check();
+  await page.getByRole('button', { name: 'Edit goal: Two', exact: true }).click();
+  await page.keyboard.press('Control+A');
+  await page.keyboard.type('Three');
+  await page.keyboard.press('Enter');
+  await goals('One,Three');
+  await page.getByRole('button', { name: 'Move goal up: Three', exact: true }).click();
+  await goals('Three,One');
+  await page.locator('#goal-list > li', { hasText: 'One' }).dragTo(page.locator('#goal-list > li', { hasText: 'Three' }));
+  await goals('One,Three');
+  await page.getByRole('button', { name: 'Delete goal: One', exact: true }).click();
+  await goals('Three');
+
+  // Next ends a turn: the rotation and the history.
+  await page.click('#next');
+  await order('Bob,Dee,Ann');
+  await page.waitForFunction(() => document.querySelectorAll('#history-turns li').length === 1, null, { timeout: 10_000 });
+  await screenshot(page, 'csp-team-room');
   assert.deepEqual(violations, []);
   await context.close();
 });

@@ -1,11 +1,18 @@
 // pairsync — the "create a pair room" page.
 // Posts the form to POST /api/pair-room and opens /p/{accessCode} on 201.
-// The room's settings (auto-start, a break every N turns, the break's length)
-// go in the same body. Validation is the server's: its 400 message names the
-// field, and the message is shown next to that field; only a field that holds
-// no number at all is refused here.
+// Two names (driver, navigator) make a pair; "Add a member" adds more name
+// fields (up to 12 names in all, each removable), and then the names go as
+// `members`, in turn order. The room's settings (auto-start, a break every N
+// turns, the break's length) go in the same body.
+// The page checks what it can say in a person's words before asking the server
+// (every name empty, too long or given twice, and a field that holds no number
+// at all), and marks every such field at once. The rest is the server's: its
+// 400 message names the field, and the message is shown next to that field.
 (function () {
   'use strict';
+
+  var MAX_MEMBERS = 12;
+  var MAX_NAME_CHARS = 20;
 
   var form = document.getElementById('create-form');
   var driver = document.getElementById('driver');
@@ -16,6 +23,10 @@
   var breakMinutes = document.getElementById('break-minutes');
   var submit = document.getElementById('create');
   var formError = document.getElementById('form-error');
+  var more = document.getElementById('more-members');
+  var addMember = document.getElementById('add-member');
+  var membersNote = document.getElementById('members-note');
+  var NOTE = membersNote.textContent;
   var presets = Array.prototype.slice.call(document.querySelectorAll('[data-minutes]'));
 
   // Server field name -> [input, error element].
@@ -26,6 +37,8 @@
     breakEvery: [breakEvery, document.getElementById('break-every-error')],
     breakDuration: [breakMinutes, document.getElementById('break-minutes-error')]
   };
+  // The order in which fields are checked and the first wrong one gets focus.
+  var ORDER = ['driver', 'navigator', 'timerDuration', 'breakEvery', 'breakDuration'];
 
   function syncPresets() {
     var value = Number(minutes.value);
@@ -47,21 +60,120 @@
     FIELDS[name][0].addEventListener('input', function () { clearError(name); });
   });
 
+  // ---- more members ----
+
+  // The extra members' rows, in turn order: [{row, input, error, remove, label}].
+  var extras = [];
+
+  // The field key of the extra member at `i` (0 is the third member): "member-3"...
+  function memberKey(i) { return 'member-' + (i + 3); }
+
+  function extraOf(key) {
+    for (var i = 0; i < extras.length; i++) if (memberKey(i) === key) return extras[i];
+    return null;
+  }
+
+  function fieldParts(key) {
+    if (FIELDS[key]) return FIELDS[key];
+    var x = extraOf(key);
+    return x ? [x.input, x.error] : null;
+  }
+
+  function makeRow() {
+    var row = document.createElement('div');
+    row.className = 'field member-field';
+    var label = document.createElement('label');
+    var line = document.createElement('div');
+    line.className = 'member-input-row';
+    var input = document.createElement('input');
+    input.type = 'text';
+    input.maxLength = MAX_NAME_CHARS;
+    input.autocomplete = 'off';
+    input.spellcheck = false;
+    var remove = document.createElement('button');
+    remove.type = 'button';
+    remove.className = 'icon-btn small remove-member';
+    remove.innerHTML = '<svg viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" aria-hidden="true"><path d="M6 6l12 12M18 6 6 18"/></svg>';
+    var error = document.createElement('p');
+    error.className = 'field-error';
+    error.hidden = true;
+    line.appendChild(input);
+    line.appendChild(remove);
+    row.appendChild(label);
+    row.appendChild(line);
+    row.appendChild(error);
+    var x = { row: row, input: input, error: error, remove: remove, label: label };
+    input.addEventListener('input', function () { clearError(keyOf(x)); });
+    remove.addEventListener('click', function () { removeRow(x); });
+    return x;
+  }
+
+  function keyOf(x) { return memberKey(extras.indexOf(x)); }
+
+  // Numbers, labels and ids follow the rows' places.
+  function renumber() {
+    extras.forEach(function (x, i) {
+      var n = i + 3;
+      var key = memberKey(i);
+      x.input.id = key;
+      x.input.name = key;
+      x.error.id = key + '-error';
+      x.input.setAttribute('aria-describedby', x.error.id);
+      x.label.htmlFor = key;
+      x.label.textContent = 'Member ' + n;
+      x.remove.setAttribute('aria-label', 'Remove member ' + n);
+      x.remove.title = 'Remove member ' + n;
+    });
+    var full = extras.length + 2 >= MAX_MEMBERS;
+    addMember.disabled = full;
+    membersNote.textContent = full ? 'A room holds at most ' + MAX_MEMBERS + ' members: this one is full.' : NOTE;
+  }
+
+  addMember.addEventListener('click', function () {
+    if (extras.length + 2 >= MAX_MEMBERS) return;
+    var x = makeRow();
+    extras.push(x);
+    more.appendChild(x.row);
+    renumber();
+    clearFormError();
+    x.input.focus();
+  });
+
+  function removeRow(x) {
+    var i = extras.indexOf(x);
+    if (i < 0) return;
+    extras.splice(i, 1);
+    x.row.remove();
+    renumber();
+    // Focus stays in the list: the row now in that place, the one before, or the button.
+    var next = extras[i] || extras[i - 1];
+    (next ? next.input : addMember.disabled ? navigator_ : addMember).focus();
+  }
+
+  // ---- errors ----
+
   function clearError(name) {
-    var f = FIELDS[name];
+    var f = fieldParts(name);
+    if (!f) return;
     f[0].removeAttribute('aria-invalid');
     f[1].textContent = '';
     f[1].hidden = true;
   }
 
-  function clearErrors() {
-    Object.keys(FIELDS).forEach(clearError);
+  function clearFormError() {
     formError.textContent = '';
     formError.hidden = true;
   }
 
-  function showError(name, message) {
-    var f = FIELDS[name];
+  function clearErrors() {
+    Object.keys(FIELDS).forEach(clearError);
+    extras.forEach(function (x) { clearError(keyOf(x)); });
+    clearFormError();
+  }
+
+  // Shows `message` next to the field `name`, or above the form when no field is named.
+  function showError(name, message, keepFocus) {
+    var f = name && fieldParts(name);
     if (!f) {
       formError.textContent = message;
       formError.hidden = false;
@@ -70,14 +182,27 @@
     f[0].setAttribute('aria-invalid', 'true');
     f[1].textContent = message;
     f[1].hidden = false;
-    f[0].focus();
+    if (!keepFocus) f[0].focus();
   }
 
-  // The field an error message is about: an explicit `field` if the server
-  // sends one, else the field name that the message mentions first.
-  function fieldOf(body) {
+  // The field an error message is about: an explicit `field` if the server sends one,
+  // the member a `members[i]` message names, else the field name that the message
+  // mentions first.
+  function fieldOf(body, names) {
     if (body && typeof body.field === 'string' && FIELDS[body.field]) return body.field;
     var message = (body && body.message) || '';
+    var at = /\bmembers\[(\d+)\]/.exec(message);
+    if (at) return nameKey(Number(at[1]));
+    var twice = /\bmembers must not name "(.*)" twice/.exec(message);
+    if (twice) {
+      var seen = [];
+      for (var i = 0; i < names.length; i++) {
+        var n = names[i].trim();
+        if (seen.indexOf(n) >= 0) return nameKey(i);
+        seen.push(n);
+      }
+    }
+    if (/\bmembers\b/.test(message)) return names.length > 2 ? memberKey(extras.length - 1) : 'driver';
     var best = null;
     var bestAt = Infinity;
     Object.keys(FIELDS).forEach(function (name) {
@@ -85,6 +210,22 @@
       if (m && m.index < bestAt) { best = name; bestAt = m.index; }
     });
     return best;
+  }
+
+  // The field key of the name at place `i` in the turn order.
+  function nameKey(i) { return i === 0 ? 'driver' : i === 1 ? 'navigator' : memberKey(i - 2); }
+
+  function isNameField(key) { return key === 'driver' || key === 'navigator' || /^member-\d+$/.test(key); }
+
+  // A refused name, in a person's words.
+  function nameWords(message, value) {
+    if (/twice|differ/.test(message)) return value.trim() + ' is already named above.';
+    if (/control characters/.test(message)) return 'Names cannot hold tabs or line breaks.';
+    if (/1 to 20 characters|required/.test(message)) {
+      return value.trim() ? 'Names can be at most ' + MAX_NAME_CHARS + ' characters.' : 'Enter a name here.';
+    }
+    if (/at most 12/.test(message)) return 'A room holds at most ' + MAX_MEMBERS + ' members.';
+    return message;
   }
 
   // Words for a length of `ms` milliseconds, as the page asks for lengths.
@@ -112,32 +253,67 @@
     return input.value.trim() === '' || !isFinite(n) ? null : n;
   }
 
+  // Who the name at place `i` is, as the page says it.
+  function whoAt(i) { return i === 0 ? 'the driver' : i === 1 ? 'the navigator' : 'member ' + (i + 1); }
+
+  // What is wrong with each name, by field key, in a person's words.
+  function nameProblems(names) {
+    var problems = {};
+    var seen = [];
+    names.forEach(function (raw, i) {
+      var name = raw.trim();
+      var length = Array.from(name).length;
+      var key = nameKey(i);
+      if (length === 0) {
+        problems[key] = i === 0 ? "Enter the driver's name."
+          : i === 1 ? "Enter the navigator's name."
+          : 'Enter the name of member ' + (i + 1) + ', or remove this field.';
+      } else if (length > MAX_NAME_CHARS) {
+        problems[key] = 'Names can be at most ' + MAX_NAME_CHARS + ' characters.';
+      } else if (/[\u0000-\u001f\u007f-\u009f]/.test(name)) {
+        problems[key] = 'Names cannot hold tabs or line breaks.';
+      } else if (seen.indexOf(name) >= 0) {
+        problems[key] = name + ' is already ' + whoAt(seen.indexOf(name)) + '. Each member needs a name of their own.';
+      }
+      seen.push(length ? name : null);
+    });
+    return problems;
+  }
+
   form.addEventListener('submit', function (event) {
     event.preventDefault();
     clearErrors();
+    var names = [driver.value, navigator_.value].concat(extras.map(function (x) { return x.input.value; }));
+    var problems = nameProblems(names);
     var mins = numberIn(minutes);
-    if (mins === null) {
-      showError('timerDuration', 'Enter the minutes per turn, for example 25.');
-      return;
-    }
+    if (mins === null) problems.timerDuration = 'Enter the minutes per turn, for example 25.';
     var every = numberIn(breakEvery);
-    if (every === null) {
-      showError('breakEvery', 'Enter after how many turns a break comes, or 0 for no breaks.');
-      return;
-    }
+    if (every === null) problems.breakEvery = 'Enter after how many turns a break comes, or 0 for no breaks.';
     var breakMins = numberIn(breakMinutes);
-    if (breakMins === null) {
-      showError('breakDuration', 'Enter the break length in minutes, for example 5.');
+    if (breakMins === null) problems.breakDuration = 'Enter the break length in minutes, for example 5.';
+
+    // Every wrong field at once, in the order of the page; the first one gets focus.
+    var keys = ['driver', 'navigator'].concat(extras.map(keyOf)).concat(ORDER.slice(2));
+    var wrong = keys.filter(function (k) { return problems[k]; });
+    if (wrong.length) {
+      wrong.forEach(function (k) { showError(k, problems[k], true); });
+      if (wrong.length > 1) showError(null, wrong.length + ' fields need a change: each says what, below.');
+      fieldParts(wrong[0])[0].focus();
       return;
     }
+
     var payload = {
-      navigator: navigator_.value,
-      driver: driver.value,
       timerDuration: Math.round(mins * 60000),
       autoStart: autoStart.checked,
       breakEvery: every,
       breakDuration: Math.round(breakMins * 60000)
     };
+    if (names.length > 2) {
+      payload.members = names;
+    } else {
+      payload.navigator = navigator_.value;
+      payload.driver = driver.value;
+    }
     submit.disabled = true;
     fetch('/api/pair-room', {
       method: 'POST',
@@ -151,8 +327,12 @@
         }
         submit.disabled = false;
         if (res.status === 400 && body && body.message) {
-          var field = fieldOf(body);
-          showError(field, inPageUnits(field, body.message));
+          var field = fieldOf(body, names);
+          if (field && isNameField(field)) {
+            showError(field, nameWords(body.message, fieldParts(field)[0].value));
+          } else {
+            showError(field, inPageUnits(field, body.message));
+          }
         } else {
           showError(null, (body && body.message) || 'The server answered ' + res.status + '. Try again.');
         }
@@ -163,5 +343,6 @@
     });
   });
 
+  renumber();
   syncPresets();
 })();

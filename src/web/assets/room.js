@@ -13,6 +13,20 @@
 // of a turn and the end of a break both chime and notify. Until the page may
 // play sound (browsers allow it only after a click or key press), a button
 // offers to turn sound and notifications on.
+//
+// A room has members in turn order (snapshot `members`): the first drives, the
+// second navigates, the rest wait. Anyone can add, remove, rename and reorder them
+// (the list's buttons work with the keyboard), end a turn with "Next", see who has
+// the room open (`here`, `watching`, and the `presence` event) and read the
+// room's history (GET /api/pair-room/{code}/history, fetched again when a turn
+// ends). The visitor's name is asked once per browser (localStorage) in a form on
+// the page; the stream is opened with it (`connect?name=`), or anonymously.
+//
+// The room's goals (the `todos` event carries the whole list) are added, edited in
+// place, checked, moved (buttons, or drag and drop) and deleted at coduo's paths
+// (/api/{code}/todos, /api/todos/{id}/...). A move or a check shows at once; the
+// page's goal requests go one after another, and once all are answered the list is
+// the room's again.
 (function () {
   'use strict';
 
@@ -24,8 +38,19 @@
   var COPIED_LABEL_MS = 2000;
   var HIGHLIGHT_MS = 1500;
 
+  // The visitor's name, kept by the browser for every room: absent until asked,
+  // "" when the visitor chose to stay anonymous.
+  var NAME_KEY = 'pairsync.name';
+  // A member's name (and a stream's): trimmed, 1 to 20 characters, no control character.
+  var MAX_NAME_CHARS = 20;
+  var MIN_MEMBERS = 2;
+  var MAX_MEMBERS = 12;
+  // Completed turns listed in the history panel (the totals count them all).
+  var RECENT_TURNS = 8;
+
   var code = roomCode(location.pathname);
   var base = '/api/' + encodeURIComponent(code);
+  var roomBase = '/api/pair-room/' + encodeURIComponent(code);
 
   var el = {
     body: document.body,
@@ -59,7 +84,39 @@
     status: byId('status'),
     gone: byId('gone'),
     goneTitle: byId('gone-title'),
-    goneText: byId('gone-text')
+    goneText: byId('gone-text'),
+    next: byId('next'),
+    upNext: byId('up-next'),
+    presence: byId('presence'),
+    youLine: document.querySelector('.you'),
+    youAre: byId('you-are'),
+    changeName: byId('change-name'),
+    nameForm: byId('name-form'),
+    nameTitle: byId('name-title'),
+    visitorName: byId('visitor-name'),
+    visitorNameError: byId('visitor-name-error'),
+    saveName: byId('save-name'),
+    skipName: byId('skip-name'),
+    cancelName: byId('cancel-name'),
+    memberNames: byId('member-names'),
+    members: byId('members'),
+    membersError: byId('members-error'),
+    addForm: byId('add-member-form'),
+    addName: byId('add-member-name'),
+    addButton: byId('add-member'),
+    addError: byId('add-member-error'),
+    historyEmpty: byId('history-empty'),
+    historyTable: byId('history-table'),
+    historyTotals: byId('history-totals'),
+    recentTitle: byId('recent-title'),
+    historyTurns: byId('history-turns'),
+    goalsCount: byId('goals-count'),
+    goalList: byId('goal-list'),
+    goalsError: byId('goals-error'),
+    addGoalForm: byId('add-goal-form'),
+    addGoalText: byId('add-goal-text'),
+    addGoal: byId('add-goal'),
+    addGoalError: byId('add-goal-error')
   };
 
   var snapshot = null;      // the latest `state` event
@@ -80,6 +137,25 @@
   var gone = false;
   var requestedDuration = null;
   var audio = null;
+  var endedByTimeUp = true;  // that `timer: stop` came after the final tick (not a `next`)
+
+  var storedName = null;     // the visitor's name when the browser cannot store it
+  var visitorName = readStoredName(); // null: not asked yet; "": anonymous
+  var presence = { here: [], watching: 0 };
+  // The turn order as changed on this page and not yet shown back by a snapshot (see
+  // changeOrder); null when the page shows the room's own.
+  var orderWanted = null;
+  var orderInFlight = false;
+  var orderQueued = false;
+  var orderSettled = false;
+  var renaming = null;       // {from, to}: a rename on its way
+  var editing = null;        // {name, value, error}: the member whose rename form is open
+  var focusAfter = null;     // {name, action}: what gets focus once that member is drawn
+  var items = new Map();     // member name -> its list item's parts
+  var history = null;        // the latest history answer
+  var historyRound = null;   // the round the history was last asked for
+  var historyInFlight = false;
+  var historyAgain = false;
 
   function byId(id) { return document.getElementById(id); }
 
@@ -143,6 +219,8 @@
     el.pause.classList.toggle('primary', running);
     el.reset.disabled = off || s.state === 'idle';
     el.swap.disabled = off;
+    el.next.disabled = off;
+    el.next.title = isBreak ? 'End the break now' : 'End this turn now: everyone moves up one';
     el.duration.disabled = off || running;
     el.setDuration.disabled = off || running;
     el.duration.title = running ? 'Pause the timer to change its length' : '';
@@ -166,6 +244,1135 @@
     if (!keeps(el.breakEvery, 'breakEvery')) el.breakEvery.value = String(settings.breakEvery);
     if (!keeps(el.breakMinutes, 'breakDuration')) el.breakMinutes.value = minutesText(settings.breakDuration);
   }
+
+  // ---- members, who is here, history ----
+
+  function membersOf(s) { return s.members || [s.driver, s.navigator]; }
+
+  // The order the list shows: what was changed here and is on its way, else the room's.
+  function shownOrder() { return orderWanted || (snapshot ? membersOf(snapshot) : []); }
+
+  function sameList(a, b) {
+    if (a.length !== b.length) return false;
+    for (var i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+    return true;
+  }
+
+  // Names as a person says them: "Ann", "Ann and Bob", "Ann, Bob and Cy".
+  function listWords(names) {
+    if (names.length < 2) return names.join('');
+    return names.slice(0, -1).join(', ') + ' and ' + names[names.length - 1];
+  }
+
+  function presenceText(p) {
+    var watching = p.watching > 0 ? p.watching + ' watching' : 'No one watching';
+    return p.here.length ? p.here.join(', ') + ' · ' + watching : watching;
+  }
+
+  var ROLE_WORDS = ['Driver', 'Navigator', 'Next'];
+  var ROLE_KEYS = ['driver', 'navigator', 'next'];
+
+  // Draws everything that depends on the members or on who is here.
+  function renderTeam() {
+    if (!snapshot) return;
+    var s = snapshot;
+    var order = membersOf(s);
+    var waiting = order.slice(2);
+    el.upNext.hidden = waiting.length === 0;
+    setText(el.upNext, waiting.length ? 'Next: ' + waiting[0] + (waiting.length > 1 ? ', then ' + waiting.slice(1).join(', ') : '') : '');
+    var swapLabel = order.length > 2 ? 'Rotate roles: everyone moves up one' : 'Swap driver and navigator';
+    el.swap.setAttribute('aria-label', swapLabel);
+    el.swap.title = swapLabel;
+    setText(el.presence, presenceText(presence));
+    renderMemberNames(order);
+    renderMembers();
+    var off = gone;
+    el.addName.disabled = off;
+    el.addButton.disabled = off;
+  }
+
+  // The name form suggests the members' names.
+  function renderMemberNames(order) {
+    var key = order.join('\n');
+    if (el.memberNames.dataset.key === key) return;
+    el.memberNames.dataset.key = key;
+    el.memberNames.textContent = '';
+    order.forEach(function (name) {
+      var option = document.createElement('option');
+      option.value = name;
+      el.memberNames.appendChild(option);
+    });
+  }
+
+  var ICONS = {
+    up: 'M12 19V5M6 11l6-6 6 6',
+    down: 'M12 5v14M6 13l6 6 6-6',
+    rename: 'M4 20h4L19 9l-4-4L4 16v4zM13.5 6.5l4 4',
+    remove: 'M6 6l12 12M18 6 6 18'
+  };
+
+  function icon(path) {
+    var ns = 'http://www.w3.org/2000/svg';
+    var svg = document.createElementNS(ns, 'svg');
+    svg.setAttribute('viewBox', '0 0 24 24');
+    svg.setAttribute('fill', 'none');
+    svg.setAttribute('stroke', 'currentColor');
+    svg.setAttribute('stroke-width', '2');
+    svg.setAttribute('stroke-linecap', 'round');
+    svg.setAttribute('stroke-linejoin', 'round');
+    svg.setAttribute('aria-hidden', 'true');
+    var p = document.createElementNS(ns, 'path');
+    p.setAttribute('d', path);
+    svg.appendChild(p);
+    return svg;
+  }
+
+  function make(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  var itemCount = 0;
+
+  // One member's list item: role, name, tags, and the buttons; a rename form in place.
+  function makeItem(name) {
+    itemCount += 1;
+    var item = { name: name, li: make('li', 'member') };
+    item.li.dataset.name = name;
+    item.role = make('span', 'member-role');
+    item.view = make('span', 'member-main');
+    item.label = make('span', 'member-name', name);
+    item.you = make('span', 'tag tag-you', 'you');
+    item.here = make('span', 'tag tag-here', 'here');
+    // Spaces between the parts, so that they are read as words, not run together.
+    item.view.appendChild(item.label);
+    item.view.appendChild(document.createTextNode(' '));
+    item.view.appendChild(item.you);
+    item.view.appendChild(document.createTextNode(' '));
+    item.view.appendChild(item.here);
+    item.actions = make('span', 'member-actions');
+    item.buttons = {};
+    [['up', 'Move ' + name + ' up'], ['down', 'Move ' + name + ' down'], ['rename', 'Rename ' + name], ['remove', 'Remove ' + name]].forEach(function (b) {
+      var button = make('button', 'icon-btn small');
+      button.type = 'button';
+      button.dataset.action = b[0];
+      button.setAttribute('aria-label', b[1]);
+      button.title = b[1];
+      button.appendChild(icon(ICONS[b[0]]));
+      item.buttons[b[0]] = button;
+      item.actions.appendChild(button);
+    });
+    item.form = make('form', 'rename-form');
+    item.form.noValidate = true;
+    item.form.hidden = true;
+    item.input = make('input');
+    item.input.type = 'text';
+    item.input.maxLength = MAX_NAME_CHARS;
+    item.input.autocomplete = 'off';
+    item.input.spellcheck = false;
+    item.input.setAttribute('aria-label', 'New name for ' + name);
+    item.error = make('p', 'field-error');
+    item.error.id = 'rename-error-' + itemCount;
+    item.error.hidden = true;
+    item.input.setAttribute('aria-describedby', item.error.id);
+    var save = make('button', 'primary', 'Save');
+    save.type = 'submit';
+    var cancel = make('button', '', 'Cancel');
+    cancel.type = 'button';
+    cancel.dataset.action = 'cancel-rename';
+    var row = make('span', 'rename-row');
+    row.appendChild(item.input);
+    row.appendChild(save);
+    row.appendChild(cancel);
+    item.form.appendChild(row);
+    item.form.appendChild(item.error);
+    item.form.addEventListener('submit', function (e) {
+      e.preventDefault();
+      submitRename(name, item.input.value);
+    });
+    item.input.addEventListener('input', function () {
+      if (editing && editing.name === name) { editing.value = item.input.value; editing.error = ''; }
+      showItemError(item, '');
+    });
+    item.input.addEventListener('keydown', function (e) {
+      if (e.key === 'Escape') { e.preventDefault(); cancelRename(name); }
+    });
+    item.li.appendChild(item.role);
+    item.li.appendChild(document.createTextNode(' '));
+    item.li.appendChild(item.view);
+    item.li.appendChild(item.actions);
+    item.li.appendChild(item.form);
+    return item;
+  }
+
+  function showItemError(item, message) {
+    item.error.textContent = message;
+    item.error.hidden = !message;
+    if (message) item.input.setAttribute('aria-invalid', 'true');
+    else item.input.removeAttribute('aria-invalid');
+  }
+
+  function drawItem(item, index, count) {
+    var role = Math.min(index, 3);
+    setText(item.role, role < 3 ? ROLE_WORDS[role] : 'Then');
+    item.li.dataset.role = role < 3 ? ROLE_KEYS[role] : 'then';
+    item.you.hidden = item.name !== visitorName;
+    item.here.hidden = presence.here.indexOf(item.name) < 0;
+    item.buttons.up.disabled = gone || index === 0;
+    item.buttons.down.disabled = gone || index === count - 1;
+    item.buttons.rename.disabled = gone;
+    item.buttons.remove.disabled = gone;
+    var open = !!editing && editing.name === item.name;
+    var wasOpen = !item.form.hidden;
+    item.form.hidden = !open;
+    item.view.hidden = open;
+    item.actions.hidden = open;
+    item.li.classList.toggle('editing', open);
+    if (open && !wasOpen) {
+      item.input.value = editing.value;
+      showItemError(item, editing.error || '');
+    }
+  }
+
+  // Moves `node` before `ref` in `list`, keeping focus where the browser can.
+  function placeIn(list, node, ref) {
+    if (typeof list.moveBefore === 'function' && node.parentNode === list) {
+      try { list.moveBefore(node, ref); return; } catch (e) { /* fall through */ }
+    }
+    list.insertBefore(node, ref);
+  }
+
+  function place(node, ref) { placeIn(el.members, node, ref); }
+
+  // Draws the list in the shown order: one item per member, kept from one drawing to
+  // the next (a field being typed in is never replaced), and focus kept on the same
+  // control of the same member, or on its nearest neighbour.
+  function renderMembers() {
+    var order = shownOrder();
+    var active = document.activeElement;
+    var inList = !!active && el.members.contains(active);
+    var was = null;
+    if (inList) {
+      var li = active.closest('li');
+      was = {
+        node: active,
+        index: li ? Array.prototype.indexOf.call(el.members.children, li) : 0,
+        action: active.dataset.action || (active.tagName === 'INPUT' ? 'input' : 'rename'),
+        selection: active.tagName === 'INPUT' ? [active.selectionStart, active.selectionEnd] : null
+      };
+    }
+    items.forEach(function (item, name) {
+      if (order.indexOf(name) < 0) {
+        item.li.remove();
+        items.delete(name);
+      }
+    });
+    if (editing && order.indexOf(editing.name) < 0 && !(renaming && renaming.from === editing.name)) editing = null;
+    order.forEach(function (name, i) {
+      var item = items.get(name);
+      if (!item) { item = makeItem(name); items.set(name, item); }
+      drawItem(item, i, order.length);
+      var at = el.members.children[i];
+      if (at !== item.li) place(item.li, at || null);
+    });
+    restoreFocus(was, order);
+  }
+
+  function focusable(node) { return !!node && node.isConnected && !node.disabled && !node.closest('[hidden]'); }
+
+  // The control `action` ("up", "down", "rename", "remove" or "input", the rename field)
+  // of a member's item, or the nearest one that takes focus.
+  function controlOf(name, action) {
+    var item = items.get(name);
+    if (!item) return null;
+    if (action === 'input' && focusable(item.input)) return item.input;
+    var b = item.buttons[action];
+    if (focusable(b)) return b;
+    // A move button that can no longer move: its twin, else the rename button.
+    var other = action === 'up' ? item.buttons.down : action === 'down' ? item.buttons.up : null;
+    if (focusable(other)) return other;
+    return item.buttons.rename;
+  }
+
+  // After a drawing: focus stays on the control it was on (moved with its member), or,
+  // when that control went (its member left or was renamed, a form closed), goes to
+  // `focusAfter`, else to the same control of the member now in that place.
+  function restoreFocus(was, order) {
+    var active = document.activeElement;
+    var free = !active || active === document.body;
+    if (was && focusable(was.node)) {
+      focusAfter = null;
+      if (active !== was.node) was.node.focus();
+      if (was.selection && was.node.setSelectionRange) {
+        try { was.node.setSelectionRange(was.selection[0], was.selection[1]); } catch (e) { /* not a text field */ }
+      }
+      return;
+    }
+    if (!was && !free) { focusAfter = null; return; }
+    var target = null;
+    if (focusAfter && items.has(focusAfter.name)) target = controlOf(focusAfter.name, focusAfter.action);
+    focusAfter = null;
+    if (!target && was) {
+      var li = was.node.isConnected ? was.node.closest('li') : null;
+      var name = li ? li.dataset.name : order[Math.min(was.index, order.length - 1)];
+      if (name !== undefined) target = controlOf(name, was.action);
+    }
+    if (target && focusable(target) && document.activeElement !== target) target.focus();
+  }
+
+  function showMembersError(message) {
+    setText(el.membersError, message);
+  }
+
+  function showAddError(message) {
+    setText(el.addError, message);
+    if (message) el.addName.setAttribute('aria-invalid', 'true');
+    else el.addName.removeAttribute('aria-invalid');
+  }
+
+  // What is wrong with a name, in a person's words; "" when nothing is. `others` are the
+  // names it must differ from.
+  function nameProblem(raw, others) {
+    var name = raw.trim();
+    var length = Array.from(name).length;
+    if (length === 0) return 'Type a name first.';
+    if (length > MAX_NAME_CHARS) return 'Names can be at most ' + MAX_NAME_CHARS + ' characters.';
+    if (/[\u0000-\u001f\u007f-\u009f]/.test(name)) return 'Names cannot hold tabs or line breaks.';
+    if (others && others.indexOf(name) >= 0) return name + ' is already in the room.';
+    return '';
+  }
+
+  // A refused member change, in a person's words (never the API's field names). `name`
+  // is the name the change was about.
+  function membersWords(error, name) {
+    var m = error.message || '';
+    if (error.error === 'member_not_found') return name + ' is no longer in the room.';
+    if (error.error === 'network') return 'The server cannot be reached right now. Try again in a moment.';
+    if (/at least 2 members/.test(m)) return 'A room keeps at least ' + MIN_MEMBERS + ' members.';
+    if (/at most 12 members/.test(m)) return 'A room holds at most ' + MAX_MEMBERS + ' members.';
+    if (/twice/.test(m)) return name ? name + ' is already in the room.' : 'Two members cannot have the same name.';
+    if (/1 to 20 characters/.test(m)) return name && name.trim() ? 'Names can be at most ' + MAX_NAME_CHARS + ' characters.' : 'Type a name first.';
+    if (/control characters/.test(m)) return 'Names cannot hold tabs or line breaks.';
+    if (error.error === 'room_not_found') return '';
+    return 'The room could not be changed just now. Try again in a moment.';
+  }
+
+  // A new order made on this page: shown at once, sent as the whole order. Changes
+  // made while one is on its way go in one request after its answer.
+  function changeOrder(order) {
+    orderWanted = order;
+    orderSettled = false;
+    showMembersError('');
+    renderMembers();
+    if (orderInFlight) { orderQueued = true; return; }
+    sendOrder();
+  }
+
+  function sendOrder() {
+    var body = { members: orderWanted.slice() };
+    var rename = renaming;
+    orderInFlight = true;
+    orderQueued = false;
+    send('PUT', roomBase + '/members', body).then(function (r) {
+      orderInFlight = false;
+      if (!r.ok) {
+        // Nothing of it was taken: the list goes back to the room's order.
+        orderWanted = null;
+        orderQueued = false;
+        renaming = null;
+        focusAfter = null;
+        if (gone) return;
+        var words = membersWords(r.error, rename ? rename.to : '');
+        if (rename && snapshot && membersOf(snapshot).indexOf(rename.from) >= 0) {
+          editing = { name: rename.from, value: rename.to, error: words };
+          focusAfter = { name: rename.from, action: 'input' };
+        } else {
+          showMembersError(words);
+        }
+        renderMembers();
+        return;
+      }
+      if (orderQueued) { sendOrder(); return; }
+      renaming = null;
+      if (snapshot && sameList(membersOf(snapshot), orderWanted)) orderWanted = null;
+      else orderSettled = true;
+      renderMembers();
+    });
+  }
+
+  function move(name, by) {
+    var order = shownOrder().slice();
+    var i = order.indexOf(name);
+    var j = i + by;
+    if (i < 0 || j < 0 || j >= order.length) return;
+    order[i] = order[j];
+    order[j] = name;
+    changeOrder(order);
+  }
+
+  function startRename(name) {
+    editing = { name: name, value: name, error: '' };
+    showMembersError('');
+    renderMembers();
+    var item = items.get(name);
+    if (item) { item.input.focus(); item.input.select(); }
+  }
+
+  function cancelRename(name) {
+    if (!editing || editing.name !== name) return;
+    editing = null;
+    focusAfter = { name: name, action: 'rename' };
+    renderMembers();
+  }
+
+  function submitRename(from, raw) {
+    var order = shownOrder().slice();
+    var i = order.indexOf(from);
+    var item = items.get(from);
+    if (i < 0 || !item) return;
+    var to = raw.trim();
+    if (to === from) { cancelRename(from); return; }
+    var problem = nameProblem(raw, order.filter(function (n) { return n !== from; }));
+    if (problem) {
+      editing.error = problem;
+      showItemError(item, problem);
+      item.input.focus();
+      return;
+    }
+    order[i] = to;
+    editing = null;
+    renaming = { from: from, to: to };
+    changeOrder(order);
+  }
+
+  function removeMember(name) {
+    var order = shownOrder();
+    if (order.length <= MIN_MEMBERS) {
+      showMembersError('A room keeps at least ' + MIN_MEMBERS + ' members.');
+      return;
+    }
+    showMembersError('');
+    // When the item goes, focus goes to the remove button of the member in its place.
+    send('DELETE', roomBase + '/members/' + encodeURIComponent(name)).then(function (r) {
+      if (!r.ok && !gone) showMembersError(membersWords(r.error, name));
+    });
+  }
+
+  el.members.addEventListener('click', function (e) {
+    var button = e.target.closest('button[data-action]');
+    if (!button || !el.members.contains(button)) return;
+    var name = button.closest('li').dataset.name;
+    var action = button.dataset.action;
+    if (action === 'up') move(name, -1);
+    else if (action === 'down') move(name, 1);
+    else if (action === 'rename') startRename(name);
+    else if (action === 'remove') removeMember(name);
+    else if (action === 'cancel-rename') cancelRename(name);
+  });
+
+  el.addForm.addEventListener('submit', function (e) {
+    e.preventDefault();
+    if (!snapshot || gone) return;
+    var order = shownOrder();
+    var raw = el.addName.value;
+    var problem = nameProblem(raw, order);
+    if (!problem && order.length >= MAX_MEMBERS) problem = 'A room holds at most ' + MAX_MEMBERS + ' members.';
+    if (problem) { showAddError(problem); el.addName.focus(); return; }
+    var name = raw.trim();
+    showAddError('');
+    el.addButton.disabled = true;
+    send('POST', roomBase + '/members', { name: name }).then(function (r) {
+      el.addButton.disabled = gone;
+      if (r.ok) {
+        if (el.addName.value.trim() === name) el.addName.value = '';
+        return;
+      }
+      if (!gone) { showAddError(membersWords(r.error, name)); el.addName.focus(); }
+    });
+  });
+  el.addName.addEventListener('input', function () { showAddError(''); });
+
+  // ---- goals ----
+
+  // A goal's text: trimmed, 1 to 500 characters; a room holds at most 100 goals.
+  var MAX_GOAL_CHARS = 500;
+  var MAX_GOALS = 100;
+  // How much of a goal's text its buttons say (the whole text is the checkbox's label).
+  var GOAL_LABEL_CHARS = 40;
+
+  var goals = null;           // the latest `todos` list, sorted by order (null until one came)
+  // What this page changed and no `todos` event has shown yet: the order of the ids, and
+  // the checked state by id. Drawn over the room's list until the room shows them.
+  var goalOrderWanted = null;
+  var goalCheckWanted = new Map();
+  var goalRequests = 0;       // goal requests on their way (they go one after another)
+  var goalQueue = Promise.resolve();
+  var goalRefresh = 0;        // counts list requests: only the newest answer is taken
+  var goalEditing = null;     // {id, value, error}: the goal whose edit form is open
+  var goalFocusAfter = null;  // {id, action}: what gets focus once that goal is drawn
+  var goalItems = new Map();  // goal id -> its list item's parts
+  var goalCount = 0;
+  var dragId = null;          // the goal being dragged
+
+  // The goals as this page shows them: the room's, in the order moved to here.
+  function shownGoals() {
+    if (!goals) return [];
+    if (!goalOrderWanted) return goals;
+    var byIdMap = new Map(goals.map(function (g) { return [g.id, g]; }));
+    var shown = [];
+    goalOrderWanted.forEach(function (id) {
+      if (byIdMap.has(id)) { shown.push(byIdMap.get(id)); byIdMap.delete(id); }
+    });
+    goals.forEach(function (g) { if (byIdMap.has(g.id)) shown.push(g); });
+    return shown;
+  }
+
+  function goalChecked(g) { return goalCheckWanted.has(g.id) ? goalCheckWanted.get(g.id) : !!g.isChecked; }
+
+  // Whether the room's list shows every change made here.
+  function goalsShowWanted() {
+    if (!goals) return false;
+    if (goalOrderWanted && !sameList(goals.map(function (g) { return g.id; }), shownGoals().map(function (g) { return g.id; }))) return false;
+    return goals.every(function (g) { return !goalCheckWanted.has(g.id) || goalCheckWanted.get(g.id) === !!g.isChecked; });
+  }
+
+  function forgetGoalWishes() {
+    goalOrderWanted = null;
+    goalCheckWanted.clear();
+  }
+
+  // Sends goal requests one after another, so that the room takes them in the order made.
+  function goalSend(method, path, body) {
+    goalRequests += 1;
+    var answer = goalQueue.then(function () { return send(method, path, body); });
+    goalQueue = answer.then(function (r) {
+      goalRequests -= 1;
+      if (goalRequests === 0) settleGoals();
+      return r;
+    });
+    return answer;
+  }
+
+  // Once every request was answered: when the room's list does not yet show what was
+  // changed here (its event is late, or someone changed it meanwhile), ask for the list.
+  function settleGoals() {
+    if (!goalOrderWanted && goalCheckWanted.size === 0) return;
+    if (goalsShowWanted()) { forgetGoalWishes(); renderGoals(); return; }
+    var asked = ++goalRefresh;
+    fetch(base + '/todos', { cache: 'no-store', headers: { 'Accept': 'application/json' } }).then(function (res) {
+      return res.ok ? res.json() : null;
+    }).then(function (list) {
+      if (asked !== goalRefresh || goalRequests > 0) return;
+      if (Array.isArray(list)) goals = list;
+      forgetGoalWishes();
+      renderGoals();
+    }, function () {
+      if (asked !== goalRefresh || goalRequests > 0) return;
+      forgetGoalWishes();
+      renderGoals();
+    });
+  }
+
+  function onTodos(list) {
+    goals = list.slice().sort(function (a, b) { return a.order - b.order; });
+    goalRefresh += 1; // an event is as new as any list asked for before it
+    if (goalRequests === 0 && goalsShowWanted()) forgetGoalWishes();
+    renderGoals();
+  }
+
+  // The start of a goal's text, as its buttons say it.
+  function goalLabel(content) {
+    var chars = Array.from(content);
+    return chars.length > GOAL_LABEL_CHARS ? chars.slice(0, GOAL_LABEL_CHARS - 1).join('') + '…' : content;
+  }
+
+  var GOAL_ICONS = {
+    up: ICONS.up,
+    down: ICONS.down,
+    edit: ICONS.rename,
+    remove: 'M4 7h16M9 7V4h6v3M6 7l1 13h10l1-13',
+    grip: 'M9 6h.01M15 6h.01M9 12h.01M15 12h.01M9 18h.01M15 18h.01'
+  };
+
+  // One goal's list item: a grip to drag it by, its checkbox and text, and the buttons;
+  // an edit form in place.
+  function makeGoalItem(id) {
+    goalCount += 1;
+    var n = goalCount;
+    var item = { id: id, li: make('li', 'goal'), content: null };
+    item.li.dataset.id = String(id);
+    item.grip = make('span', 'goal-grip');
+    item.grip.appendChild(icon(GOAL_ICONS.grip));
+    item.grip.title = 'Drag to move';
+    item.view = make('span', 'goal-main');
+    item.check = make('input');
+    item.check.type = 'checkbox';
+    item.check.id = 'goal-check-' + n;
+    item.check.dataset.action = 'check';
+    item.text = make('label', 'goal-text');
+    item.text.htmlFor = item.check.id;
+    item.view.appendChild(item.check);
+    item.view.appendChild(item.text);
+    item.actions = make('span', 'goal-actions');
+    item.buttons = {};
+    ['up', 'down', 'edit', 'remove'].forEach(function (action) {
+      var button = make('button', 'icon-btn small');
+      button.type = 'button';
+      button.dataset.action = action;
+      button.appendChild(icon(GOAL_ICONS[action]));
+      item.buttons[action] = button;
+      item.actions.appendChild(button);
+    });
+    item.form = make('form', 'rename-form goal-form');
+    item.form.noValidate = true;
+    item.form.hidden = true;
+    item.input = make('input');
+    item.input.type = 'text';
+    item.input.maxLength = MAX_GOAL_CHARS;
+    item.input.autocomplete = 'off';
+    item.error = make('p', 'field-error');
+    item.error.id = 'goal-error-' + n;
+    item.error.hidden = true;
+    item.input.setAttribute('aria-describedby', item.error.id);
+    var save = make('button', 'primary', 'Save');
+    save.type = 'submit';
+    var cancel = make('button', '', 'Cancel');
+    cancel.type = 'button';
+    cancel.dataset.action = 'cancel-edit';
+    var row = make('span', 'rename-row');
+    row.appendChild(item.input);
+    row.appendChild(save);
+    row.appendChild(cancel);
+    item.form.appendChild(row);
+    item.form.appendChild(item.error);
+    item.form.addEventListener('submit', function (e) {
+      e.preventDefault();
+      submitGoalEdit(id, item.input.value);
+    });
+    item.input.addEventListener('input', function () {
+      if (goalEditing && goalEditing.id === id) { goalEditing.value = item.input.value; goalEditing.error = ''; }
+      showGoalItemError(item, '');
+    });
+    item.input.addEventListener('keydown', function (e) {
+      if (e.key === 'Escape') { e.preventDefault(); cancelGoalEdit(id); }
+    });
+    item.li.appendChild(item.grip);
+    item.li.appendChild(item.view);
+    item.li.appendChild(item.actions);
+    item.li.appendChild(item.form);
+    return item;
+  }
+
+  function showGoalItemError(item, message) {
+    item.error.textContent = message;
+    item.error.hidden = !message;
+    if (message) item.input.setAttribute('aria-invalid', 'true');
+    else item.input.removeAttribute('aria-invalid');
+  }
+
+  function drawGoalItem(item, goal, index, count) {
+    var checked = goalChecked(goal);
+    if (item.content !== goal.content) {
+      item.content = goal.content;
+      item.text.textContent = goal.content;
+      var label = goalLabel(goal.content);
+      item.buttons.up.setAttribute('aria-label', 'Move goal up: ' + label);
+      item.buttons.down.setAttribute('aria-label', 'Move goal down: ' + label);
+      item.buttons.edit.setAttribute('aria-label', 'Edit goal: ' + label);
+      item.buttons.remove.setAttribute('aria-label', 'Delete goal: ' + label);
+      ['up', 'down', 'edit', 'remove'].forEach(function (a) { item.buttons[a].title = item.buttons[a].getAttribute('aria-label'); });
+      item.input.setAttribute('aria-label', 'New text for the goal: ' + label);
+    }
+    if (item.check.checked !== checked) item.check.checked = checked;
+    item.li.classList.toggle('done', checked);
+    item.check.disabled = gone;
+    item.buttons.up.disabled = gone || index === 0;
+    item.buttons.down.disabled = gone || index === count - 1;
+    item.buttons.edit.disabled = gone;
+    item.buttons.remove.disabled = gone;
+    var open = !!goalEditing && goalEditing.id === item.id;
+    var wasOpen = !item.form.hidden;
+    item.form.hidden = !open;
+    item.view.hidden = open;
+    item.actions.hidden = open;
+    item.li.classList.toggle('editing', open);
+    item.li.draggable = !open && !gone && count > 1;
+    if (open && !wasOpen) {
+      item.input.value = goalEditing.value;
+      showGoalItemError(item, goalEditing.error || '');
+    }
+  }
+
+  function controlOfGoal(id, action) {
+    var item = goalItems.get(id);
+    if (!item) return null;
+    if (action === 'input' && focusable(item.input)) return item.input;
+    if (action === 'check' && focusable(item.check)) return item.check;
+    var b = item.buttons[action];
+    if (focusable(b)) return b;
+    var other = action === 'up' ? item.buttons.down : action === 'down' ? item.buttons.up : null;
+    if (focusable(other)) return other;
+    return focusable(item.buttons.edit) ? item.buttons.edit : item.check;
+  }
+
+  // Draws the goal list in the shown order, one item per goal kept from one drawing to
+  // the next; focus stays on the same control of the same goal, or, when that goal went,
+  // on the same control of the goal now in its place (else the add field).
+  function renderGoals() {
+    var list = shownGoals();
+    var ready = goals !== null;
+    var done = list.filter(goalChecked).length;
+    setText(el.goalsCount, !ready ? '' : list.length === 0 ? 'No goals yet. Add what this session is for.'
+      : done + ' of ' + list.length + ' done' + (full ? ' · ' + MAX_GOALS + ' goals, the most a room holds' : ''));
+    var full = list.length >= MAX_GOALS;
+    el.addGoalText.disabled = gone || !ready;
+    el.addGoal.disabled = gone || !ready;
+
+    var active = document.activeElement;
+    var was = null;
+    if (active && el.goalList.contains(active)) {
+      var li = active.closest('li');
+      was = {
+        node: active,
+        index: li ? Array.prototype.indexOf.call(el.goalList.children, li) : 0,
+        action: active.dataset.action || (active.tagName === 'INPUT' ? 'input' : 'edit')
+      };
+    }
+    var ids = list.map(function (g) { return g.id; });
+    goalItems.forEach(function (item, id) {
+      if (ids.indexOf(id) < 0) { item.li.remove(); goalItems.delete(id); }
+    });
+    if (goalEditing && ids.indexOf(goalEditing.id) < 0) goalEditing = null;
+    list.forEach(function (g, i) {
+      var item = goalItems.get(g.id);
+      if (!item) { item = makeGoalItem(g.id); goalItems.set(g.id, item); }
+      drawGoalItem(item, g, i, list.length);
+      var at = el.goalList.children[i];
+      if (at !== item.li) placeIn(el.goalList, item.li, at || null);
+    });
+    el.goalList.hidden = list.length === 0;
+
+    var now = document.activeElement;
+    if (was && focusable(was.node)) {
+      goalFocusAfter = null;
+      if (now !== was.node) was.node.focus();
+      return;
+    }
+    if (!was && now && now !== document.body) { goalFocusAfter = null; return; }
+    var target = null;
+    if (goalFocusAfter && goalItems.has(goalFocusAfter.id)) target = controlOfGoal(goalFocusAfter.id, goalFocusAfter.action);
+    if (goalFocusAfter && !target && !was) return; // the goal is not drawn yet
+    goalFocusAfter = null;
+    if (!target && was) {
+      var here = was.node.isConnected ? was.node.closest('li') : null;
+      if (here) target = controlOfGoal(Number(here.dataset.id), was.action);
+      else if (list.length) target = controlOfGoal(list[Math.min(was.index, list.length - 1)].id, was.action);
+      else target = el.addGoalText;
+    }
+    if (target && focusable(target) && document.activeElement !== target) target.focus();
+  }
+
+  function showGoalsError(message) { setText(el.goalsError, message); }
+
+  function showAddGoalError(message) {
+    setText(el.addGoalError, message);
+    if (message) el.addGoalText.setAttribute('aria-invalid', 'true');
+    else el.addGoalText.removeAttribute('aria-invalid');
+  }
+
+  function goalProblem(raw) {
+    var length = Array.from(raw.trim()).length;
+    if (length === 0) return 'Type the goal first.';
+    if (length > MAX_GOAL_CHARS) return 'A goal can be at most ' + MAX_GOAL_CHARS + ' characters.';
+    return '';
+  }
+
+  // A refused goal change, in a person's words.
+  function goalWords(error) {
+    if (error.error === 'todo_not_found') return 'That goal was deleted meanwhile.';
+    if (error.error === 'network') return 'The server cannot be reached right now. Try again in a moment.';
+    if (/at most 100 goals/.test(error.message || '')) return 'A room holds at most ' + MAX_GOALS + ' goals.';
+    if (error.error === 'room_not_found') return '';
+    return 'The goals could not be changed just now. Try again in a moment.';
+  }
+
+  function goalPath(id, what) { return '/api/todos/' + encodeURIComponent(String(id)) + (what ? '/' + what : ''); }
+
+  // Moves a goal to position `to` of the shown list: shown at once, sent as coduo's
+  // frontend does (the goal takes that position, the others shift).
+  function moveGoalTo(id, to) {
+    var ids = shownGoals().map(function (g) { return g.id; });
+    var from = ids.indexOf(id);
+    if (from < 0 || to < 0 || to >= ids.length || to === from) return;
+    ids.splice(from, 1);
+    ids.splice(to, 0, id);
+    goalOrderWanted = ids;
+    showGoalsError('');
+    renderGoals();
+    goalSend('PATCH', goalPath(id, 'order'), { order: to }).then(function (r) {
+      if (!r.ok && !gone) showGoalsError(goalWords(r.error));
+    });
+  }
+
+  function moveGoal(id, by) {
+    var ids = shownGoals().map(function (g) { return g.id; });
+    moveGoalTo(id, ids.indexOf(id) + by);
+  }
+
+  function toggleGoal(id, checked) {
+    goalCheckWanted.set(id, checked);
+    showGoalsError('');
+    renderGoals();
+    goalSend('PATCH', goalPath(id, 'checked')).then(function (r) {
+      if (!r.ok && !gone) showGoalsError(goalWords(r.error));
+    });
+  }
+
+  function startGoalEdit(id) {
+    var g = shownGoals().filter(function (x) { return x.id === id; })[0];
+    if (!g) return;
+    goalEditing = { id: id, value: g.content, error: '' };
+    showGoalsError('');
+    renderGoals();
+    var item = goalItems.get(id);
+    if (item) { item.input.focus(); item.input.select(); }
+  }
+
+  function cancelGoalEdit(id) {
+    if (!goalEditing || goalEditing.id !== id) return;
+    goalEditing = null;
+    goalFocusAfter = { id: id, action: 'edit' };
+    renderGoals();
+  }
+
+  function submitGoalEdit(id, raw) {
+    var item = goalItems.get(id);
+    if (!item || !goalEditing || goalEditing.id !== id) return;
+    var problem = goalProblem(raw);
+    if (problem) {
+      goalEditing.error = problem;
+      showGoalItemError(item, problem);
+      item.input.focus();
+      return;
+    }
+    var text = raw.trim();
+    if (text === item.content) { cancelGoalEdit(id); return; }
+    goalSend('PATCH', goalPath(id, 'contents'), { contents: text }).then(function (r) {
+      if (gone) return;
+      var open = !!goalEditing && goalEditing.id === id;
+      if (r.ok) {
+        if (!open) return;
+        goalEditing = null;
+        goalFocusAfter = { id: id, action: 'edit' };
+        renderGoals();
+        return;
+      }
+      if (!open || r.error.error === 'todo_not_found') {
+        // The goal went meanwhile (its form closed with it), or the form was closed.
+        if (open) goalEditing = null;
+        showGoalsError(goalWords(r.error));
+        renderGoals();
+        return;
+      }
+      goalEditing.error = goalWords(r.error);
+      showGoalItemError(item, goalEditing.error);
+    });
+  }
+
+  function removeGoal(id) {
+    showGoalsError('');
+    goalSend('DELETE', goalPath(id)).then(function (r) {
+      if (!r.ok && !gone) showGoalsError(goalWords(r.error));
+    });
+  }
+
+  function goalIdOf(node) {
+    var li = node.closest('li.goal');
+    return li ? Number(li.dataset.id) : null;
+  }
+
+  el.goalList.addEventListener('click', function (e) {
+    var button = e.target.closest('button[data-action]');
+    if (!button || !el.goalList.contains(button)) return;
+    var id = goalIdOf(button);
+    if (id === null) return;
+    var action = button.dataset.action;
+    if (action === 'up') moveGoal(id, -1);
+    else if (action === 'down') moveGoal(id, 1);
+    else if (action === 'edit') startGoalEdit(id);
+    else if (action === 'remove') removeGoal(id);
+    else if (action === 'cancel-edit') cancelGoalEdit(id);
+  });
+
+  el.goalList.addEventListener('change', function (e) {
+    var box = e.target;
+    if (!box || box.dataset.action !== 'check') return;
+    var id = goalIdOf(box);
+    if (id !== null && !gone) toggleGoal(id, box.checked);
+  });
+
+  // Dragging a goal onto another puts it in that goal's place.
+  function clearDropMarks() {
+    goalItems.forEach(function (item) { item.li.classList.remove('drop-before', 'drop-after', 'dragging'); });
+  }
+
+  el.goalList.addEventListener('dragstart', function (e) {
+    var li = e.target.closest && e.target.closest('li.goal');
+    if (!li || gone) return;
+    dragId = Number(li.dataset.id);
+    li.classList.add('dragging');
+    if (e.dataTransfer) {
+      e.dataTransfer.effectAllowed = 'move';
+      try { e.dataTransfer.setData('text/plain', li.querySelector('.goal-text').textContent); } catch (err) { /* not needed to drop here */ }
+    }
+  });
+
+  el.goalList.addEventListener('dragover', function (e) {
+    if (dragId === null) return;
+    var li = e.target.closest && e.target.closest('li.goal');
+    if (!li) return;
+    e.preventDefault();
+    if (e.dataTransfer) e.dataTransfer.dropEffect = 'move';
+    var ids = shownGoals().map(function (g) { return g.id; });
+    var from = ids.indexOf(dragId);
+    var to = ids.indexOf(Number(li.dataset.id));
+    goalItems.forEach(function (item) { item.li.classList.remove('drop-before', 'drop-after'); });
+    if (to !== from) li.classList.add(to < from ? 'drop-before' : 'drop-after');
+  });
+
+  el.goalList.addEventListener('drop', function (e) {
+    if (dragId === null) return;
+    var li = e.target.closest && e.target.closest('li.goal');
+    e.preventDefault();
+    var id = dragId;
+    dragId = null;
+    clearDropMarks();
+    if (!li) return;
+    var ids = shownGoals().map(function (g) { return g.id; });
+    moveGoalTo(id, ids.indexOf(Number(li.dataset.id)));
+  });
+
+  el.goalList.addEventListener('dragend', function () {
+    dragId = null;
+    clearDropMarks();
+  });
+
+  el.addGoalForm.addEventListener('submit', function (e) {
+    e.preventDefault();
+    if (goals === null || gone) return;
+    var raw = el.addGoalText.value;
+    var problem = goalProblem(raw);
+    if (!problem && shownGoals().length >= MAX_GOALS) problem = 'A room holds at most ' + MAX_GOALS + ' goals.';
+    if (problem) { showAddGoalError(problem); el.addGoalText.focus(); return; }
+    var text = raw.trim();
+    showAddGoalError('');
+    el.addGoal.disabled = true;
+    goalSend('POST', base + '/todos', { content: text }).then(function (r) {
+      el.addGoal.disabled = gone;
+      if (r.ok) {
+        if (el.addGoalText.value.trim() === text) el.addGoalText.value = '';
+        return;
+      }
+      if (!gone) { showAddGoalError(goalWords(r.error)); el.addGoalText.focus(); }
+    });
+  });
+  el.addGoalText.addEventListener('input', function () { showAddGoalError(''); });
+
+  // ---- history ----
+
+  // A length of time as a person reads it: "45 s", "4 min 30 s", "1 h 5 min".
+  function durationWords(ms) {
+    var s = Math.round(Math.max(0, ms) / 1000);
+    if (s < 60) return s + ' s';
+    var m = Math.floor(s / 60);
+    if (m < 60) return m + ' min' + (s % 60 ? ' ' + (s % 60) + ' s' : '');
+    return Math.floor(m / 60) + ' h' + (m % 60 ? ' ' + (m % 60) + ' min' : '');
+  }
+
+  function timeOfDay(ms) {
+    try {
+      return new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+    } catch (e) {
+      return new Date(ms).toTimeString().slice(0, 5);
+    }
+  }
+
+  // Asks for the history when the page has none yet or a turn ended since it asked;
+  // one request at a time, and one more after it when needed.
+  function maybeLoadHistory(s) {
+    if (historyRound !== null && s.round <= historyRound) return;
+    historyRound = s.round;
+    if (!s.round) {
+      // No turn has ended in round 0: nothing to ask.
+      history = { turns: [], totals: [] };
+      renderHistory();
+      return;
+    }
+    if (historyInFlight) { historyAgain = true; return; }
+    loadHistory();
+  }
+
+  function loadHistory() {
+    historyInFlight = true;
+    historyAgain = false;
+    fetch(roomBase + '/history', { cache: 'no-store', headers: { 'Accept': 'application/json' } }).then(function (res) {
+      return res.ok ? res.json() : null;
+    }).then(function (body) {
+      if (body && Array.isArray(body.turns) && Array.isArray(body.totals)) {
+        history = body;
+        renderHistory();
+      }
+    }, function () { /* the next turn's end asks again */ }).then(function () {
+      historyInFlight = false;
+      if (historyAgain) loadHistory();
+    });
+  }
+
+  function cell(tr, text, header) {
+    var td = make(header ? 'th' : 'td', '', text);
+    if (header) td.scope = 'row';
+    tr.appendChild(td);
+  }
+
+  function renderHistory() {
+    if (!history) return;
+    var turns = history.turns;
+    el.historyEmpty.hidden = turns.length > 0;
+    el.historyTable.hidden = turns.length === 0;
+    el.recentTitle.hidden = turns.length === 0;
+    el.historyTurns.hidden = turns.length === 0;
+    if (!turns.length) return;
+    // Everyone who drove, most time first, then the members who have not driven yet.
+    var rows = history.totals.map(function (t) { return t; });
+    shownOrder().forEach(function (name) {
+      if (!rows.some(function (t) { return t.name === name; })) rows.push({ name: name, turns: 0, drivenMs: 0 });
+    });
+    var tbody = document.createDocumentFragment();
+    rows.forEach(function (t) {
+      var tr = make('tr');
+      tr.dataset.name = t.name;
+      cell(tr, t.name, true);
+      cell(tr, String(t.turns));
+      cell(tr, durationWords(t.drivenMs));
+      tbody.appendChild(tr);
+    });
+    el.historyTotals.textContent = '';
+    el.historyTotals.appendChild(tbody);
+
+    var list = document.createDocumentFragment();
+    turns.slice(0, RECENT_TURNS).forEach(function (t) {
+      var li = make('li', 'turn');
+      li.dataset.round = String(t.round);
+      var how = durationWords(t.ranMs) + (t.end === 'next' ? ' · ended with Next' : ' · time up');
+      var time = make('time', 'turn-at', timeOfDay(t.endedAt));
+      time.dateTime = new Date(t.endedAt).toISOString();
+      [make('span', 'turn-round', 'Round ' + t.round),
+        make('span', 'turn-who', t.driver + ' drove, ' + t.navigator + ' navigated'),
+        make('span', 'turn-how', how),
+        time].forEach(function (part, i) {
+        if (i) li.appendChild(document.createTextNode(' '));
+        li.appendChild(part);
+      });
+      list.appendChild(li);
+    });
+    el.historyTurns.textContent = '';
+    el.historyTurns.appendChild(list);
+  }
+
+  // ---- the visitor's name ----
+
+  function readStoredName() {
+    var v;
+    try { v = window.localStorage.getItem(NAME_KEY); } catch (e) { return storedName; }
+    if (v === null || v === '') return v;
+    return nameProblem(v) ? null : v.trim();
+  }
+
+  function storeName(name) {
+    storedName = name;
+    try { window.localStorage.setItem(NAME_KEY, name); } catch (e) { /* kept for this page only */ }
+  }
+
+  function renderYou() {
+    var asking = !el.nameForm.hidden;
+    el.youLine.hidden = asking;
+    setText(el.youAre, visitorName ? 'You are ' + visitorName : 'You are here without a name');
+    setText(el.changeName, visitorName ? 'Change name' : 'Give your name');
+  }
+
+  function showNameError(message) {
+    el.visitorNameError.textContent = message;
+    el.visitorNameError.hidden = !message;
+    if (message) el.visitorName.setAttribute('aria-invalid', 'true');
+    else el.visitorName.removeAttribute('aria-invalid');
+  }
+
+  // The form that asks for the visitor's name: the first time (nothing stored), or to
+  // change it. It does not block the room: the page is live meanwhile.
+  function openNameForm(changing) {
+    el.nameForm.hidden = false;
+    el.nameForm.dataset.mode = changing ? 'change' : 'ask';
+    setText(el.nameTitle, changing ? 'Change your name' : 'What is your name?');
+    setText(el.saveName, changing ? 'Save' : 'Join');
+    el.cancelName.hidden = !changing;
+    el.visitorName.value = visitorName || '';
+    showNameError('');
+    renderYou();
+    el.visitorName.focus();
+  }
+
+  function closeNameForm() {
+    el.nameForm.hidden = true;
+    showNameError('');
+    renderYou();
+    el.changeName.focus();
+  }
+
+  // Takes `name` ("" for none) as the visitor's, remembers it, and reopens the stream
+  // with it when it changed.
+  function setVisitorName(name) {
+    var changed = name !== visitorName;
+    visitorName = name;
+    storeName(name);
+    renderYou();
+    renderMembers();
+    if (changed && source && !gone) {
+      source.close();
+      connect();
+    }
+  }
+
+  el.nameForm.addEventListener('submit', function (e) {
+    e.preventDefault();
+    var problem = nameProblem(el.visitorName.value);
+    if (problem) { showNameError(problem); el.visitorName.focus(); return; }
+    var name = el.visitorName.value.trim();
+    setVisitorName(name);
+    closeNameForm();
+    announce('You are in the room as ' + name + '.');
+  });
+  el.visitorName.addEventListener('input', function () { showNameError(''); });
+  el.skipName.addEventListener('click', function () {
+    setVisitorName('');
+    closeNameForm();
+    announce('You are in the room without a name.');
+  });
+  el.cancelName.addEventListener('click', closeNameForm);
+  el.nameForm.addEventListener('keydown', function (e) {
+    if (e.key === 'Escape' && el.nameForm.dataset.mode === 'change') { e.preventDefault(); closeNameForm(); }
+  });
+  el.changeName.addEventListener('click', function () { openNameForm(true); });
+
+  // Another tab of this browser set the name: this page follows.
+  window.addEventListener('storage', function (e) {
+    if (e.key !== NAME_KEY) return;
+    var name = readStoredName();
+    if (name === null || name === visitorName) return;
+    if (!el.nameForm.hidden && el.nameForm.dataset.mode === 'ask') el.nameForm.hidden = true;
+    setVisitorName(name);
+  });
 
   function setConnection(state) {
     el.connection.dataset.state = state;
@@ -203,13 +1410,15 @@
     document.title = 'Room deleted · ' + TITLE;
     announce('');
     render();
+    renderTeam();
+    renderGoals();
   }
 
   // ---- the stream ----
 
   function connect() {
     if (gone) return;
-    var es = new EventSource(base + '/connect');
+    var es = new EventSource(base + '/connect' + (visitorName ? '?name=' + encodeURIComponent(visitorName) : ''));
     source = es;
     es.onopen = function () { if (!gone) setConnection('connected'); };
     es.addEventListener('connect', function () { if (!gone) setConnection('connected'); });
@@ -222,8 +1431,11 @@
     es.addEventListener('timer', function (e) {
       if (e.data === 'stop') {
         endedPhase = inBreak() ? 'break' : 'turn';
+        // A countdown that ran out ends with the tick `remaining-time: 0`; a `next`
+        // (someone ended the turn or the break early) does not.
+        endedByTimeUp = remaining === 0;
         timeUpPending = true;
-        chime();
+        if (endedByTimeUp) chime();
       } else if (e.data === 'break') {
         breakPending = true;
       }
@@ -232,6 +1444,18 @@
       var next;
       try { next = JSON.parse(e.data); } catch (err) { return; }
       onState(next);
+    });
+    es.addEventListener('presence', function (e) {
+      var next;
+      try { next = JSON.parse(e.data); } catch (err) { return; }
+      if (!next || !Array.isArray(next.here)) return;
+      presence = { here: next.here, watching: Number(next.watching) || 0 };
+      renderTeam();
+    });
+    es.addEventListener('todos', function (e) {
+      var list;
+      try { list = JSON.parse(e.data); } catch (err) { return; }
+      if (Array.isArray(list)) onTodos(list);
     });
     es.addEventListener('close', function () {
       es.close();
@@ -268,6 +1492,10 @@
   function onState(next) {
     var prev = snapshot;
     snapshot = next;
+    if (Array.isArray(next.here)) presence = { here: next.here, watching: Number(next.watching) || 0 };
+    // A `state` that comes once every order request was answered is as new as them.
+    if (orderSettled) { orderWanted = null; orderSettled = false; }
+    if (orderWanted && !orderInFlight && sameList(orderWanted, membersOf(next))) orderWanted = null;
     // A `state` that comes once every settings request was answered is as new as them.
     if (settingsSettled) { settingsWanted = {}; settingsSettled = false; }
     if (typeof next.remainingTime === 'number') remaining = next.remainingTime;
@@ -281,7 +1509,10 @@
       breakLength = null;
     }
     render();
-    var swapped = prev && (prev.driver !== next.driver || prev.navigator !== next.navigator);
+    renderTeam();
+    maybeLoadHistory(next);
+    if (prev && !sameList(membersOf(prev), membersOf(next))) renderHistory();
+    var change = prev && !timeUpPending ? describeChange(prev, next) : null;
     var line = next.driver + ' drives now, ' + next.navigator + ' navigates.';
     if (breakPending && next.phase === 'break') {
       breakPending = false;
@@ -290,17 +1521,50 @@
       notify('Time for a break', clock(next.remainingTime) + ' of break. ' + then);
     } else if (timeUpPending && endedPhase === 'break') {
       timeUpPending = false;
-      announce('The break is over. ' + line, true);
-      notify('The break is over', line);
+      if (endedByTimeUp) {
+        announce('The break is over. ' + line, true);
+        notify('The break is over', line);
+      } else {
+        announce('The break was ended. ' + line, true);
+      }
     } else if (timeUpPending) {
       timeUpPending = false;
-      announce('Time is up! ' + line, true);
-      notify('Time is up: swap roles', line);
+      if (endedByTimeUp) {
+        announce('Time is up! ' + line, true);
+        notify('Time is up: swap roles', line);
+      } else {
+        announce('Next turn: ' + line, true);
+      }
       highlightRoles();
-    } else if (swapped) {
-      announce('Roles swapped: ' + next.driver + ' drives, ' + next.navigator + ' navigates.', true);
-      highlightRoles();
+    } else if (change) {
+      announce(change.text, change.roles);
+      if (change.roles) highlightRoles();
     }
+  }
+
+  // What a change of the members says to a person: a swap or a rotation, someone
+  // joining, leaving or renamed, or a new order; null when the members are the same.
+  function describeChange(prev, next) {
+    var a = membersOf(prev);
+    var b = membersOf(next);
+    if (sameList(a, b)) return null;
+    var roles = prev.driver !== next.driver || prev.navigator !== next.navigator;
+    var rolesLine = next.driver + ' drives, ' + next.navigator + ' navigates.';
+    if (a.length === b.length && sameList(a.slice(1).concat(a.slice(0, 1)), b)) {
+      return { text: (b.length === 2 ? 'Roles swapped: ' : 'Roles rotated: ') + rolesLine, roles: true };
+    }
+    var joined = b.filter(function (n) { return a.indexOf(n) < 0; });
+    var left = a.filter(function (n) { return b.indexOf(n) < 0; });
+    var parts = [];
+    if (joined.length === 1 && left.length === 1 && a.length === b.length && a.indexOf(left[0]) === b.indexOf(joined[0])) {
+      parts.push(left[0] + ' is now called ' + joined[0] + '.');
+    } else {
+      if (joined.length) parts.push(listWords(joined) + ' joined the room.');
+      if (left.length) parts.push(listWords(left) + ' left the room.');
+      if (!parts.length) parts.push('New turn order.');
+    }
+    if (roles) parts.push(rolesLine);
+    return { text: parts.join(' '), roles: roles };
   }
 
   // ---- time-up: sound and notification ----
@@ -416,6 +1680,14 @@
   el.start.addEventListener('click', start);
   el.pause.addEventListener('click', pause);
   el.reset.addEventListener('click', function () { command('PATCH', base + '/timer/reset'); });
+  // Next names the round it was made in: when someone else ended the turn first (409),
+  // the stream already tells the page, and nothing more is said.
+  el.next.addEventListener('click', function () {
+    if (!snapshot || gone) return;
+    send('PATCH', base + '/timer/next?round=' + snapshot.round).then(function (r) {
+      if (!r.ok && r.status !== 409 && !gone) announce(r.error.message);
+    });
+  });
   // The swap names the round it was made in, so that it never undoes a time-up's swap.
   el.swap.addEventListener('click', function () {
     if (!snapshot) return;
@@ -588,9 +1860,12 @@
     }
   });
 
+  renderYou();
   if (!code) {
     showGone('missing');
     return;
   }
+  // The first visit asks for a name; the room is live meanwhile, anonymously.
+  if (visitorName === null) openNameForm(false);
   connect();
 })();
