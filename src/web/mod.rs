@@ -51,6 +51,10 @@ pub const CREATE_JS: &str = include_str!("assets/create.js");
 /// `/assets/room.js`: the script of [`ROOM_HTML`].
 pub const ROOM_JS: &str = include_str!("assets/room.js");
 
+/// `/assets/stream.js`: the room's event stream, shared by the tabs of one room in
+/// one browser (one of them holds it), loaded by [`ROOM_HTML`] before [`ROOM_JS`].
+pub const STREAM_JS: &str = include_str!("assets/stream.js");
+
 /// `/assets/favicon.svg`: the tab icon of every page.
 pub const FAVICON_SVG: &str = include_str!("assets/favicon.svg");
 
@@ -59,6 +63,7 @@ pub const FAVICON_SVG: &str = include_str!("assets/favicon.svg");
 pub const ASSETS: &[(&str, &str, &str)] = &[
     ("app.css", "text/css; charset=utf-8", APP_CSS),
     ("create.js", "text/javascript; charset=utf-8", CREATE_JS),
+    ("stream.js", "text/javascript; charset=utf-8", STREAM_JS),
     ("room.js", "text/javascript; charset=utf-8", ROOM_JS),
     ("favicon.svg", "image/svg+xml", FAVICON_SVG),
 ];
@@ -276,6 +281,17 @@ mod tests {
             });
             assert!(!handler, "{page} has an inline event handler");
         }
+    }
+
+    #[test]
+    fn room_page_loads_the_shared_stream_before_its_script() {
+        let stream = ROOM_HTML
+            .find("<script src=\"/assets/stream.js\" defer></script>")
+            .expect("room.html loads stream.js, deferred");
+        let room = ROOM_HTML
+            .find("<script src=\"/assets/room.js\" defer></script>")
+            .expect("room.html loads room.js, deferred");
+        assert!(stream < room, "stream.js must run before room.js");
     }
 
     #[test]

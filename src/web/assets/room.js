@@ -1418,8 +1418,11 @@
 
   function connect() {
     if (gone) return;
-    var es = new EventSource(base + '/connect' + (visitorName ? '?name=' + encodeURIComponent(visitorName) : ''));
+    // The tabs of this room in this browser share one stream (stream.js).
+    var url = base + '/connect' + (visitorName ? '?name=' + encodeURIComponent(visitorName) : '');
+    var es = window.PairsyncStream ? PairsyncStream.open(url) : new EventSource(url);
     source = es;
+    watchOpening(es);
     es.onopen = function () { if (!gone) setConnection('connected'); };
     es.addEventListener('connect', function () { if (!gone) setConnection('connected'); });
     es.addEventListener('remaining-time', function (e) {
@@ -1475,6 +1478,34 @@
       setConnection('reconnecting');
       checkRoom();
     };
+  }
+
+  // Over plain HTTP/1.1 a browser opens at most six connections to one server
+  // and every open room holds one, so a stream past that waits, without an
+  // error, until one is free. When a stream has neither opened nor failed for
+  // this long, the page says why and what helps, until it opens.
+  var STALLED_MS = 5000;
+  var STALLED_TEXT = location.protocol === 'http:'
+    ? 'Live updates cannot start: this browser has too many pairsync tabs open on this server over plain HTTP. ' +
+      'Close tabs of other rooms, or serve pairsync over HTTPS, where there is no such limit.'
+    : 'Live updates cannot start: this browser is waiting for a free connection to the server. Close other pairsync tabs.';
+
+  function watchOpening(es) {
+    var timer = null;
+    function wait() {
+      clearTimeout(timer);
+      timer = setTimeout(function () {
+        if (es === source && !gone && es.readyState === EventSource.CONNECTING) announce(STALLED_TEXT, true);
+      }, STALLED_MS);
+    }
+    function opened() {
+      clearTimeout(timer);
+      if (el.status.textContent === STALLED_TEXT) announce('');
+    }
+    es.addEventListener('open', opened);
+    es.addEventListener('connect', opened);
+    es.addEventListener('error', function () { if (es.readyState === EventSource.CONNECTING) wait(); else opened(); });
+    wait();
   }
 
   function checkRoom() {
