@@ -1,4 +1,4 @@
-//! What the benchmarks (`fanout`, `storm`, `churn`) share: their command lines, the wall
+//! What the benchmarks (`fanout`, `storm`, `churn`, `writes`) share: their command lines, the wall
 //! clock and precise waits,
 //! the server's figures from `/proc` and `/metrics`, a raw HTTP/1.1 + SSE stream reader,
 //! requests sent at exact instants from a dedicated thread, the start schedule of the
