@@ -23,10 +23,11 @@ use actix_web::Error;
 pub const PREFLIGHT_MAX_AGE_SECS: usize = 3600;
 
 /// The methods a cross-origin page may use: every method the API routes.
-const METHODS: [Method; 5] = [
+const METHODS: [Method; 6] = [
     Method::GET,
     Method::HEAD,
     Method::POST,
+    Method::PUT,
     Method::PATCH,
     Method::DELETE,
 ];

@@ -270,9 +270,19 @@ mod tests {
                 "timer",
                 "state",
                 "presence",
+                "todos",
+                "links",
                 "close"
             ]
         );
+        for (kind, item) in [(5, "Goal"), (6, "LinkView")] {
+            let data = &kinds[kind]["properties"]["data"];
+            assert_eq!(data["contentMediaType"], "application/json");
+            assert_eq!(
+                data["contentSchema"]["items"]["$ref"],
+                format!("#/components/schemas/{item}")
+            );
+        }
         for kind in kinds {
             assert_eq!(kind["required"], serde_json::json!(["event", "data", "id"]));
         }

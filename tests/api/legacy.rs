@@ -459,6 +459,9 @@ async fn preflights_from_the_frontend_allow_its_json_calls_with_credentials() {
         ("PATCH", format!("/api/{code}/timer/start")),
         ("PATCH", format!("/api/{code}/timer")),
         ("DELETE", format!("/api/pair-room/{code}")),
+        // The team room's calls, for a page of another origin that runs one.
+        ("PUT", format!("/api/pair-room/{code}/members")),
+        ("PATCH", format!("/api/{code}/timer/next")),
     ] {
         let res = frontend
             .request(Method::OPTIONS, &path)

@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 
-use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Schema, Type};
 use utoipa::openapi::{Ref, RefOr};
 use utoipa::{PartialSchema, ToSchema};
 
@@ -55,14 +55,26 @@ fn event(name: &str, description: &str, data: ObjectBuilder) -> RefOr<Schema> {
         .into()
 }
 
+/// A string holding a JSON array of the schema `name`.
+fn list_of(name: &str) -> ObjectBuilder {
+    let list: Schema = ArrayBuilder::new()
+        .items(Ref::from_schema_name(name))
+        .build()
+        .into();
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .content_media_type("application/json")
+        .content_schema(Some(list))
+}
+
 impl PartialSchema for StreamEvent {
     fn schema() -> RefOr<Schema> {
         let timer_words = TimerEvent::ALL.map(TimerEvent::as_str);
         OneOfBuilder::new()
             .description(Some(
                 "One event of the stream. A new stream first gets `retry: <ms>` (at most 3000), \
-                 then `connect`, `remaining-time`, `timer: running` (only while the timer runs) \
-                 and `state`; then every change of the room. A stream quiet for \
+                 then `connect`, `remaining-time`, `timer: running` (only while the timer runs), \
+                 `state` and `todos`; then every change of the room. A stream quiet for \
                  `PAIRSYNC_HEARTBEAT_MS` gets a comment line (`:`), which is no event.",
             ))
             .item(event(
@@ -99,6 +111,18 @@ impl PartialSchema for StreamEvent {
                     .schema_type(Type::String)
                     .content_media_type("application/json")
                     .content_schema(Some(Ref::from_schema_name("PresenceView"))),
+            ))
+            .item(event(
+                "todos",
+                "The room's goals, whole, in order: on connect and after every change, as one \
+                 line of JSON",
+                list_of("Goal"),
+            ))
+            .item(event(
+                "links",
+                "The room's reference links, whole, newest first, after every change to them \
+                 or their categories, as one line of JSON",
+                list_of("LinkView"),
             ))
             .item(event(
                 "close",
