@@ -124,9 +124,9 @@ pub fn start(config: Config, clock: Clock) -> Result<Running, StartError> {
 }
 
 /// Builds every part of the server inside the current actix system, in this order: the
-/// TLS settings are checked (before anything else, so that a half-configured HTTPS opens
-/// no database), the database is opened and migrated, the metrics registered, the admin
-/// token settled (generated and logged when unset), the room arbiters started, the rooms
+/// TLS settings and the admin token are checked (before anything else, so that a
+/// half-configured HTTPS or an unreadable token file opens no database), the database is
+/// opened and migrated, the metrics registered, the room arbiters started, the rooms
 /// with a running timer read, the presence reporter started on a shared database, the
 /// registry started with those rooms, the change feed connected on a shared database,
 /// and the handlers' state gathered. Nothing listens yet.
