@@ -17,8 +17,10 @@ const PRESENCE_WITHIN: Duration = Duration::from_secs(2);
 const ALLOWANCE: Duration = Duration::from_millis(500);
 /// The contract: at most one `presence` event per second per room. A client sees two
 /// events a little closer than they were sent when the first was delayed on its way; this
-/// much closer is allowed.
-const RECEIPT_JITTER_MS: i64 = 100;
+/// much closer is allowed: the suite runs many servers at once on a two-core machine, where
+/// one event's delivery is seen held back by up to a quarter second. A room told without a
+/// limit sends its events milliseconds apart, far inside this.
+const RECEIPT_JITTER_MS: i64 = 250;
 
 /// Reads `stream`'s greeting (through `state`); the snapshot.
 async fn greeting(stream: &mut EventStream) -> serde_json::Value {
