@@ -110,6 +110,7 @@ pub struct ConnectQuery {
             headers(("Cache-Control" = String, description = "`no-cache`"),
                 ("X-Accel-Buffering" = String, description = "`no`: a proxy passes each event on at once")),
             content_type = "text/event-stream", item_schema = StreamEvent),
+        (status = 400, description = "A `name` that is not a name (`invalid_request`): empty, over 20 characters, or holding control characters", body = ErrorBody),
         (status = 404, description = "No such room", body = ErrorBody),
         (status = 429, description = "The room holds as many streams as it may (`too_many_subscribers`), \
             or this client address does (`rate_limited`, with `Retry-After`)", body = ErrorBody),
