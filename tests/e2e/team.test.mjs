@@ -301,7 +301,8 @@ test('the visitor\'s name is asked once and remembered, and who is here shows bo
   await a2.goto(`${env.server.base}/p/${code}`);
   await waitConnected(a2);
   assert.equal(await a2.isVisible('#name-form'), false);
-  for (const page of [a, b]) await until(page, 'Ann twice, 4 watching', (v) => v.presence === 'Ann, Bob · 4 watching');
+  // Its tabs share the browser's one stream of the room: it is no new watcher.
+  for (const page of [a, a2, b]) await until(page, 'Ann in two tabs, one stream', (v) => v.presence === 'Ann, Bob · 3 watching');
   await a2.close();
 
   // B changes the name: "Change name", a new name, Enter. Everyone sees it.
