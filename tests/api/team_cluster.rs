@@ -25,7 +25,10 @@ const ALLOWANCE: Duration = Duration::from_millis(1000);
 
 async fn three(test: &str) -> Option<(TestServer, TestServer, TestServer)> {
     if std::env::var(POSTGRES_ENV).is_err() {
-        eprintln!("skipped: {test}: {POSTGRES_ENV} is not set, so the several-process team tests did not run");
+        crate::helpers::skipped(
+            test,
+            &format!("{POSTGRES_ENV} is not set; it runs on the PostgreSQL pass"),
+        );
         return None;
     }
     let a = TestServer::spawn().await;
@@ -44,7 +47,7 @@ fn order_of(state: &Value) -> (i64, String, Vec<String>) {
 
 #[tokio::test]
 async fn a_rotation_happens_once_per_time_up_and_every_process_s_streams_see_the_same_order() {
-    let Some((a, b, c)) = three("rotation across processes").await else {
+    let Some((a, b, c)) = three("team_cluster::a_rotation_happens_once_per_time_up_and_every_process_s_streams_see_the_same_order").await else {
         return;
     };
     let code = a
@@ -137,7 +140,11 @@ async fn a_rotation_happens_once_per_time_up_and_every_process_s_streams_see_the
 
 #[tokio::test]
 async fn who_is_here_is_counted_across_processes_and_a_killed_process_stops_counting() {
-    let Some((a, b, mut c)) = three("presence across processes").await else {
+    let Some((a, b, mut c)) = three(
+        "team_cluster::who_is_here_is_counted_across_processes_and_a_killed_process_stops_counting",
+    )
+    .await
+    else {
         return;
     };
     let code = a
@@ -200,7 +207,7 @@ async fn who_is_here_is_counted_across_processes_and_a_killed_process_stops_coun
 
 #[tokio::test]
 async fn goal_changes_through_any_process_reach_every_process_s_streams_in_commit_order() {
-    let Some((a, b, c)) = three("goals across processes").await else {
+    let Some((a, b, c)) = three("team_cluster::goal_changes_through_any_process_reach_every_process_s_streams_in_commit_order").await else {
         return;
     };
     let code = a.room(60_000).await;
