@@ -77,7 +77,11 @@ async fn each_backend(test: &str) -> Vec<(App, Option<TestDatabase>)> {
 
 #[actix_web::test]
 async fn the_order_rotates_at_each_time_up_and_a_break_keeps_it_to_the_millisecond() {
-    for (app, _db) in each_backend("the in-process rotation test on PostgreSQL").await {
+    for (app, _db) in each_backend(
+        "team::the_order_rotates_at_each_time_up_and_a_break_keeps_it_to_the_millisecond",
+    )
+    .await
+    {
         rotation(&app).await;
     }
 }
@@ -158,7 +162,11 @@ async fn rotation(app: &App) {
 
 #[actix_web::test]
 async fn next_ends_an_idle_turn_a_running_turn_and_a_break_at_the_instant_it_is_asked() {
-    for (app, _db) in each_backend("the in-process next test on PostgreSQL").await {
+    for (app, _db) in each_backend(
+        "team::next_ends_an_idle_turn_a_running_turn_and_a_break_at_the_instant_it_is_asked",
+    )
+    .await
+    {
         next_turn(&app).await;
     }
 }
