@@ -34,6 +34,10 @@ pub struct Presence {
     told: PresenceView,
     /// When the latest `presence` event went (monotonic); `None` before the first.
     told_at: Option<Duration>,
+    /// A stream was greeted with a view the latest event did not tell: the next event is
+    /// owed to it even if the view goes back to the told one before then (it would
+    /// otherwise keep its greeting's view).
+    owed: bool,
 }
 
 impl Presence {
@@ -52,11 +56,14 @@ impl Presence {
         self.named.keys().cloned().collect()
     }
 
-    /// A stream opened, named `name` or anonymous.
+    /// A stream opened, named `name` or anonymous; its greeting tells it [`Self::view`].
     pub fn opened(&mut self, name: Option<&str>) {
         self.streams += 1;
         if let Some(name) = name {
             *self.named.entry(name.to_string()).or_default() += 1;
+        }
+        if self.view() != self.told {
+            self.owed = true;
         }
     }
 
@@ -97,9 +104,9 @@ impl Presence {
     }
 
     /// When the next `presence` event may go: `None` while the latest one told the
-    /// present view.
+    /// present view and no stream was greeted with another since.
     pub fn due(&self) -> Option<Duration> {
-        if self.told == self.view() {
+        if self.told == self.view() && !self.owed {
             return None;
         }
         Some(
@@ -118,6 +125,7 @@ impl Presence {
         let view = self.view();
         self.told = view.clone();
         self.told_at = Some(now);
+        self.owed = false;
         Some(view)
     }
 }
@@ -173,12 +181,29 @@ mod tests {
     }
 
     #[test]
-    fn a_change_undone_within_the_second_tells_nothing() {
+    fn a_reconnect_within_the_second_tells_nothing() {
         let mut p = Presence::new();
         p.opened(None);
         p.take(secs(1_000)).expect("told");
-        p.opened(None);
+        // The stream drops and comes back: its greeting tells what everyone was told.
         p.closed(&[None]);
+        p.opened(None);
+        assert_eq!(p.due(), None);
+    }
+
+    #[test]
+    fn a_stream_greeted_with_a_view_undone_within_the_second_is_told_the_latest() {
+        let mut p = Presence::new();
+        p.opened(None);
+        p.opened(None);
+        p.take(secs(1_000)).expect("told: 2 watching");
+        // A page reopens its stream: the new one is greeted (3 watching) before the old
+        // one's end is seen. Back at 2, the newcomer would keep its 3 without an event.
+        p.opened(None);
+        assert_eq!(p.view().watching, 3);
+        p.closed(&[None]);
+        assert_eq!(p.due(), Some(secs(2_000)));
+        assert_eq!(p.take(secs(2_000)).map(|v| v.watching), Some(2));
         assert_eq!(p.due(), None);
     }
 }

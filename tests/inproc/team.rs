@@ -307,3 +307,38 @@ async fn arrivals_within_a_second_are_told_in_one_presence_event_and_the_next_a_
     app.advance(5000).await;
     nothing_else_due(&app, &code, &mut watcher).await;
 }
+
+#[actix_web::test]
+async fn a_stream_greeted_while_another_was_ending_is_told_the_count_once_that_one_ended() {
+    let app = App::start().await;
+    let code = app
+        .create(json!({"members": ["Ann", "Bob"], "timerDuration": 60_000}))
+        .await;
+    let mut watcher = app.connect_as(&code, None).await;
+    greeting(&mut watcher).await;
+    app.advance(1000).await;
+    // A page's stream; a second later it is told to everyone at once: 2 watching.
+    let old = app.connect_as(&code, None).await;
+    let (told, _) = until(&mut watcher, "presence").await;
+    assert_eq!(told.json()["watching"], json!(2));
+    // Within that second the page reopens its stream: the new one is greeted before the
+    // old one's end is seen, with 3 watching.
+    let mut new = app.connect_as(&code, None).await;
+    assert_eq!(greeting(&mut new).await["watching"], json!(3));
+    drop(old);
+    let path = format!("/api/pair-room/{code}");
+    for _ in 0..100 {
+        if app.send("GET", &path, None).await.1["watching"] == json!(2) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(app.send("GET", &path, None).await.1["watching"], json!(2));
+    // Back at what the others were told; the newcomer still shows its greeting's 3 until
+    // the next event, a second after the last one, tells it (and everyone) 2.
+    app.advance(999).await;
+    nothing_else_due(&app, &code, &mut new).await;
+    app.advance(1).await;
+    let (told, _) = until(&mut new, "presence").await;
+    assert_eq!(told.json(), json!({"here": [], "watching": 2}));
+}
