@@ -1,7 +1,6 @@
 //! The client side of an event stream: reads a response body frame by frame, as an
 //! `EventSource` would, and stamps each frame with the instant it arrived.
 
-use std::collections::VecDeque;
 use std::pin::Pin;
 use std::time::Duration;
 
@@ -65,13 +64,20 @@ type ByteStream = Pin<Box<dyn Stream<Item = Result<bytes::Bytes, String>> + Send
 /// timer read around them.
 pub const SET_ASIDE_BY_DEFAULT: [&str; 3] = ["presence", "todos", "links"];
 
-/// A client's view of one SSE stream.
+/// What the reader of a stream hands over.
+enum Incoming {
+    Frame(Frame),
+    /// A block no `EventSource` would read as the contract's events: the test fails on it.
+    Malformed(String),
+}
+
+/// A client's view of one SSE stream. The body is read by a task of its own from the moment
+/// the response arrives, and each frame is stamped as it comes off the connection, so that
+/// when the test reads it (it may be waiting on another stream) changes nothing of its time.
 pub struct EventStream {
     /// The response headers.
     pub headers: reqwest::header::HeaderMap,
-    body: ByteStream,
-    buffer: String,
-    frames: VecDeque<Frame>,
+    incoming: tokio::sync::mpsc::UnboundedReceiver<Incoming>,
     ended: bool,
     /// The event names left out of what the reading methods return.
     set_aside: Vec<String>,
@@ -94,11 +100,11 @@ impl EventStream {
         headers: reqwest::header::HeaderMap,
         body: impl Stream<Item = Result<bytes::Bytes, String>> + Send + 'static,
     ) -> EventStream {
+        let (sink, incoming) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(read_frames(Box::pin(body), sink));
         EventStream {
             headers,
-            body: Box::pin(body),
-            buffer: String::new(),
-            frames: VecDeque::new(),
+            incoming,
             ended: false,
             set_aside: SET_ASIDE_BY_DEFAULT.map(String::from).to_vec(),
             aside: Vec::new(),
@@ -111,58 +117,25 @@ impl EventStream {
         self
     }
 
-    fn parse_buffer(&mut self) {
-        while let Some(end) = self.buffer.find("\n\n") {
-            let block: String = self.buffer.drain(..end + 2).collect();
-            let mut frame = Frame {
-                received_us: now_us(),
-                ..Frame::default()
-            };
-            for line in block.lines() {
-                if let Some(c) = line.strip_prefix(':') {
-                    frame.comment = Some(c.trim().to_string());
-                } else if let Some((field, value)) = line.split_once(':') {
-                    let value = value.strip_prefix(' ').unwrap_or(value).to_string();
-                    match field {
-                        "id" => frame.id = Some(value),
-                        "event" => frame.event = Some(value),
-                        "data" => {
-                            assert!(frame.data.is_none(), "event data is one line: {block:?}");
-                            frame.data = Some(value)
-                        }
-                        "retry" => frame.retry = value.parse().ok(),
-                        other => panic!("unknown field {other} in {block:?}"),
-                    }
-                }
-            }
-            self.frames.push_back(frame);
-        }
-    }
-
     /// The next frame of any kind (comments and `retry` included), or `None` when the stream
     /// ended or nothing came within `within`.
     pub async fn next_frame(&mut self, within: Duration) -> Option<Frame> {
         let deadline = tokio::time::Instant::now() + within;
-        loop {
-            if let Some(f) = self.frames.pop_front() {
-                if f.event.as_ref().is_some_and(|e| self.set_aside.contains(e)) {
-                    self.aside.push(f);
-                    continue;
-                }
-                return Some(f);
-            }
-            if self.ended {
-                return None;
-            }
-            match tokio::time::timeout_at(deadline, self.body.next()).await {
+        while !self.ended {
+            match tokio::time::timeout_at(deadline, self.incoming.recv()).await {
                 Err(_) => return None,
-                Ok(None) | Ok(Some(Err(_))) => self.ended = true,
-                Ok(Some(Ok(bytes))) => {
-                    self.buffer.push_str(&String::from_utf8_lossy(&bytes));
-                    self.parse_buffer();
+                Ok(None) => self.ended = true,
+                Ok(Some(Incoming::Malformed(why))) => panic!("{why}"),
+                Ok(Some(Incoming::Frame(f))) => {
+                    if f.event.as_ref().is_some_and(|e| self.set_aside.contains(e)) {
+                        self.aside.push(f);
+                        continue;
+                    }
+                    return Some(f);
                 }
             }
         }
+        None
     }
 
     /// The next event (comments and `retry` skipped); panics when none comes within `within`.
@@ -225,6 +198,59 @@ impl EventStream {
             }
         }
     }
+}
+
+/// Reads `body` until it ends or the stream is dropped, handing over each frame stamped
+/// with the instant its last byte came off the connection.
+async fn read_frames(mut body: ByteStream, sink: tokio::sync::mpsc::UnboundedSender<Incoming>) {
+    let mut buffer: Vec<u8> = Vec::new();
+    loop {
+        let chunk = tokio::select! {
+            _ = sink.closed() => return,
+            chunk = body.next() => chunk,
+        };
+        let Some(Ok(bytes)) = chunk else {
+            return;
+        };
+        let received_us = now_us();
+        buffer.extend_from_slice(&bytes);
+        while let Some(end) = buffer.windows(2).position(|w| w == b"\n\n") {
+            let block: Vec<u8> = buffer.drain(..end + 2).collect();
+            let incoming = match parse_block(&String::from_utf8_lossy(&block), received_us) {
+                Ok(frame) => Incoming::Frame(frame),
+                Err(why) => Incoming::Malformed(why),
+            };
+            if sink.send(incoming).is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// One block of the stream as a frame.
+fn parse_block(block: &str, received_us: i64) -> Result<Frame, String> {
+    let mut frame = Frame {
+        received_us,
+        ..Frame::default()
+    };
+    for line in block.lines() {
+        if let Some(c) = line.strip_prefix(':') {
+            frame.comment = Some(c.trim().to_string());
+        } else if let Some((field, value)) = line.split_once(':') {
+            let value = value.strip_prefix(' ').unwrap_or(value).to_string();
+            match field {
+                "id" => frame.id = Some(value),
+                "event" => frame.event = Some(value),
+                "data" if frame.data.is_some() => {
+                    return Err(format!("event data is one line: {block:?}"))
+                }
+                "data" => frame.data = Some(value),
+                "retry" => frame.retry = value.parse().ok(),
+                other => return Err(format!("unknown field {other} in {block:?}")),
+            }
+        }
+    }
+    Ok(frame)
 }
 
 /// A stream read in the background: every frame it brings is kept, stamped, for the test
