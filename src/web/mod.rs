@@ -247,7 +247,7 @@ mod tests {
         }
         // Fields the scripts make for more members, and to rename one, are bounded too.
         assert!(CREATE_JS.contains("maxLength = MAX_NAME_CHARS"));
-        assert!(ROOM_JS.contains("maxLength = MAX_NAME_CHARS"));
+        assert!(ROOM_JS.contains("maxLength: MAX_NAME_CHARS"));
         assert!(CREATE_JS.contains("var MAX_NAME_CHARS = 20;"));
         assert!(ROOM_JS.contains("var MAX_NAME_CHARS = 20;"));
     }

@@ -334,6 +334,56 @@
     return node;
   }
 
+  // The form that edits an item of a list in place (a member's name, a goal's text),
+  // hidden until opened: its field, Save and Cancel, and the field's error tied to it.
+  // Sets `item.form`, `item.input` and `item.error`. `how`: className, maxLength,
+  // errorId, label (the field's, if any), cancel (the Cancel button's data-action),
+  // submit(value), typed(value) and escape().
+  function editForm(item, how) {
+    item.form = make('form', how.className);
+    item.form.noValidate = true;
+    item.form.hidden = true;
+    item.input = make('input');
+    item.input.type = 'text';
+    item.input.maxLength = how.maxLength;
+    item.input.autocomplete = 'off';
+    if (how.label) item.input.setAttribute('aria-label', how.label);
+    item.error = make('p', 'field-error');
+    item.error.id = how.errorId;
+    item.error.hidden = true;
+    item.input.setAttribute('aria-describedby', item.error.id);
+    var save = make('button', 'primary', 'Save');
+    save.type = 'submit';
+    var cancel = make('button', '', 'Cancel');
+    cancel.type = 'button';
+    cancel.dataset.action = how.cancel;
+    var row = make('span', 'rename-row');
+    row.appendChild(item.input);
+    row.appendChild(save);
+    row.appendChild(cancel);
+    item.form.appendChild(row);
+    item.form.appendChild(item.error);
+    item.form.addEventListener('submit', function (e) {
+      e.preventDefault();
+      how.submit(item.input.value);
+    });
+    item.input.addEventListener('input', function () {
+      how.typed(item.input.value);
+      showFieldError(item.input, item.error, '');
+    });
+    item.input.addEventListener('keydown', function (e) {
+      if (e.key === 'Escape') { e.preventDefault(); how.escape(); }
+    });
+  }
+
+  // Shows `message` under `input` (or clears it) and marks the input invalid meanwhile.
+  function showFieldError(input, error, message) {
+    error.textContent = message;
+    error.hidden = !message;
+    if (message) input.setAttribute('aria-invalid', 'true');
+    else input.removeAttribute('aria-invalid');
+  }
+
   var itemCount = 0;
 
   // One member's list item: role, name, tags, and the buttons; a rename form in place.
@@ -364,41 +414,19 @@
       item.buttons[b[0]] = button;
       item.actions.appendChild(button);
     });
-    item.form = make('form', 'rename-form');
-    item.form.noValidate = true;
-    item.form.hidden = true;
-    item.input = make('input');
-    item.input.type = 'text';
-    item.input.maxLength = MAX_NAME_CHARS;
-    item.input.autocomplete = 'off';
+    editForm(item, {
+      className: 'rename-form',
+      maxLength: MAX_NAME_CHARS,
+      errorId: 'rename-error-' + itemCount,
+      label: 'New name for ' + name,
+      cancel: 'cancel-rename',
+      submit: function (value) { submitRename(name, value); },
+      typed: function (value) {
+        if (editing && editing.name === name) { editing.value = value; editing.error = ''; }
+      },
+      escape: function () { cancelRename(name); }
+    });
     item.input.spellcheck = false;
-    item.input.setAttribute('aria-label', 'New name for ' + name);
-    item.error = make('p', 'field-error');
-    item.error.id = 'rename-error-' + itemCount;
-    item.error.hidden = true;
-    item.input.setAttribute('aria-describedby', item.error.id);
-    var save = make('button', 'primary', 'Save');
-    save.type = 'submit';
-    var cancel = make('button', '', 'Cancel');
-    cancel.type = 'button';
-    cancel.dataset.action = 'cancel-rename';
-    var row = make('span', 'rename-row');
-    row.appendChild(item.input);
-    row.appendChild(save);
-    row.appendChild(cancel);
-    item.form.appendChild(row);
-    item.form.appendChild(item.error);
-    item.form.addEventListener('submit', function (e) {
-      e.preventDefault();
-      submitRename(name, item.input.value);
-    });
-    item.input.addEventListener('input', function () {
-      if (editing && editing.name === name) { editing.value = item.input.value; editing.error = ''; }
-      showItemError(item, '');
-    });
-    item.input.addEventListener('keydown', function (e) {
-      if (e.key === 'Escape') { e.preventDefault(); cancelRename(name); }
-    });
     item.li.appendChild(item.role);
     item.li.appendChild(document.createTextNode(' '));
     item.li.appendChild(item.view);
@@ -407,12 +435,7 @@
     return item;
   }
 
-  function showItemError(item, message) {
-    item.error.textContent = message;
-    item.error.hidden = !message;
-    if (message) item.input.setAttribute('aria-invalid', 'true');
-    else item.input.removeAttribute('aria-invalid');
-  }
+  function showItemError(item, message) { showFieldError(item.input, item.error, message); }
 
   function drawItem(item, index, count) {
     var role = Math.min(index, 3);
@@ -825,38 +848,16 @@
       item.buttons[action] = button;
       item.actions.appendChild(button);
     });
-    item.form = make('form', 'rename-form goal-form');
-    item.form.noValidate = true;
-    item.form.hidden = true;
-    item.input = make('input');
-    item.input.type = 'text';
-    item.input.maxLength = MAX_GOAL_CHARS;
-    item.input.autocomplete = 'off';
-    item.error = make('p', 'field-error');
-    item.error.id = 'goal-error-' + n;
-    item.error.hidden = true;
-    item.input.setAttribute('aria-describedby', item.error.id);
-    var save = make('button', 'primary', 'Save');
-    save.type = 'submit';
-    var cancel = make('button', '', 'Cancel');
-    cancel.type = 'button';
-    cancel.dataset.action = 'cancel-edit';
-    var row = make('span', 'rename-row');
-    row.appendChild(item.input);
-    row.appendChild(save);
-    row.appendChild(cancel);
-    item.form.appendChild(row);
-    item.form.appendChild(item.error);
-    item.form.addEventListener('submit', function (e) {
-      e.preventDefault();
-      submitGoalEdit(id, item.input.value);
-    });
-    item.input.addEventListener('input', function () {
-      if (goalEditing && goalEditing.id === id) { goalEditing.value = item.input.value; goalEditing.error = ''; }
-      showGoalItemError(item, '');
-    });
-    item.input.addEventListener('keydown', function (e) {
-      if (e.key === 'Escape') { e.preventDefault(); cancelGoalEdit(id); }
+    editForm(item, {
+      className: 'rename-form goal-form',
+      maxLength: MAX_GOAL_CHARS,
+      errorId: 'goal-error-' + n,
+      cancel: 'cancel-edit',
+      submit: function (value) { submitGoalEdit(id, value); },
+      typed: function (value) {
+        if (goalEditing && goalEditing.id === id) { goalEditing.value = value; goalEditing.error = ''; }
+      },
+      escape: function () { cancelGoalEdit(id); }
     });
     item.li.appendChild(item.grip);
     item.li.appendChild(item.view);
@@ -865,12 +866,7 @@
     return item;
   }
 
-  function showGoalItemError(item, message) {
-    item.error.textContent = message;
-    item.error.hidden = !message;
-    if (message) item.input.setAttribute('aria-invalid', 'true');
-    else item.input.removeAttribute('aria-invalid');
-  }
+  function showGoalItemError(item, message) { showFieldError(item.input, item.error, message); }
 
   function drawGoalItem(item, goal, index, count) {
     var checked = goalChecked(goal);
