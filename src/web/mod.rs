@@ -17,8 +17,10 @@
 //! so [`ROOM_HTML`] is the same bytes for every room. Besides the stream it asks
 //! for the history (`GET /api/pair-room/{code}/history`, when a turn ended), and
 //! for the goals (`GET /api/{code}/todos`) only when its own goal changes are
-//! answered but not yet shown by a `todos` event. Pages load their CSS and
-//! JavaScript from `/assets/<name>`.
+//! answered but not yet shown by a `todos` event, and for the room
+//! (`GET /api/pair-room/{code}`) when its own change of the members is answered
+//! but not yet shown by a `state` event. Pages load their CSS and JavaScript from
+//! `/assets/<name>`.
 
 /// Content type of every HTML page of this module.
 pub const HTML_CONTENT_TYPE: &str = "text/html; charset=utf-8";

@@ -26,7 +26,9 @@
 // place, checked, moved (buttons, or drag and drop) and deleted at coduo's paths
 // (/api/{code}/todos, /api/todos/{id}/...). A move or a check shows at once; the
 // page's goal requests go one after another, and once all are answered the list is
-// the room's again.
+// the room's again. The same holds for a member moved or renamed here: shown at once,
+// and once answered, the room's order (from the next `state`, or read with
+// GET /api/pair-room/{code} when none came).
 (function () {
   'use strict';
 
@@ -148,6 +150,7 @@
   var orderInFlight = false;
   var orderQueued = false;
   var orderSettled = false;
+  var membersRead = 0;       // counts room reads and `state` events: only the newest is taken
   var renaming = null;       // {from, to}: a rename on its way
   var editing = null;        // {name, value, error}: the member whose rename form is open
   var focusAfter = null;     // {name, action}: what gets focus once that member is drawn
@@ -619,10 +622,35 @@
       }
       if (orderQueued) { sendOrder(); return; }
       renaming = null;
-      if (snapshot && sameList(membersOf(snapshot), orderWanted)) orderWanted = null;
-      else orderSettled = true;
+      if (snapshot && sameList(membersOf(snapshot), orderWanted)) {
+        orderWanted = null;
+      } else {
+        orderSettled = true;
+        readMembers();
+      }
       renderMembers();
     });
+  }
+
+  // Once every order request was answered and no `state` has shown the result yet (its
+  // event is late, or the stream is down): asks for the room, and takes its members
+  // unless a `state` came first.
+  function readMembers() {
+    var asked = ++membersRead;
+    function settle(room) {
+      if (asked !== membersRead || orderInFlight || !orderSettled) return;
+      if (room && Array.isArray(room.members) && snapshot) {
+        snapshot = Object.assign({}, snapshot, { members: room.members, driver: room.driver, navigator: room.navigator });
+      }
+      orderWanted = null;
+      orderSettled = false;
+      render();
+      renderTeam();
+      renderHistory();
+    }
+    fetch(roomBase, { cache: 'no-store', headers: { 'Accept': 'application/json' } }).then(function (res) {
+      return res.ok ? res.json() : null;
+    }).then(settle, function () { settle(null); });
   }
 
   function move(name, by) {
@@ -1519,6 +1547,7 @@
   function onState(next) {
     var prev = snapshot;
     snapshot = next;
+    membersRead += 1; // an event is as new as any room read asked for before it
     if (Array.isArray(next.here)) presence = { here: next.here, watching: Number(next.watching) || 0 };
     // A `state` that comes once every order request was answered is as new as them.
     if (orderSettled) { orderWanted = null; orderSettled = false; }
