@@ -32,6 +32,7 @@
 (function () {
   'use strict';
 
+  var rules = window.PairsyncInput;
   var TITLE = 'pairsync';
   // After the browser gave up on the stream (an HTTP error rather than a
   // dropped connection), the page asks whether the room still exists and
@@ -44,9 +45,9 @@
   // "" when the visitor chose to stay anonymous.
   var NAME_KEY = 'pairsync.name';
   // A member's name (and a stream's): trimmed, 1 to 20 characters, no control character.
-  var MAX_NAME_CHARS = 20;
-  var MIN_MEMBERS = 2;
-  var MAX_MEMBERS = 12;
+  var MAX_NAME_CHARS = window.PairsyncInput.MAX_NAME_CHARS;
+  var MIN_MEMBERS = window.PairsyncInput.MIN_MEMBERS;
+  var MAX_MEMBERS = window.PairsyncInput.MAX_MEMBERS;
   // Completed turns listed in the history panel (the totals count them all).
   var RECENT_TURNS = 8;
 
@@ -69,6 +70,8 @@
     breakMinutes: byId('break-minutes'),
     saveBreaks: byId('save-breaks'),
     breaksError: byId('breaks-error'),
+    breakEveryError: byId('break-every-error'),
+    breakMinutesError: byId('break-minutes-error'),
     roles: byId('roles'),
     live: document.querySelector('.room-live'),
     driver: byId('driver'),
@@ -227,7 +230,10 @@
     el.duration.disabled = off || running;
     el.setDuration.disabled = off || running;
     el.duration.title = running ? 'Pause the timer to change its length' : '';
-    if (document.activeElement !== el.duration) el.duration.value = minutesText(s.duration);
+    // The field keeps what it holds while edited, and while it holds a refused value.
+    if (document.activeElement !== el.duration && el.duration.getAttribute('aria-invalid') !== 'true') {
+      el.duration.value = minutesText(s.duration);
+    }
     renderSettings(s.settings, off);
   }
 
@@ -564,8 +570,7 @@
     var name = raw.trim();
     var length = Array.from(name).length;
     if (length === 0) return 'Type a name first.';
-    if (length > MAX_NAME_CHARS) return 'Names can be at most ' + MAX_NAME_CHARS + ' characters.';
-    if (/[\u0000-\u001f\u007f-\u009f]/.test(name)) return 'Names cannot hold tabs or line breaks.';
+    if (rules.nameFault(name)) return rules.nameFault(name);
     if (others && others.indexOf(name) >= 0) return name + ' is already in the room.';
     return '';
   }
@@ -1750,22 +1755,16 @@
     command('PATCH', '/api/pair-room/' + encodeURIComponent(code) + '/pair-swap?round=' + snapshot.round);
   });
 
-  function showDurationError(message) {
-    el.durationError.textContent = message;
-    el.durationError.hidden = !message;
-    if (message) el.duration.setAttribute('aria-invalid', 'true');
-    else el.duration.removeAttribute('aria-invalid');
-  }
+  function showDurationError(message) { showFieldError(el.duration, el.durationError, message); }
 
   function applyDuration() {
     if (!snapshot || gone) return;
-    var raw = el.duration.value.trim();
-    var mins = Number(raw);
-    if (raw === '' || !isFinite(mins)) {
-      showDurationError('Enter the minutes per turn, for example 25.');
+    var turn = rules.turnLength(el.duration.value);
+    if (turn.problem) {
+      showDurationError(turn.problem);
       return;
     }
-    var ms = Math.round(mins * 60000);
+    var ms = turn.ms;
     if (ms === requestedDuration || (requestedDuration === null && ms === snapshot.duration)) {
       showDurationError('');
       return;
@@ -1775,6 +1774,7 @@
       if (r.ok) { showDurationError(''); return; }
       requestedDuration = null;
       if (r.error.error === 'timer_running') showDurationError('Pause the timer before changing its length.');
+      else if (r.status === 400) showDurationError(rules.refusal(r.error.message).words);
       else showDurationError(r.error.message);
     });
   }
@@ -1788,32 +1788,24 @@
 
   // ---- breaks and auto-start ----
 
-  function showBreaksError(message, field) {
-    el.breaksError.textContent = message;
-    el.breaksError.hidden = !message;
-    [el.breakEvery, el.breakMinutes].forEach(function (input) {
-      if (message && input === field) input.setAttribute('aria-invalid', 'true');
-      else input.removeAttribute('aria-invalid');
-    });
+  // Shows what is wrong with each field of the box (by the API's name of its setting;
+  // no entry clears it) and, under the box, what is wrong with none of them in
+  // particular (`other`).
+  function showBreaksErrors(problems) {
+    showFieldError(el.breakEvery, el.breakEveryError, problems.breakEvery || '');
+    showFieldError(el.breakMinutes, el.breakMinutesError, problems.breakDuration || '');
+    setText(el.breaksError, problems.other || '');
+    el.breaksError.hidden = !problems.other;
   }
 
-  // The bounds the server holds a break's length to.
-  var MIN_BREAK_MS = 1000;
-  var MAX_BREAK_MS = 3600000;
-  var EVERY_HELP = 'Break after every: a whole number of turns from 0 (never) to 20.';
-  var LENGTH_HELP = 'Break length: from 1 second (0.02) to 60 minutes.';
-
-  // What the fields say, as settings; or the first field that is not valid.
+  // What the fields say, as settings; or what is wrong with each field that is not valid.
   function fieldSettings() {
-    var every = el.breakEvery.value.trim();
-    if (!/^\d+$/.test(every) || Number(every) > 20) return { error: EVERY_HELP, field: el.breakEvery };
-    var raw = el.breakMinutes.value.trim();
-    var mins = Number(raw);
-    var ms = Math.round(mins * 60000);
-    if (raw === '' || !isFinite(mins) || ms < MIN_BREAK_MS || ms > MAX_BREAK_MS) {
-      return { error: LENGTH_HELP, field: el.breakMinutes };
+    var every = rules.breakEvery(el.breakEvery.value);
+    var length = rules.breakLength(el.breakMinutes.value);
+    if (every.problem || length.problem) {
+      return { problems: { breakEvery: every.problem, breakDuration: length.problem } };
     }
-    return { settings: { autoStart: el.autoStart.checked, breakEvery: Number(every), breakDuration: ms } };
+    return { settings: { autoStart: el.autoStart.checked, breakEvery: every.every, breakDuration: length.ms } };
   }
 
   // Takes in what the fields say that differs from the room (or from what was already
@@ -1821,12 +1813,12 @@
   function applySettings() {
     if (!snapshot || !snapshot.settings || gone) return;
     var read = fieldSettings();
-    if (read.error) { showBreaksError(read.error, read.field); return; }
+    if (read.problems) { showBreaksErrors(read.problems); return; }
     Object.keys(read.settings).forEach(function (k) {
       var known = k in settingsWanted ? settingsWanted[k] : snapshot.settings[k];
       if (read.settings[k] !== known) settingsWanted[k] = read.settings[k];
     });
-    if (Object.keys(settingsWanted).length === 0) { showBreaksError(''); return; }
+    if (Object.keys(settingsWanted).length === 0) { showBreaksErrors({}); return; }
     settingsSettled = false;
     if (settingsInFlight) { settingsQueued = true; return; }
     sendSettings();
@@ -1843,11 +1835,13 @@
         // Nothing of it was taken: the fields go back to the room's, but the one at fault.
         settingsWanted = {};
         settingsQueued = false;
-        if (/breakDuration/.test(r.error.message)) showBreaksError(LENGTH_HELP, el.breakMinutes);
-        else if (/breakEvery/.test(r.error.message)) showBreaksError(EVERY_HELP, el.breakEvery);
-        else showBreaksError(r.error.message);
+        var said = r.status === 400 ? rules.refusal(r.error.message) : { field: null, words: r.error.message };
+        var problems = {};
+        if (said.field === 'breakEvery' || said.field === 'breakDuration') problems[said.field] = said.words;
+        else problems.other = said.words;
+        showBreaksErrors(problems);
       } else {
-        showBreaksError('');
+        showBreaksErrors({});
         if (settingsQueued) { sendSettings(); return; }
         settingsSettled = true;
       }
@@ -1859,9 +1853,13 @@
     e.preventDefault();
     applySettings();
   });
-  [el.autoStart, el.breakEvery, el.breakMinutes].forEach(function (input) {
-    input.addEventListener('change', applySettings);
-    input.addEventListener('input', function () { showBreaksError(''); });
+  [[el.autoStart, null], [el.breakEvery, el.breakEveryError], [el.breakMinutes, el.breakMinutesError]].forEach(function (f) {
+    f[0].addEventListener('change', applySettings);
+    f[0].addEventListener('input', function () {
+      if (f[1]) showFieldError(f[0], f[1], '');
+      setText(el.breaksError, '');
+      el.breaksError.hidden = true;
+    });
   });
 
   var copiedTimer = null;
