@@ -86,6 +86,7 @@
     durationError: byId('duration-error'),
     copyLink: byId('copy-link'),
     copyLabel: byId('copy-label'),
+    shareNote: byId('share-note'),
     status: byId('status'),
     gone: byId('gone'),
     goneTitle: byId('gone-title'),
@@ -1862,12 +1863,36 @@
     });
   });
 
+  // Whether `host` (as `location.hostname` spells it) is this machine only.
+  function isLoopback(host) {
+    var h = host.replace(/^\[|\]$/g, '').toLowerCase();
+    return h === 'localhost' || /\.localhost$/.test(h) || /^127(\.\d{1,3}){3}$/.test(h) ||
+      h === '::1' || h === '0:0:0:0:0:0:0:1';
+  }
+
+  var onlyHere = isLoopback(location.hostname);
+
+  // A link to a loopback address opens on this machine only: the note beside the
+  // copy-link button says so, and how to serve a link the others can open.
+  function renderShareNote() {
+    if (!onlyHere) return;
+    var port = location.port || (location.protocol === 'https:' ? '443' : '80');
+    setText(byId('share-host'), location.hostname);
+    setText(byId('share-host-again'), location.hostname);
+    setText(byId('share-bind'), 'PAIRSYNC_BIND=0.0.0.0:' + port);
+    el.shareNote.hidden = false;
+    el.copyLink.setAttribute('aria-describedby', 'share-note');
+  }
+  renderShareNote();
+
   var copiedTimer = null;
   el.copyLink.addEventListener('click', function () {
     var url = location.origin + '/p/' + encodeURIComponent(code);
     copyText(url).then(function (ok) {
       el.copyLabel.textContent = ok ? 'Copied' : 'Copy failed';
-      announce(ok ? 'Link copied. Send it to your pair.' : 'Copy this link: ' + url);
+      var sent = onlyHere ? 'Link copied. It opens on this computer only: see the note beside the button.'
+        : 'Link copied. Send it to your pair.';
+      announce(ok ? sent : 'Copy this link: ' + url);
       clearTimeout(copiedTimer);
       copiedTimer = setTimeout(function () { el.copyLabel.textContent = 'Copy link'; }, COPIED_LABEL_MS);
     });
