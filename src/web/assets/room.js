@@ -2,11 +2,19 @@
 //
 // The page draws only what the server's event stream (GET /api/{code}/connect)
 // tells it: the `state` snapshot (timer, driver, navigator) and the
-// `remaining-time` ticks. It never counts down on its own: the server sends a
-// tick at every whole second (deadline − k·1000), and the page shows
-// ceil(remaining / 1000) seconds of the latest value, so every open page of the
-// room shows the same second. Buttons send PATCH requests and wait for the
-// stream to report the result.
+// `remaining-time` ticks. While connected it does not count down on its own: the
+// server sends a tick at every whole second (deadline − k·1000), and the page
+// shows ceil(remaining / 1000) seconds of the latest value, so every open page of
+// the room shows the same second. While the stream is reconnecting, a running
+// countdown goes on from the latest value and the moment it arrived (so it never
+// shows less than really remains), marked as reconnecting, stops at 00:00 until
+// the server says what happened, and the next greeting puts it right. Buttons
+// send PATCH requests and wait for the stream to report the result.
+//
+// The tab's title is the countdown ("12:34 · pairsync"), with "Break" during a
+// break and "⏸" while paused. A page opened on a loopback address (127.0.0.1,
+// ::1, localhost) says beside its copy-link button that other machines cannot
+// open that link, and how to serve one they can.
 //
 // A break between turns (snapshot `phase: "break"`) is drawn apart from a turn:
 // its own ring colour, a "Break" badge, the heading and the tab title. The end
@@ -62,6 +70,7 @@
     ring: byId('ring-progress'),
     timerState: byId('timer-state'),
     phaseLabel: byId('phase-label'),
+    estimateLabel: byId('estimate-label'),
     heading: byId('room-heading'),
     enableAlerts: byId('enable-alerts'),
     breaksForm: byId('breaks-form'),
@@ -127,6 +136,9 @@
 
   var snapshot = null;      // the latest `state` event
   var remaining = null;     // ms, the latest `remaining-time` (or snapshot) value
+  var receivedAt = 0;       // performance.now() when `remaining` arrived
+  var estimateTimer = null; // redraws a countdown kept going while reconnecting
+  var breakClock = null;    // the status line's break countdown, while it shows one
   var timeUpPending = false; // `timer: stop` seen, its `state` not yet
   var endedPhase = 'turn';   // what that `timer: stop` ended: a turn or a break
   var breakPending = false;  // `timer: break` seen, its `state` not yet
@@ -192,13 +204,52 @@
 
   function inBreak() { return !!snapshot && snapshot.phase === 'break'; }
 
+  // Takes a remaining time told by the server (a tick, a snapshot).
+  function setRemaining(ms) {
+    remaining = ms;
+    receivedAt = performance.now();
+  }
+
+  // Whether the page counts on by itself: the timer runs and the stream is down.
+  function estimating() {
+    return !gone && !!snapshot && snapshot.state === 'running' && el.connection.dataset.state === 'reconnecting';
+  }
+
+  // The remaining time to show: the server's latest, less the time since it came
+  // while the page counts on by itself (never below 0). Since the value arrived at
+  // or after the moment it was true, this is never less than the truth.
+  function shownRemaining() {
+    if (remaining === null || !estimating()) return remaining;
+    return Math.max(0, remaining - (performance.now() - receivedAt));
+  }
+
+  // While counting on by itself, draws again just after the shown second changes.
+  function scheduleEstimate() {
+    clearTimeout(estimateTimer);
+    estimateTimer = null;
+    var left = shownRemaining();
+    if (!estimating() || left === null || left <= 0) return;
+    estimateTimer = setTimeout(render, (left % 1000 || 1000) + 5);
+  }
+
+  // The tab's title: the countdown, a break said as such, and a pause marked.
+  function titleOf(text) {
+    var paused = !!snapshot && snapshot.state === 'paused';
+    return (paused ? '\u23f8 ' : '') + (inBreak() ? 'Break ' : '') + text + ' · ' + TITLE;
+  }
+
   function render() {
-    if (remaining !== null) {
-      var text = clock(remaining);
-      var title = (inBreak() ? 'Break ' : '') + text + ' · ' + TITLE;
+    var now = shownRemaining();
+    var guessing = estimating();
+    if (now !== null) {
+      var text = clock(now);
+      var title = titleOf(text);
       setText(el.countdown, text);
+      if (breakClock && inBreak()) setText(breakClock, text);
       if (!gone && document.title !== title) document.title = title;
     }
+    el.estimateLabel.hidden = !guessing;
+    scheduleEstimate();
     if (!snapshot) return;
     var s = snapshot;
     var running = s.state === 'running';
@@ -210,7 +261,7 @@
     setText(el.driver, s.driver);
     setText(el.navigator, s.navigator);
 
-    var shownMs = remaining === null ? s.remainingTime : Math.ceil(Math.max(0, remaining) / 1000) * 1000;
+    var shownMs = now === null ? s.remainingTime : Math.ceil(Math.max(0, now) / 1000) * 1000;
     var full = isBreak ? Math.max(breakLength || 0, shownMs) : s.duration;
     var fraction = full > 0 ? Math.min(1, Math.max(0, shownMs / full)) : 0;
     el.ring.style.strokeDashoffset = String(100 - fraction * 100);
@@ -1405,14 +1456,33 @@
   });
 
   function setConnection(state) {
+    // Back from counting on alone: what it shows stays until the greeting's value
+    // (never a jump back up to the last value heard before the stream dropped).
+    if (estimating() && state !== 'reconnecting') setRemaining(shownRemaining());
     el.connection.dataset.state = state;
     el.body.dataset.connection = state;
     setText(el.connection, state);
+    render();
   }
 
   function announce(message, notice) {
+    breakClock = null;
+    el.status.classList.remove('pinned');
     el.status.classList.toggle('notice', !!notice);
     el.status.textContent = message;
+  }
+
+  // The start of a break, its countdown following the clock on the page. A screen
+  // reader is told the break's length once (the live region is not re-read every
+  // second: the ticking part is hidden from it).
+  function announceBreak(length, then) {
+    announce('', true);
+    breakClock = make('span', 'status-clock', clock(shownRemaining() === null ? length : shownRemaining()));
+    breakClock.setAttribute('aria-hidden', 'true');
+    el.status.appendChild(document.createTextNode('Time for a break: '));
+    el.status.appendChild(breakClock);
+    el.status.appendChild(make('span', 'sr-only', durationWords(length)));
+    el.status.appendChild(document.createTextNode('. ' + then));
   }
 
   function highlightRoles() {
@@ -1458,7 +1528,7 @@
     es.addEventListener('remaining-time', function (e) {
       var v = Number(e.data);
       if (!isFinite(v)) return;
-      remaining = v;
+      setRemaining(v);
       render();
     });
     es.addEventListener('timer', function (e) {
@@ -1525,7 +1595,11 @@
     function wait() {
       clearTimeout(timer);
       timer = setTimeout(function () {
-        if (es === source && !gone && es.readyState === EventSource.CONNECTING) announce(STALLED_TEXT, true);
+        if (es === source && !gone && es.readyState === EventSource.CONNECTING) {
+          // Nothing on the page works until this is read: it stays in view.
+          announce(STALLED_TEXT, true);
+          el.status.classList.add('pinned');
+        }
       }, STALLED_MS);
     }
     function opened() {
@@ -1560,7 +1634,7 @@
     if (orderWanted && !orderInFlight && sameList(orderWanted, membersOf(next))) orderWanted = null;
     // A `state` that comes once every settings request was answered is as new as them.
     if (settingsSettled) { settingsWanted = {}; settingsSettled = false; }
-    if (typeof next.remainingTime === 'number') remaining = next.remainingTime;
+    if (typeof next.remainingTime === 'number') setRemaining(next.remainingTime);
     if (requestedDuration !== null && next.duration === requestedDuration) requestedDuration = null;
     if (next.phase === 'break' && (breakPending || breakLength === null)) {
       // A break that starts now runs its whole length; one joined part-way is at
@@ -1579,7 +1653,7 @@
     if (breakPending && next.phase === 'break') {
       breakPending = false;
       var then = 'Then ' + next.driver + ' drives, ' + next.navigator + ' navigates.';
-      announce('Time for a break: ' + clock(next.remainingTime) + '. ' + then, true);
+      announceBreak(next.remainingTime, then);
       notify('Time for a break', clock(next.remainingTime) + ' of break. ' + then);
     } else if (timeUpPending && endedPhase === 'break') {
       timeUpPending = false;
