@@ -4,8 +4,9 @@
 //! The checks follow the server's rules (names trimmed, 1 to 20 characters, no control
 //! characters, no two alike; 2 to 12 members; a turn of 1 s to 24 h; a break after every
 //! 0 to 20 turns, lasting 1 s to 60 min). v2's form alone (`--driver`, `--navigator`,
-//! `--minutes`) is sent unchecked, as v2 sent it: the server judges it, and its refusal
-//! is what the person reads.
+//! `--minutes`) is sent unchecked, as v2 sent it: the server judges it. A refusal is
+//! said first in the same words as the checks (minutes and flags, not the API's field
+//! names and milliseconds; [`refusal_words`]), then as the server said it.
 
 use serde_json::{json, Map, Value};
 
@@ -70,13 +71,61 @@ fn check_names(names: &[&str], problems: &mut Vec<String>) -> Vec<String> {
     kept
 }
 
-/// How long `ms` is, for a bound: "1 second", "60 minutes", "24 hours".
+/// How long `ms` is, for a bound: "1 second", "60 minutes", "24 hours" (hours past the
+/// first, as `--minutes` counts them).
 fn length(ms: i64) -> String {
-    match ms {
-        MIN_LENGTH_MS => "1 second".to_string(),
-        MAX_TURN_MS => "24 hours".to_string(),
-        _ => format!("{} minutes", ms / 60_000),
-    }
+    let (n, unit) = if ms % 3_600_000 == 0 && ms > 3_600_000 {
+        (ms / 3_600_000, "hour")
+    } else if ms % 60_000 == 0 {
+        (ms / 60_000, "minute")
+    } else if ms % 1_000 == 0 {
+        (ms / 1_000, "second")
+    } else {
+        (ms, "millisecond")
+    };
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
+}
+
+/// A refusal of `POST /api/pair-room` (its 400 message, which names the API's field) in
+/// the words of `pairsync new`'s checks, naming the flag; `None` when the message is
+/// about nothing `new` sends.
+pub fn refusal_words(message: &str) -> Option<String> {
+    let (field, rest) = message.split_once(' ')?;
+    let bound = |rest: &str| -> Option<(&'static str, i64)> {
+        let (side, n) = rest.strip_prefix("must be ")?.rsplit_once(' ')?;
+        let side = match side {
+            "at least" => "at least",
+            "at most" => "at most",
+            _ => return None,
+        };
+        Some((side, n.parse().ok()?))
+    };
+    let words = match field {
+        "timerDuration" => {
+            let (side, ms) = bound(rest)?;
+            format!("A turn lasts {side} {} (--minutes)", length(ms))
+        }
+        "breakDuration" => {
+            let (side, ms) = bound(rest)?;
+            format!("A break lasts {side} {} (--break-minutes)", length(ms))
+        }
+        "breakEvery" => match bound(rest)? {
+            ("at most", n) => format!("Breaks can be at most {n} turns apart (--break-every)"),
+            _ => "--break-every cannot be negative (0 means no breaks)".to_string(),
+        },
+        "driver" | "navigator" if rest.starts_with("must differ") => {
+            "The driver and the navigator need names of their own (--driver, --navigator)"
+                .to_string()
+        }
+        "driver" | "navigator" if rest.contains("1 to 20 characters") => {
+            format!("Names are 1 to {MAX_NAME_CHARS} characters (--{field})")
+        }
+        "driver" | "navigator" if rest.contains("control characters") => {
+            format!("Names cannot hold control characters (--{field})")
+        }
+        _ => return None,
+    };
+    Some(words)
 }
 
 /// The body of `POST /api/pair-room` for `args`, or every problem found with them.
@@ -333,6 +382,50 @@ mod tests {
         assert_eq!(problems(&args), ["A room holds at most 12 members, not 13"]);
         args.truncate(24);
         assert!(request(&new_args(&args)).is_ok());
+    }
+
+    #[test]
+    fn the_servers_refusals_are_said_in_minutes_and_flags() {
+        let said = |m: &str| refusal_words(m);
+        assert_eq!(
+            said("timerDuration must be at least 1000").as_deref(),
+            Some("A turn lasts at least 1 second (--minutes)")
+        );
+        assert_eq!(
+            said("timerDuration must be at most 86400000").as_deref(),
+            Some("A turn lasts at most 24 hours (--minutes)")
+        );
+        assert_eq!(
+            said("breakDuration must be at most 3600000").as_deref(),
+            Some("A break lasts at most 60 minutes (--break-minutes)")
+        );
+        assert_eq!(
+            said("breakEvery must be at most 20").as_deref(),
+            Some("Breaks can be at most 20 turns apart (--break-every)")
+        );
+        assert_eq!(
+            said("driver must differ from navigator").as_deref(),
+            Some("The driver and the navigator need names of their own (--driver, --navigator)")
+        );
+        assert_eq!(
+            said("navigator must be 1 to 20 characters after trimming").as_deref(),
+            Some("Names are 1 to 20 characters (--navigator)")
+        );
+        assert_eq!(
+            said("missionUrl must be at most 2048 characters long"),
+            None
+        );
+        assert_eq!(said("the room could not be saved"), None);
+    }
+
+    #[test]
+    fn lengths_are_said_in_the_unit_that_reads_best() {
+        assert_eq!(length(1_000), "1 second");
+        assert_eq!(length(30_000), "30 seconds");
+        assert_eq!(length(60_000), "1 minute");
+        assert_eq!(length(3_600_000), "60 minutes");
+        assert_eq!(length(86_400_000), "24 hours");
+        assert_eq!(length(1_500), "1500 milliseconds");
     }
 
     #[test]

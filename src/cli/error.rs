@@ -19,6 +19,15 @@ pub enum ClientError {
         /// The sentence of the JSON body.
         message: String,
     },
+    /// The server refused the request for a value a person gave: first in the words of
+    /// the client's own checks, then the server's own message.
+    #[error("{words}\n(the server said: {message})")]
+    RefusedInWords {
+        /// What is wrong, in minutes and flags.
+        words: String,
+        /// The sentence of the JSON body.
+        message: String,
+    },
     /// The server could not be reached.
     #[error("cannot reach the server at {server}: {reason}")]
     Unreachable {

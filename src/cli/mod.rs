@@ -68,8 +68,27 @@ pub async fn new_room(args: &NewArgs) -> Result<String, ClientError> {
         &server_base(&args.server)?,
         Trust::load(args.ca_cert.as_deref())?,
     )?;
-    let code = api.create_room(&body).await?;
+    let code = api.create_room(&body).await.map_err(in_words)?;
     Ok(format!("{}/p/{code}", api.server()))
+}
+
+/// A refusal of a value the person gave, said in the words of `new`'s own checks
+/// (then the server's message); any other error as it is.
+fn in_words(error: ClientError) -> ClientError {
+    if let ClientError::Refused {
+        status: 400,
+        message,
+        ..
+    } = &error
+    {
+        if let Some(words) = create::refusal_words(message) {
+            return ClientError::RefusedInWords {
+                words,
+                message: message.clone(),
+            };
+        }
+    }
+    error
 }
 
 /// `pairsync new`: prints the new room's page URL on one line.

@@ -17,8 +17,10 @@
 //! so [`ROOM_HTML`] is the same bytes for every room. Besides the stream it asks
 //! for the history (`GET /api/pair-room/{code}/history`, when a turn ended), and
 //! for the goals (`GET /api/{code}/todos`) only when its own goal changes are
-//! answered but not yet shown by a `todos` event. Pages load their CSS and
-//! JavaScript from `/assets/<name>`.
+//! answered but not yet shown by a `todos` event, and for the room
+//! (`GET /api/pair-room/{code}`) when its own change of the members is answered
+//! but not yet shown by a `state` event. Pages load their CSS and JavaScript from
+//! `/assets/<name>`.
 
 /// Content type of every HTML page of this module.
 pub const HTML_CONTENT_TYPE: &str = "text/html; charset=utf-8";
@@ -55,6 +57,10 @@ pub const ROOM_JS: &str = include_str!("assets/room.js");
 /// one browser (one of them holds it), loaded by [`ROOM_HTML`] before [`ROOM_JS`].
 pub const STREAM_JS: &str = include_str!("assets/stream.js");
 
+/// `/assets/input.js`: the API's input rules in the pages' words (minutes, turns,
+/// names), loaded by [`INDEX_HTML`] and [`ROOM_HTML`] before their own scripts.
+pub const INPUT_JS: &str = include_str!("assets/input.js");
+
 /// `/assets/favicon.svg`: the tab icon of every page.
 pub const FAVICON_SVG: &str = include_str!("assets/favicon.svg");
 
@@ -65,6 +71,7 @@ pub const ASSETS: &[(&str, &str, &str)] = &[
     ("create.js", "text/javascript; charset=utf-8", CREATE_JS),
     ("stream.js", "text/javascript; charset=utf-8", STREAM_JS),
     ("room.js", "text/javascript; charset=utf-8", ROOM_JS),
+    ("input.js", "text/javascript; charset=utf-8", INPUT_JS),
     ("favicon.svg", "image/svg+xml", FAVICON_SVG),
 ];
 
@@ -247,9 +254,10 @@ mod tests {
         }
         // Fields the scripts make for more members, and to rename one, are bounded too.
         assert!(CREATE_JS.contains("maxLength = MAX_NAME_CHARS"));
-        assert!(ROOM_JS.contains("maxLength = MAX_NAME_CHARS"));
-        assert!(CREATE_JS.contains("var MAX_NAME_CHARS = 20;"));
-        assert!(ROOM_JS.contains("var MAX_NAME_CHARS = 20;"));
+        assert!(ROOM_JS.contains("maxLength: MAX_NAME_CHARS"));
+        assert!(INPUT_JS.contains("var MAX_NAME_CHARS = 20;"));
+        assert!(CREATE_JS.contains("var MAX_NAME_CHARS = rules.MAX_NAME_CHARS;"));
+        assert!(ROOM_JS.contains("var MAX_NAME_CHARS = window.PairsyncInput.MAX_NAME_CHARS;"));
     }
 
     #[test]
@@ -292,6 +300,23 @@ mod tests {
             .find("<script src=\"/assets/room.js\" defer></script>")
             .expect("room.html loads room.js, deferred");
         assert!(stream < room, "stream.js must run before room.js");
+    }
+
+    #[test]
+    fn both_forms_load_the_input_rules_before_their_script() {
+        let rules = "<script src=\"/assets/input.js\" defer></script>";
+        for (page, html, script) in [
+            ("index.html", INDEX_HTML, "create.js"),
+            ("room.html", ROOM_HTML, "room.js"),
+        ] {
+            let at = html
+                .find(rules)
+                .unwrap_or_else(|| panic!("{page} loads input.js, deferred"));
+            let own = html
+                .find(&format!("<script src=\"/assets/{script}\" defer></script>"))
+                .unwrap_or_else(|| panic!("{page} loads {script}, deferred"));
+            assert!(at < own, "{page}: input.js must run before {script}");
+        }
     }
 
     #[test]

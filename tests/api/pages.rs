@@ -202,6 +202,8 @@ async fn scripts_and_styles_are_served_with_types_that_nosniff_accepts() {
     for (path, kind) in [
         ("/assets/create.js", "text/javascript"),
         ("/assets/room.js", "text/javascript"),
+        ("/assets/stream.js", "text/javascript"),
+        ("/assets/input.js", "text/javascript"),
         ("/assets/app.css", "text/css"),
     ] {
         let res = app.send("GET", path).await;

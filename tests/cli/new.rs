@@ -95,7 +95,7 @@ async fn new_without_a_server_setting_talks_to_127_0_0_1_8080() {
 }
 
 #[tokio::test]
-async fn a_refused_room_prints_the_servers_message_and_exits_1() {
+async fn a_refused_room_is_said_in_minutes_and_flags_then_as_the_server_said_it_and_exits_1() {
     let server = support::spawn().await;
     // What the server says to the same request.
     let res = server
@@ -125,7 +125,13 @@ async fn a_refused_room_prints_the_servers_message_and_exits_1() {
     );
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(stdout(&out), "");
-    assert_eq!(stderr(&out).trim_end(), format!("pairsync: {message}"));
+    assert_eq!(
+        stderr(&out).trim_end(),
+        format!(
+            "pairsync: The driver and the navigator need names of their own (--driver, --navigator)\n\
+             pairsync: (the server said: {message})"
+        )
+    );
 
     let out = pairsync(
         &[
@@ -142,7 +148,40 @@ async fn a_refused_room_prints_the_servers_message_and_exits_1() {
         &[],
     );
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("timerDuration"), "{}", stderr(&out));
+    // In the person's units first, then as the server said it (in its own words).
+    let err = stderr(&out);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(
+        lines.first().copied(),
+        Some("pairsync: A turn lasts at least 1 second (--minutes)"),
+        "{err}"
+    );
+    assert_eq!(
+        lines.get(1).copied(),
+        Some("pairsync: (the server said: timerDuration must be at least 1000)"),
+        "{err}"
+    );
+
+    let out = pairsync(
+        &[
+            "new",
+            "--driver",
+            "Ann",
+            "--navigator",
+            "Bob",
+            "--minutes",
+            "1441",
+            "--server",
+            &server.base,
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).starts_with("pairsync: A turn lasts at most 24 hours (--minutes)\n"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]

@@ -74,7 +74,7 @@ for (const colorScheme of ['light', 'dark']) {
     await assertNoWcagViolation(page, `room in a paused break (${colorScheme})`);
     await page.fill('#break-every', '99');
     await page.click('#save-breaks');
-    await page.locator('#breaks-error').waitFor({ state: 'visible', timeout: 10_000 });
+    await page.locator('#break-every-error').waitFor({ state: 'visible', timeout: 10_000 });
     await assertNoWcagViolation(page, `room with a settings error (${colorScheme})`);
     await env.server.api('DELETE', `/api/pair-room/${code}`);
     await page.locator('#gone').waitFor({ state: 'visible', timeout: 10_000 });

@@ -1,6 +1,7 @@
 // Breaks and auto-start in the room page: a break looks unlike a turn (ring, badge,
-// heading, tab title), the end of a turn and of a break both chime and notify, and a
-// person changes the room's settings from the page for every page of the room.
+// heading, tab title), the message of its start counts down with it, the end of a
+// turn and of a break both chime and notify, a paused tab's title says it is paused,
+// and a person changes the room's settings from the page for every page of the room.
 // How to run: see the top of harness.mjs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -47,6 +48,8 @@ async function waitFor(page, fn, arg, timeout = 15_000) {
       breakEvery: document.getElementById('break-every').value,
       breakMinutes: document.getElementById('break-minutes').value,
       breaksError: document.getElementById('breaks-error').textContent,
+      breakEveryError: document.getElementById('break-every-error').textContent,
+      breakMinutesError: document.getElementById('break-minutes-error').textContent,
     }));
     throw new Error(`${e.message}\nthe page showed ${JSON.stringify(shown)}\nwaiting for ${fn}`);
   }
@@ -146,7 +149,7 @@ test('a paused break shows paused, resumes, and reset ends it', { timeout: 60_00
   await waitFor(page, () => document.body.dataset.timer === 'paused');
   assert.equal(await page.evaluate(() => document.body.dataset.phase), 'break');
   assert.match(await page.textContent('#timer-state'), /^Paused · after round 1$/);
-  assert.match(await page.title(), /^Break (10:00|09:[45]\d) · pairsync$/);
+  assert.match(await page.title(), /^\u23f8 Break (10:00|09:[45]\d) · pairsync$/);
   await screenshot(page, 'break-paused');
   await page.click('#start');
   await waitFor(page, () => document.body.dataset.timer === 'running' && document.body.dataset.phase === 'break');
@@ -187,13 +190,13 @@ test('the settings changed on one page reach the room and every other page', { t
   // A value out of bounds is refused next to the field and changes nothing.
   await a.fill('#break-every', '25');
   await a.click('#save-breaks');
-  await a.locator('#breaks-error').waitFor({ state: 'visible', timeout: 10_000 });
-  assert.match(await a.textContent('#breaks-error'), /Break after every/);
+  await a.locator('#break-every-error').waitFor({ state: 'visible', timeout: 10_000 });
+  assert.equal(await a.textContent('#break-every-error'), 'Breaks can be at most 20 turns apart.');
   assert.equal(await a.getAttribute('#break-every', 'aria-invalid'), 'true');
   await a.fill('#break-minutes', '61');
   await a.fill('#break-every', '3');
   await a.click('#save-breaks');
-  await waitFor(a, () => /Break length/.test(document.getElementById('breaks-error').textContent));
+  await waitFor(a, () => document.getElementById('break-minutes-error').textContent === 'A break lasts at most 60 minutes.');
   assert.equal((await env.server.api('GET', `/api/pair-room/${code}`)).body.settings.breakDuration, 90_000);
   await a.context().close();
   await b.context().close();
@@ -210,5 +213,59 @@ test('with auto-start set on the page, the next turn starts by itself at the tim
   assert.equal(await page.textContent('#driver'), 'Ada');
   const timer = (await env.server.api('GET', `/api/${code}/timer`)).body;
   assert.deepEqual([timer.state, timer.round], ['running', 1]);
+  await page.context().close();
+});
+
+test('the break message counts down with the clock, and a paused tab says so in its title', { timeout: 60_000 }, async () => {
+  const code = await createRoom({ timerDuration: 1000, breakEvery: 1, breakDuration: 8000 });
+  const page = await openRoom(env.browser, env.server, code);
+  assert.equal(await page.title(), '00:01 · pairsync');
+  await page.click('#start');
+  await waitFor(page, () => document.body.dataset.phase === 'break' && document.querySelector('#status .status-clock') !== null);
+  const first = await page.textContent('#status .status-clock');
+  assert.match(first, /^00:0[1-8]$/);
+  // The message's time moves on, and it is the countdown's.
+  await waitFor(page, (first) => {
+    const inMessage = document.querySelector('#status .status-clock').textContent;
+    return inMessage !== first && inMessage === document.getElementById('countdown').textContent;
+  }, first);
+  // What the eye reads, and what a screen reader was told once (the ticking part is
+  // hidden from it, the break's length said in words instead).
+  const said = await page.evaluate(() => {
+    const status = document.getElementById('status');
+    const seen = status.cloneNode(true);
+    seen.querySelectorAll('.sr-only').forEach((n) => n.remove());
+    const heard = status.cloneNode(true);
+    heard.querySelectorAll('[aria-hidden="true"]').forEach((n) => n.remove());
+    return { seen: seen.textContent, heard: heard.textContent };
+  });
+  assert.match(said.seen, /^Time for a break: 00:0[0-7]\. Then Ada drives, Linus navigates\.$/);
+  assert.equal(said.heard, 'Time for a break: 8 s. Then Ada drives, Linus navigates.');
+  assert.match(await page.title(), /^Break 00:0[0-7] · pairsync$/);
+  await screenshot(page, 'break-message-counting');
+
+  // Paused: the title says so, and the message shows the second the break paused at.
+  await page.click('#pause');
+  await waitFor(page, () => document.body.dataset.timer === 'paused');
+  const paused = await page.textContent('#countdown');
+  assert.equal(await page.title(), `\u23f8 Break ${paused} · pairsync`);
+  assert.equal(await page.textContent('#status .status-clock'), paused);
+  await page.click('#start');
+  await waitFor(page, () => document.body.dataset.timer === 'running');
+  assert.match(await page.title(), /^Break 00:0[0-7] · pairsync$/);
+  await page.click('#reset');
+  await waitFor(page, () => document.body.dataset.timer === 'idle' && document.body.dataset.phase === 'turn');
+
+  // A turn: running, then paused, then idle again.
+  await env.server.api('PATCH', `/api/${code}/timer`, { duration: 25 * 60_000 });
+  await waitFor(page, () => document.getElementById('countdown').textContent === '25:00');
+  assert.equal(await page.title(), '25:00 · pairsync');
+  await page.click('#start');
+  await waitFor(page, () => document.body.dataset.timer === 'running');
+  assert.match(await page.title(), /^(25:00|24:5\d) · pairsync$/);
+  await page.click('#pause');
+  await waitFor(page, () => document.body.dataset.timer === 'paused');
+  assert.equal(await page.title(), `\u23f8 ${await page.textContent('#countdown')} · pairsync`);
+  await screenshot(page, 'turn-paused');
   await page.context().close();
 });

@@ -1,6 +1,7 @@
-// The pages survive the server being killed and started again mid-run:
-// they say "reconnecting", hold still, and come back on the countdown that
-// kept running server-side toward the same deadline.
+// The pages survive the server being killed and started again mid-run: they say
+// "reconnecting", keep counting down from the deadline they know (marked as such,
+// never showing less time than really remains, never below 00:00, where they wait
+// for the server's word), and the next greeting puts them right.
 // How to run: see the top of harness.mjs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -18,12 +19,18 @@ import {
   waitCountdown,
   useServerAndBrowser,
 } from './harness.mjs';
+import { assertNoWcagViolation } from './a11y.mjs';
 
 const env = useServerAndBrowser();
 
+// How late a tick may reach a page (it is sent on time): the page counts on from the
+// moment it got it, so it may show up to this much more than remains.
+const DELIVERY_MS = 250;
+
 test('pages survive a server restart mid-run', { timeout: 90_000 }, async () => {
   const code = await env.server.createRoom({ driver: 'Frances', navigator: 'John', timerDuration: 2 * 60_000 });
-  const a = await openRoom(env.browser, env.server, code);
+  // Colours are checked as they rest, not half-way through a transition.
+  const a = await openRoom(env.browser, env.server, code, { contextOptions: { reducedMotion: 'reduce' } });
   const b = await openRoom(env.browser, env.server, code);
   await a.click('#start');
   await waitCountdown(b, '01:59');
@@ -36,10 +43,27 @@ test('pages survive a server restart mid-run', { timeout: 90_000 }, async () => 
   await waitConnection(b, 'reconnecting', 5_000);
   await screenshot(a, 'restart-reconnecting');
 
-  // No server, no ticks: the pages hold the last second they were told.
+  // No server, no ticks: the pages count on by themselves, marked as reconnecting,
+  // and never show less time than remains (the truth is the deadline they were told).
   const held = await sameSecond([a, b]);
-  await pause(1_200);
-  assert.equal(await sameSecond([a, b]), held, 'a page counted down on its own while the server was down');
+  for (const page of [a, b]) assert.ok(await page.isVisible('#estimate-label'), 'the countdown is not marked as reconnecting');
+  const downSince = Date.now();
+  let last = seconds(held);
+  while (Date.now() - downSince < 2_500) {
+    const t0 = Date.now();
+    const shown = seconds(await countdown(a));
+    const t1 = Date.now();
+    // At most the truth at t0 plus rounding and a tick's delivery; at least the truth at t1.
+    const least = Math.ceil((deadlineAt - t1) / 1000);
+    const most = Math.ceil((deadlineAt - t0 + DELIVERY_MS) / 1000);
+    assert.ok(shown >= least && shown <= most, `shows ${clock(shown)} while the deadline says ${clock(least)}..${clock(most)}`);
+    assert.ok(shown <= last, `went back up from ${clock(last)} to ${clock(shown)}`);
+    last = shown;
+    await pause(100);
+  }
+  assert.ok(seconds(held) - last >= 2, `froze while reconnecting: ${held} then ${clock(last)}`);
+  await screenshot(a, 'restart-counting-on');
+  await assertNoWcagViolation(a, 'room, reconnecting (light)');
 
   await env.server.start();
   await waitConnected(a, 15_000);
@@ -57,6 +81,7 @@ test('pages survive a server restart mid-run', { timeout: 90_000 }, async () => 
     `shows ${clock(shown)}, the deadline says ${clock(earliest)}..${clock(latest)}`,
   );
   assert.ok(seconds(held) - shown >= 1, `did not move on after the restart: held ${held}, shows ${clock(shown)}`);
+  for (const page of [a, b]) assert.equal(await page.isVisible('#estimate-label'), false, 'still marked as reconnecting');
 
   // and it keeps counting, together
   await waitCountdown(a, clock(shown - 1), 5_000);
@@ -86,5 +111,38 @@ test('a page whose room is gone after a restart says so', { timeout: 90_000 }, a
   await page.locator('#gone').waitFor({ state: 'visible' });
   assert.equal(await page.getAttribute('#gone a', 'href'), '/');
   await screenshot(page, 'restart-room-gone');
+  await page.context().close();
+});
+
+test('a countdown that runs out while the server is down stops at 00:00 until the server says what happened', { timeout: 90_000 }, async () => {
+  const code = await env.server.createRoom({ driver: 'Barbara', navigator: 'Edsger', timerDuration: 4_000 });
+  const page = await openRoom(env.browser, env.server, code, {
+    contextOptions: { colorScheme: 'dark', reducedMotion: 'reduce' },
+  });
+  await page.click('#start');
+  await waitCountdown(page, '00:03');
+  await env.server.kill();
+  await waitConnection(page, 'reconnecting', 5_000);
+
+  // It reaches 00:00 by itself, and stays there: never below, never a new turn.
+  await waitCountdown(page, '00:00', 6_000);
+  const zeroAt = Date.now();
+  while (Date.now() - zeroAt < 1_500) {
+    assert.equal(await countdown(page), '00:00');
+    assert.equal(await page.textContent('#driver'), 'Barbara');
+    assert.match(await page.title(), /^00:00 · pairsync$/);
+    await pause(100);
+  }
+  await screenshot(page, 'restart-at-zero');
+  await assertNoWcagViolation(page, 'room, reconnecting at 00:00 (dark)');
+
+  // Back up: the time-up happened meanwhile (roles swapped, the next turn ready).
+  await env.server.start();
+  await waitConnected(page, 15_000);
+  await waitCountdown(page, '00:04');
+  assert.equal(await page.textContent('#driver'), 'Edsger');
+  assert.equal(await page.textContent('#navigator'), 'Barbara');
+  assert.equal(await page.evaluate(() => document.body.dataset.timer), 'idle');
+  assert.equal(await page.isVisible('#estimate-label'), false);
   await page.context().close();
 });

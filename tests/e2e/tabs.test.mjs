@@ -199,6 +199,10 @@ test('a tab whose stream cannot open says why after 5 s, and the notice goes whe
     assert.equal(await status.getAttribute('aria-live'), 'polite');
     assert.match(await status.textContent(), /close tabs of other rooms, or serve pairsync over HTTPS/i);
     assert.ok(await status.isVisible(), 'the notice is not shown');
+    // It is read where the person looks, without scrolling: nothing on the page can
+    // work until it is.
+    const box = await status.boundingBox();
+    assert.ok(box.y >= 0 && box.y + box.height <= 760, `the notice is off screen: ${JSON.stringify(box)}`);
     await assertNoWcagViolation(page, 'a room page whose stream waits for a connection');
     await screenshot(page, 'tabs-stream-waits');
 

@@ -1,8 +1,9 @@
 // The team room in the browser: members in turn order on two pages at once (join,
 // rename, reorder and remove, all by keyboard), "Next", a rotation at a time-up, the
 // history panel, the visitor's name asked once and remembered, who is here, and the
-// home page making a room of three. Every new state passes axe in light and dark, and
-// the pages fit a 375 px phone.
+// home page making a room of three, and a move or rename made on a page whose `state`
+// event is late (read back from the room instead). Every new state passes axe in light
+// and dark, and the pages fit a 375 px phone.
 // How to run: see the top of harness.mjs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -486,4 +487,57 @@ test('on a 375 px phone the team room and the home page do not scroll sideways a
     await screenshot(home, `team-create-phone-${colorScheme}`);
     await context.close();
   }
+});
+
+// Holds back the room's `state` events from the page while `window.__holdState` is set,
+// as a late or lost event would.
+function stateHolder() {
+  window.__holdState = false;
+  window.__heldStates = 0;
+  const add = EventSource.prototype.addEventListener;
+  EventSource.prototype.addEventListener = function (type, fn, options) {
+    if (type !== 'state') return add.call(this, type, fn, options);
+    return add.call(this, type, function (e) {
+      if (!window.__holdState) fn.call(this, e);
+      else window.__heldStates += 1;
+    }, options);
+  };
+}
+
+test('a member moved or renamed on a page that gets no state event is read back from the room once answered', { timeout: 60_000 }, async () => {
+  const code = await createRoom(['Ann', 'Bob', 'Cy']);
+  const page = await openRoom(env.browser, env.server, code, {
+    contextOptions: { viewport: DESKTOP, ...STILL },
+    initScript: stateHolder,
+  });
+  await page.click('#skip-name');
+  await until(page, 'the room is drawn', sameOrder(['Ann', 'Bob', 'Cy']));
+  const reads = [];
+  page.on('request', (req) => {
+    if (req.method() === 'GET' && new URL(req.url()).pathname === `/api/pair-room/${code}`) reads.push(req.url());
+  });
+  await page.evaluate(() => { window.__holdState = true; });
+
+  await pressOn(page, 'Move Ann down');
+  let view = await until(page, 'the roles follow the move with no state event', (v) => v.driver === 'Bob' && v.navigator === 'Ann');
+  assert.deepEqual(view.order, ['Bob', 'Ann', 'Cy']);
+  assert.equal(view.upNext, 'Next: Cy');
+  assert.deepEqual((await room(code)).members, ['Bob', 'Ann', 'Cy']);
+  assert.equal(reads.length, 1, 'the room was not read back once');
+
+  await pressOn(page, 'Rename Cy');
+  await page.getByLabel('New name for Cy').fill('Cyd');
+  await page.keyboard.press('Enter');
+  view = await until(page, 'the rename shows everywhere on the page with no state event', (v) => v.upNext === 'Next: Cyd');
+  assert.deepEqual(view.order, ['Bob', 'Ann', 'Cyd']);
+  assert.deepEqual((await room(code)).members, ['Bob', 'Ann', 'Cyd']);
+  // Both changes' `state` events reached the page, and were held back from it.
+  await page.waitForFunction(() => window.__heldStates >= 2, null, { timeout: WAIT_MS });
+
+  // The events come again: the page follows the room as before.
+  await page.evaluate(() => { window.__holdState = false; });
+  await env.server.api('PATCH', `/api/pair-room/${code}/pair-swap?round=0`);
+  view = await until(page, 'the swap made elsewhere', (v) => v.driver === 'Ann');
+  assert.deepEqual(view.order, ['Ann', 'Cyd', 'Bob']);
+  await page.context().close();
 });

@@ -4,15 +4,18 @@
 // fields (up to 12 names in all, each removable), and then the names go as
 // `members`, in turn order. The room's settings (auto-start, a break every N
 // turns, the break's length) go in the same body.
-// The page checks what it can say in a person's words before asking the server
-// (every name empty, too long or given twice, and a field that holds no number
-// at all), and marks every such field at once. The rest is the server's: its
-// 400 message names the field, and the message is shown next to that field.
+// The page checks every field by the API's rules before asking the server
+// (input.js: names empty, too long or given twice; a turn of 1 second to 24 hours;
+// a break after a whole number of 0 to 20 turns, of 1 second to 60 minutes), and
+// marks every wrong field at once, each with its words tied to its input
+// (aria-describedby, aria-invalid). Should the server still refuse, its 400
+// message names the field, and the page says it in the same words next to it.
 (function () {
   'use strict';
 
-  var MAX_MEMBERS = 12;
-  var MAX_NAME_CHARS = 20;
+  var rules = window.PairsyncInput;
+  var MAX_MEMBERS = rules.MAX_MEMBERS;
+  var MAX_NAME_CHARS = rules.MAX_NAME_CHARS;
 
   var form = document.getElementById('create-form');
   var driver = document.getElementById('driver');
@@ -228,31 +231,6 @@
     return message;
   }
 
-  // Words for a length of `ms` milliseconds, as the page asks for lengths.
-  function lengthWords(ms) {
-    if (ms % 60000 === 0) return plural(ms / 60000, 'minute');
-    if (ms % 1000 === 0) return plural(ms / 1000, 'second');
-    return plural(ms, 'millisecond');
-  }
-
-  function plural(n, unit) { return n + ' ' + unit + (n === 1 ? '' : 's'); }
-
-  // The page asks for minutes, the API counts milliseconds: a refused length is said in
-  // the page's words (the field's label and readable bounds); any other message as sent.
-  var LENGTH_LABELS = { timerDuration: 'A turn', breakDuration: 'A break' };
-
-  function inPageUnits(field, message) {
-    var m = /must be (at least|at most) (\d+)\b/.exec(message);
-    if (!LENGTH_LABELS[field] || !m) return message;
-    return LENGTH_LABELS[field] + ' lasts ' + m[1] + ' ' + lengthWords(Number(m[2])) + '.';
-  }
-
-  // The number an input holds, or null when it holds none.
-  function numberIn(input) {
-    var n = Number(input.value);
-    return input.value.trim() === '' || !isFinite(n) ? null : n;
-  }
-
   // Who the name at place `i` is, as the page says it.
   function whoAt(i) { return i === 0 ? 'the driver' : i === 1 ? 'the navigator' : 'member ' + (i + 1); }
 
@@ -268,10 +246,8 @@
         problems[key] = i === 0 ? "Enter the driver's name."
           : i === 1 ? "Enter the navigator's name."
           : 'Enter the name of member ' + (i + 1) + ', or remove this field.';
-      } else if (length > MAX_NAME_CHARS) {
-        problems[key] = 'Names can be at most ' + MAX_NAME_CHARS + ' characters.';
-      } else if (/[\u0000-\u001f\u007f-\u009f]/.test(name)) {
-        problems[key] = 'Names cannot hold tabs or line breaks.';
+      } else if (rules.nameFault(name)) {
+        problems[key] = rules.nameFault(name);
       } else if (seen.indexOf(name) >= 0) {
         problems[key] = name + ' is already ' + whoAt(seen.indexOf(name)) + '. Each member needs a name of their own.';
       }
@@ -285,12 +261,12 @@
     clearErrors();
     var names = [driver.value, navigator_.value].concat(extras.map(function (x) { return x.input.value; }));
     var problems = nameProblems(names);
-    var mins = numberIn(minutes);
-    if (mins === null) problems.timerDuration = 'Enter the minutes per turn, for example 25.';
-    var every = numberIn(breakEvery);
-    if (every === null) problems.breakEvery = 'Enter after how many turns a break comes, or 0 for no breaks.';
-    var breakMins = numberIn(breakMinutes);
-    if (breakMins === null) problems.breakDuration = 'Enter the break length in minutes, for example 5.';
+    var turn = rules.turnLength(minutes.value);
+    if (turn.problem) problems.timerDuration = turn.problem;
+    var every = rules.breakEvery(breakEvery.value);
+    if (every.problem) problems.breakEvery = every.problem;
+    var pause = rules.breakLength(breakMinutes.value);
+    if (pause.problem) problems.breakDuration = pause.problem;
 
     // Every wrong field at once, in the order of the page; the first one gets focus.
     var keys = ['driver', 'navigator'].concat(extras.map(keyOf)).concat(ORDER.slice(2));
@@ -303,10 +279,10 @@
     }
 
     var payload = {
-      timerDuration: Math.round(mins * 60000),
+      timerDuration: turn.ms,
       autoStart: autoStart.checked,
-      breakEvery: every,
-      breakDuration: Math.round(breakMins * 60000)
+      breakEvery: every.every,
+      breakDuration: pause.ms
     };
     if (names.length > 2) {
       payload.members = names;
@@ -331,7 +307,7 @@
           if (field && isNameField(field)) {
             showError(field, nameWords(body.message, fieldParts(field)[0].value));
           } else {
-            showError(field, inPageUnits(field, body.message));
+            showError(field, rules.refusal(body.message).words);
           }
         } else {
           showError(null, (body && body.message) || 'The server answered ' + res.status + '. Try again.');

@@ -2,11 +2,19 @@
 //
 // The page draws only what the server's event stream (GET /api/{code}/connect)
 // tells it: the `state` snapshot (timer, driver, navigator) and the
-// `remaining-time` ticks. It never counts down on its own: the server sends a
-// tick at every whole second (deadline − k·1000), and the page shows
-// ceil(remaining / 1000) seconds of the latest value, so every open page of the
-// room shows the same second. Buttons send PATCH requests and wait for the
-// stream to report the result.
+// `remaining-time` ticks. While connected it does not count down on its own: the
+// server sends a tick at every whole second (deadline − k·1000), and the page
+// shows ceil(remaining / 1000) seconds of the latest value, so every open page of
+// the room shows the same second. While the stream is reconnecting, a running
+// countdown goes on from the latest value and the moment it arrived (so it never
+// shows less than really remains), marked as reconnecting, stops at 00:00 until
+// the server says what happened, and the next greeting puts it right. Buttons
+// send PATCH requests and wait for the stream to report the result.
+//
+// The tab's title is the countdown ("12:34 · pairsync"), with "Break" during a
+// break and "⏸" while paused. A page opened on a loopback address (127.0.0.1,
+// ::1, localhost) says beside its copy-link button that other machines cannot
+// open that link, and how to serve one they can.
 //
 // A break between turns (snapshot `phase: "break"`) is drawn apart from a turn:
 // its own ring colour, a "Break" badge, the heading and the tab title. The end
@@ -26,10 +34,13 @@
 // place, checked, moved (buttons, or drag and drop) and deleted at coduo's paths
 // (/api/{code}/todos, /api/todos/{id}/...). A move or a check shows at once; the
 // page's goal requests go one after another, and once all are answered the list is
-// the room's again.
+// the room's again. The same holds for a member moved or renamed here: shown at once,
+// and once answered, the room's order (from the next `state`, or read with
+// GET /api/pair-room/{code} when none came).
 (function () {
   'use strict';
 
+  var rules = window.PairsyncInput;
   var TITLE = 'pairsync';
   // After the browser gave up on the stream (an HTTP error rather than a
   // dropped connection), the page asks whether the room still exists and
@@ -42,9 +53,9 @@
   // "" when the visitor chose to stay anonymous.
   var NAME_KEY = 'pairsync.name';
   // A member's name (and a stream's): trimmed, 1 to 20 characters, no control character.
-  var MAX_NAME_CHARS = 20;
-  var MIN_MEMBERS = 2;
-  var MAX_MEMBERS = 12;
+  var MAX_NAME_CHARS = window.PairsyncInput.MAX_NAME_CHARS;
+  var MIN_MEMBERS = window.PairsyncInput.MIN_MEMBERS;
+  var MAX_MEMBERS = window.PairsyncInput.MAX_MEMBERS;
   // Completed turns listed in the history panel (the totals count them all).
   var RECENT_TURNS = 8;
 
@@ -59,6 +70,7 @@
     ring: byId('ring-progress'),
     timerState: byId('timer-state'),
     phaseLabel: byId('phase-label'),
+    estimateLabel: byId('estimate-label'),
     heading: byId('room-heading'),
     enableAlerts: byId('enable-alerts'),
     breaksForm: byId('breaks-form'),
@@ -67,6 +79,8 @@
     breakMinutes: byId('break-minutes'),
     saveBreaks: byId('save-breaks'),
     breaksError: byId('breaks-error'),
+    breakEveryError: byId('break-every-error'),
+    breakMinutesError: byId('break-minutes-error'),
     roles: byId('roles'),
     live: document.querySelector('.room-live'),
     driver: byId('driver'),
@@ -81,6 +95,7 @@
     durationError: byId('duration-error'),
     copyLink: byId('copy-link'),
     copyLabel: byId('copy-label'),
+    shareNote: byId('share-note'),
     status: byId('status'),
     gone: byId('gone'),
     goneTitle: byId('gone-title'),
@@ -121,6 +136,9 @@
 
   var snapshot = null;      // the latest `state` event
   var remaining = null;     // ms, the latest `remaining-time` (or snapshot) value
+  var receivedAt = 0;       // performance.now() when `remaining` arrived
+  var estimateTimer = null; // redraws a countdown kept going while reconnecting
+  var breakClock = null;    // the status line's break countdown, while it shows one
   var timeUpPending = false; // `timer: stop` seen, its `state` not yet
   var endedPhase = 'turn';   // what that `timer: stop` ended: a turn or a break
   var breakPending = false;  // `timer: break` seen, its `state` not yet
@@ -148,6 +166,7 @@
   var orderInFlight = false;
   var orderQueued = false;
   var orderSettled = false;
+  var membersRead = 0;       // counts room reads and `state` events: only the newest is taken
   var renaming = null;       // {from, to}: a rename on its way
   var editing = null;        // {name, value, error}: the member whose rename form is open
   var focusAfter = null;     // {name, action}: what gets focus once that member is drawn
@@ -185,13 +204,52 @@
 
   function inBreak() { return !!snapshot && snapshot.phase === 'break'; }
 
+  // Takes a remaining time told by the server (a tick, a snapshot).
+  function setRemaining(ms) {
+    remaining = ms;
+    receivedAt = performance.now();
+  }
+
+  // Whether the page counts on by itself: the timer runs and the stream is down.
+  function estimating() {
+    return !gone && !!snapshot && snapshot.state === 'running' && el.connection.dataset.state === 'reconnecting';
+  }
+
+  // The remaining time to show: the server's latest, less the time since it came
+  // while the page counts on by itself (never below 0). Since the value arrived at
+  // or after the moment it was true, this is never less than the truth.
+  function shownRemaining() {
+    if (remaining === null || !estimating()) return remaining;
+    return Math.max(0, remaining - (performance.now() - receivedAt));
+  }
+
+  // While counting on by itself, draws again just after the shown second changes.
+  function scheduleEstimate() {
+    clearTimeout(estimateTimer);
+    estimateTimer = null;
+    var left = shownRemaining();
+    if (!estimating() || left === null || left <= 0) return;
+    estimateTimer = setTimeout(render, (left % 1000 || 1000) + 5);
+  }
+
+  // The tab's title: the countdown, a break said as such, and a pause marked.
+  function titleOf(text) {
+    var paused = !!snapshot && snapshot.state === 'paused';
+    return (paused ? '\u23f8 ' : '') + (inBreak() ? 'Break ' : '') + text + ' · ' + TITLE;
+  }
+
   function render() {
-    if (remaining !== null) {
-      var text = clock(remaining);
-      var title = (inBreak() ? 'Break ' : '') + text + ' · ' + TITLE;
+    var now = shownRemaining();
+    var guessing = estimating();
+    if (now !== null) {
+      var text = clock(now);
+      var title = titleOf(text);
       setText(el.countdown, text);
+      if (breakClock && inBreak()) setText(breakClock, text);
       if (!gone && document.title !== title) document.title = title;
     }
+    el.estimateLabel.hidden = !guessing;
+    scheduleEstimate();
     if (!snapshot) return;
     var s = snapshot;
     var running = s.state === 'running';
@@ -203,7 +261,7 @@
     setText(el.driver, s.driver);
     setText(el.navigator, s.navigator);
 
-    var shownMs = remaining === null ? s.remainingTime : Math.ceil(Math.max(0, remaining) / 1000) * 1000;
+    var shownMs = now === null ? s.remainingTime : Math.ceil(Math.max(0, now) / 1000) * 1000;
     var full = isBreak ? Math.max(breakLength || 0, shownMs) : s.duration;
     var fraction = full > 0 ? Math.min(1, Math.max(0, shownMs / full)) : 0;
     el.ring.style.strokeDashoffset = String(100 - fraction * 100);
@@ -224,7 +282,10 @@
     el.duration.disabled = off || running;
     el.setDuration.disabled = off || running;
     el.duration.title = running ? 'Pause the timer to change its length' : '';
-    if (document.activeElement !== el.duration) el.duration.value = minutesText(s.duration);
+    // The field keeps what it holds while edited, and while it holds a refused value.
+    if (document.activeElement !== el.duration && el.duration.getAttribute('aria-invalid') !== 'true') {
+      el.duration.value = minutesText(s.duration);
+    }
     renderSettings(s.settings, off);
   }
 
@@ -334,6 +395,56 @@
     return node;
   }
 
+  // The form that edits an item of a list in place (a member's name, a goal's text),
+  // hidden until opened: its field, Save and Cancel, and the field's error tied to it.
+  // Sets `item.form`, `item.input` and `item.error`. `how`: className, maxLength,
+  // errorId, label (the field's, if any), cancel (the Cancel button's data-action),
+  // submit(value), typed(value) and escape().
+  function editForm(item, how) {
+    item.form = make('form', how.className);
+    item.form.noValidate = true;
+    item.form.hidden = true;
+    item.input = make('input');
+    item.input.type = 'text';
+    item.input.maxLength = how.maxLength;
+    item.input.autocomplete = 'off';
+    if (how.label) item.input.setAttribute('aria-label', how.label);
+    item.error = make('p', 'field-error');
+    item.error.id = how.errorId;
+    item.error.hidden = true;
+    item.input.setAttribute('aria-describedby', item.error.id);
+    var save = make('button', 'primary', 'Save');
+    save.type = 'submit';
+    var cancel = make('button', '', 'Cancel');
+    cancel.type = 'button';
+    cancel.dataset.action = how.cancel;
+    var row = make('span', 'rename-row');
+    row.appendChild(item.input);
+    row.appendChild(save);
+    row.appendChild(cancel);
+    item.form.appendChild(row);
+    item.form.appendChild(item.error);
+    item.form.addEventListener('submit', function (e) {
+      e.preventDefault();
+      how.submit(item.input.value);
+    });
+    item.input.addEventListener('input', function () {
+      how.typed(item.input.value);
+      showFieldError(item.input, item.error, '');
+    });
+    item.input.addEventListener('keydown', function (e) {
+      if (e.key === 'Escape') { e.preventDefault(); how.escape(); }
+    });
+  }
+
+  // Shows `message` under `input` (or clears it) and marks the input invalid meanwhile.
+  function showFieldError(input, error, message) {
+    error.textContent = message;
+    error.hidden = !message;
+    if (message) input.setAttribute('aria-invalid', 'true');
+    else input.removeAttribute('aria-invalid');
+  }
+
   var itemCount = 0;
 
   // One member's list item: role, name, tags, and the buttons; a rename form in place.
@@ -364,41 +475,19 @@
       item.buttons[b[0]] = button;
       item.actions.appendChild(button);
     });
-    item.form = make('form', 'rename-form');
-    item.form.noValidate = true;
-    item.form.hidden = true;
-    item.input = make('input');
-    item.input.type = 'text';
-    item.input.maxLength = MAX_NAME_CHARS;
-    item.input.autocomplete = 'off';
+    editForm(item, {
+      className: 'rename-form',
+      maxLength: MAX_NAME_CHARS,
+      errorId: 'rename-error-' + itemCount,
+      label: 'New name for ' + name,
+      cancel: 'cancel-rename',
+      submit: function (value) { submitRename(name, value); },
+      typed: function (value) {
+        if (editing && editing.name === name) { editing.value = value; editing.error = ''; }
+      },
+      escape: function () { cancelRename(name); }
+    });
     item.input.spellcheck = false;
-    item.input.setAttribute('aria-label', 'New name for ' + name);
-    item.error = make('p', 'field-error');
-    item.error.id = 'rename-error-' + itemCount;
-    item.error.hidden = true;
-    item.input.setAttribute('aria-describedby', item.error.id);
-    var save = make('button', 'primary', 'Save');
-    save.type = 'submit';
-    var cancel = make('button', '', 'Cancel');
-    cancel.type = 'button';
-    cancel.dataset.action = 'cancel-rename';
-    var row = make('span', 'rename-row');
-    row.appendChild(item.input);
-    row.appendChild(save);
-    row.appendChild(cancel);
-    item.form.appendChild(row);
-    item.form.appendChild(item.error);
-    item.form.addEventListener('submit', function (e) {
-      e.preventDefault();
-      submitRename(name, item.input.value);
-    });
-    item.input.addEventListener('input', function () {
-      if (editing && editing.name === name) { editing.value = item.input.value; editing.error = ''; }
-      showItemError(item, '');
-    });
-    item.input.addEventListener('keydown', function (e) {
-      if (e.key === 'Escape') { e.preventDefault(); cancelRename(name); }
-    });
     item.li.appendChild(item.role);
     item.li.appendChild(document.createTextNode(' '));
     item.li.appendChild(item.view);
@@ -407,12 +496,7 @@
     return item;
   }
 
-  function showItemError(item, message) {
-    item.error.textContent = message;
-    item.error.hidden = !message;
-    if (message) item.input.setAttribute('aria-invalid', 'true');
-    else item.input.removeAttribute('aria-invalid');
-  }
+  function showItemError(item, message) { showFieldError(item.input, item.error, message); }
 
   function drawItem(item, index, count) {
     var role = Math.min(index, 3);
@@ -538,8 +622,7 @@
     var name = raw.trim();
     var length = Array.from(name).length;
     if (length === 0) return 'Type a name first.';
-    if (length > MAX_NAME_CHARS) return 'Names can be at most ' + MAX_NAME_CHARS + ' characters.';
-    if (/[\u0000-\u001f\u007f-\u009f]/.test(name)) return 'Names cannot hold tabs or line breaks.';
+    if (rules.nameFault(name)) return rules.nameFault(name);
     if (others && others.indexOf(name) >= 0) return name + ' is already in the room.';
     return '';
   }
@@ -596,10 +679,35 @@
       }
       if (orderQueued) { sendOrder(); return; }
       renaming = null;
-      if (snapshot && sameList(membersOf(snapshot), orderWanted)) orderWanted = null;
-      else orderSettled = true;
+      if (snapshot && sameList(membersOf(snapshot), orderWanted)) {
+        orderWanted = null;
+      } else {
+        orderSettled = true;
+        readMembers();
+      }
       renderMembers();
     });
+  }
+
+  // Once every order request was answered and no `state` has shown the result yet (its
+  // event is late, or the stream is down): asks for the room, and takes its members
+  // unless a `state` came first.
+  function readMembers() {
+    var asked = ++membersRead;
+    function settle(room) {
+      if (asked !== membersRead || orderInFlight || !orderSettled) return;
+      if (room && Array.isArray(room.members) && snapshot) {
+        snapshot = Object.assign({}, snapshot, { members: room.members, driver: room.driver, navigator: room.navigator });
+      }
+      orderWanted = null;
+      orderSettled = false;
+      render();
+      renderTeam();
+      renderHistory();
+    }
+    fetch(roomBase, { cache: 'no-store', headers: { 'Accept': 'application/json' } }).then(function (res) {
+      return res.ok ? res.json() : null;
+    }).then(settle, function () { settle(null); });
   }
 
   function move(name, by) {
@@ -825,38 +933,16 @@
       item.buttons[action] = button;
       item.actions.appendChild(button);
     });
-    item.form = make('form', 'rename-form goal-form');
-    item.form.noValidate = true;
-    item.form.hidden = true;
-    item.input = make('input');
-    item.input.type = 'text';
-    item.input.maxLength = MAX_GOAL_CHARS;
-    item.input.autocomplete = 'off';
-    item.error = make('p', 'field-error');
-    item.error.id = 'goal-error-' + n;
-    item.error.hidden = true;
-    item.input.setAttribute('aria-describedby', item.error.id);
-    var save = make('button', 'primary', 'Save');
-    save.type = 'submit';
-    var cancel = make('button', '', 'Cancel');
-    cancel.type = 'button';
-    cancel.dataset.action = 'cancel-edit';
-    var row = make('span', 'rename-row');
-    row.appendChild(item.input);
-    row.appendChild(save);
-    row.appendChild(cancel);
-    item.form.appendChild(row);
-    item.form.appendChild(item.error);
-    item.form.addEventListener('submit', function (e) {
-      e.preventDefault();
-      submitGoalEdit(id, item.input.value);
-    });
-    item.input.addEventListener('input', function () {
-      if (goalEditing && goalEditing.id === id) { goalEditing.value = item.input.value; goalEditing.error = ''; }
-      showGoalItemError(item, '');
-    });
-    item.input.addEventListener('keydown', function (e) {
-      if (e.key === 'Escape') { e.preventDefault(); cancelGoalEdit(id); }
+    editForm(item, {
+      className: 'rename-form goal-form',
+      maxLength: MAX_GOAL_CHARS,
+      errorId: 'goal-error-' + n,
+      cancel: 'cancel-edit',
+      submit: function (value) { submitGoalEdit(id, value); },
+      typed: function (value) {
+        if (goalEditing && goalEditing.id === id) { goalEditing.value = value; goalEditing.error = ''; }
+      },
+      escape: function () { cancelGoalEdit(id); }
     });
     item.li.appendChild(item.grip);
     item.li.appendChild(item.view);
@@ -865,12 +951,7 @@
     return item;
   }
 
-  function showGoalItemError(item, message) {
-    item.error.textContent = message;
-    item.error.hidden = !message;
-    if (message) item.input.setAttribute('aria-invalid', 'true');
-    else item.input.removeAttribute('aria-invalid');
-  }
+  function showGoalItemError(item, message) { showFieldError(item.input, item.error, message); }
 
   function drawGoalItem(item, goal, index, count) {
     var checked = goalChecked(goal);
@@ -1375,14 +1456,33 @@
   });
 
   function setConnection(state) {
+    // Back from counting on alone: what it shows stays until the greeting's value
+    // (never a jump back up to the last value heard before the stream dropped).
+    if (estimating() && state !== 'reconnecting') setRemaining(shownRemaining());
     el.connection.dataset.state = state;
     el.body.dataset.connection = state;
     setText(el.connection, state);
+    render();
   }
 
   function announce(message, notice) {
+    breakClock = null;
+    el.status.classList.remove('pinned');
     el.status.classList.toggle('notice', !!notice);
     el.status.textContent = message;
+  }
+
+  // The start of a break, its countdown following the clock on the page. A screen
+  // reader is told the break's length once (the live region is not re-read every
+  // second: the ticking part is hidden from it).
+  function announceBreak(length, then) {
+    announce('', true);
+    breakClock = make('span', 'status-clock', clock(shownRemaining() === null ? length : shownRemaining()));
+    breakClock.setAttribute('aria-hidden', 'true');
+    el.status.appendChild(document.createTextNode('Time for a break: '));
+    el.status.appendChild(breakClock);
+    el.status.appendChild(make('span', 'sr-only', durationWords(length)));
+    el.status.appendChild(document.createTextNode('. ' + then));
   }
 
   function highlightRoles() {
@@ -1428,7 +1528,7 @@
     es.addEventListener('remaining-time', function (e) {
       var v = Number(e.data);
       if (!isFinite(v)) return;
-      remaining = v;
+      setRemaining(v);
       render();
     });
     es.addEventListener('timer', function (e) {
@@ -1495,7 +1595,11 @@
     function wait() {
       clearTimeout(timer);
       timer = setTimeout(function () {
-        if (es === source && !gone && es.readyState === EventSource.CONNECTING) announce(STALLED_TEXT, true);
+        if (es === source && !gone && es.readyState === EventSource.CONNECTING) {
+          // Nothing on the page works until this is read: it stays in view.
+          announce(STALLED_TEXT, true);
+          el.status.classList.add('pinned');
+        }
       }, STALLED_MS);
     }
     function opened() {
@@ -1523,13 +1627,14 @@
   function onState(next) {
     var prev = snapshot;
     snapshot = next;
+    membersRead += 1; // an event is as new as any room read asked for before it
     if (Array.isArray(next.here)) presence = { here: next.here, watching: Number(next.watching) || 0 };
     // A `state` that comes once every order request was answered is as new as them.
     if (orderSettled) { orderWanted = null; orderSettled = false; }
     if (orderWanted && !orderInFlight && sameList(orderWanted, membersOf(next))) orderWanted = null;
     // A `state` that comes once every settings request was answered is as new as them.
     if (settingsSettled) { settingsWanted = {}; settingsSettled = false; }
-    if (typeof next.remainingTime === 'number') remaining = next.remainingTime;
+    if (typeof next.remainingTime === 'number') setRemaining(next.remainingTime);
     if (requestedDuration !== null && next.duration === requestedDuration) requestedDuration = null;
     if (next.phase === 'break' && (breakPending || breakLength === null)) {
       // A break that starts now runs its whole length; one joined part-way is at
@@ -1548,7 +1653,7 @@
     if (breakPending && next.phase === 'break') {
       breakPending = false;
       var then = 'Then ' + next.driver + ' drives, ' + next.navigator + ' navigates.';
-      announce('Time for a break: ' + clock(next.remainingTime) + '. ' + then, true);
+      announceBreak(next.remainingTime, then);
       notify('Time for a break', clock(next.remainingTime) + ' of break. ' + then);
     } else if (timeUpPending && endedPhase === 'break') {
       timeUpPending = false;
@@ -1725,22 +1830,16 @@
     command('PATCH', '/api/pair-room/' + encodeURIComponent(code) + '/pair-swap?round=' + snapshot.round);
   });
 
-  function showDurationError(message) {
-    el.durationError.textContent = message;
-    el.durationError.hidden = !message;
-    if (message) el.duration.setAttribute('aria-invalid', 'true');
-    else el.duration.removeAttribute('aria-invalid');
-  }
+  function showDurationError(message) { showFieldError(el.duration, el.durationError, message); }
 
   function applyDuration() {
     if (!snapshot || gone) return;
-    var raw = el.duration.value.trim();
-    var mins = Number(raw);
-    if (raw === '' || !isFinite(mins)) {
-      showDurationError('Enter the minutes per turn, for example 25.');
+    var turn = rules.turnLength(el.duration.value);
+    if (turn.problem) {
+      showDurationError(turn.problem);
       return;
     }
-    var ms = Math.round(mins * 60000);
+    var ms = turn.ms;
     if (ms === requestedDuration || (requestedDuration === null && ms === snapshot.duration)) {
       showDurationError('');
       return;
@@ -1750,6 +1849,7 @@
       if (r.ok) { showDurationError(''); return; }
       requestedDuration = null;
       if (r.error.error === 'timer_running') showDurationError('Pause the timer before changing its length.');
+      else if (r.status === 400) showDurationError(rules.refusal(r.error.message).words);
       else showDurationError(r.error.message);
     });
   }
@@ -1763,32 +1863,24 @@
 
   // ---- breaks and auto-start ----
 
-  function showBreaksError(message, field) {
-    el.breaksError.textContent = message;
-    el.breaksError.hidden = !message;
-    [el.breakEvery, el.breakMinutes].forEach(function (input) {
-      if (message && input === field) input.setAttribute('aria-invalid', 'true');
-      else input.removeAttribute('aria-invalid');
-    });
+  // Shows what is wrong with each field of the box (by the API's name of its setting;
+  // no entry clears it) and, under the box, what is wrong with none of them in
+  // particular (`other`).
+  function showBreaksErrors(problems) {
+    showFieldError(el.breakEvery, el.breakEveryError, problems.breakEvery || '');
+    showFieldError(el.breakMinutes, el.breakMinutesError, problems.breakDuration || '');
+    setText(el.breaksError, problems.other || '');
+    el.breaksError.hidden = !problems.other;
   }
 
-  // The bounds the server holds a break's length to.
-  var MIN_BREAK_MS = 1000;
-  var MAX_BREAK_MS = 3600000;
-  var EVERY_HELP = 'Break after every: a whole number of turns from 0 (never) to 20.';
-  var LENGTH_HELP = 'Break length: from 1 second (0.02) to 60 minutes.';
-
-  // What the fields say, as settings; or the first field that is not valid.
+  // What the fields say, as settings; or what is wrong with each field that is not valid.
   function fieldSettings() {
-    var every = el.breakEvery.value.trim();
-    if (!/^\d+$/.test(every) || Number(every) > 20) return { error: EVERY_HELP, field: el.breakEvery };
-    var raw = el.breakMinutes.value.trim();
-    var mins = Number(raw);
-    var ms = Math.round(mins * 60000);
-    if (raw === '' || !isFinite(mins) || ms < MIN_BREAK_MS || ms > MAX_BREAK_MS) {
-      return { error: LENGTH_HELP, field: el.breakMinutes };
+    var every = rules.breakEvery(el.breakEvery.value);
+    var length = rules.breakLength(el.breakMinutes.value);
+    if (every.problem || length.problem) {
+      return { problems: { breakEvery: every.problem, breakDuration: length.problem } };
     }
-    return { settings: { autoStart: el.autoStart.checked, breakEvery: Number(every), breakDuration: ms } };
+    return { settings: { autoStart: el.autoStart.checked, breakEvery: every.every, breakDuration: length.ms } };
   }
 
   // Takes in what the fields say that differs from the room (or from what was already
@@ -1796,12 +1888,12 @@
   function applySettings() {
     if (!snapshot || !snapshot.settings || gone) return;
     var read = fieldSettings();
-    if (read.error) { showBreaksError(read.error, read.field); return; }
+    if (read.problems) { showBreaksErrors(read.problems); return; }
     Object.keys(read.settings).forEach(function (k) {
       var known = k in settingsWanted ? settingsWanted[k] : snapshot.settings[k];
       if (read.settings[k] !== known) settingsWanted[k] = read.settings[k];
     });
-    if (Object.keys(settingsWanted).length === 0) { showBreaksError(''); return; }
+    if (Object.keys(settingsWanted).length === 0) { showBreaksErrors({}); return; }
     settingsSettled = false;
     if (settingsInFlight) { settingsQueued = true; return; }
     sendSettings();
@@ -1818,11 +1910,13 @@
         // Nothing of it was taken: the fields go back to the room's, but the one at fault.
         settingsWanted = {};
         settingsQueued = false;
-        if (/breakDuration/.test(r.error.message)) showBreaksError(LENGTH_HELP, el.breakMinutes);
-        else if (/breakEvery/.test(r.error.message)) showBreaksError(EVERY_HELP, el.breakEvery);
-        else showBreaksError(r.error.message);
+        var said = r.status === 400 ? rules.refusal(r.error.message) : { field: null, words: r.error.message };
+        var problems = {};
+        if (said.field === 'breakEvery' || said.field === 'breakDuration') problems[said.field] = said.words;
+        else problems.other = said.words;
+        showBreaksErrors(problems);
       } else {
-        showBreaksError('');
+        showBreaksErrors({});
         if (settingsQueued) { sendSettings(); return; }
         settingsSettled = true;
       }
@@ -1834,17 +1928,45 @@
     e.preventDefault();
     applySettings();
   });
-  [el.autoStart, el.breakEvery, el.breakMinutes].forEach(function (input) {
-    input.addEventListener('change', applySettings);
-    input.addEventListener('input', function () { showBreaksError(''); });
+  [[el.autoStart, null], [el.breakEvery, el.breakEveryError], [el.breakMinutes, el.breakMinutesError]].forEach(function (f) {
+    f[0].addEventListener('change', applySettings);
+    f[0].addEventListener('input', function () {
+      if (f[1]) showFieldError(f[0], f[1], '');
+      setText(el.breaksError, '');
+      el.breaksError.hidden = true;
+    });
   });
+
+  // Whether `host` (as `location.hostname` spells it) is this machine only.
+  function isLoopback(host) {
+    var h = host.replace(/^\[|\]$/g, '').toLowerCase();
+    return h === 'localhost' || /\.localhost$/.test(h) || /^127(\.\d{1,3}){3}$/.test(h) ||
+      h === '::1' || h === '0:0:0:0:0:0:0:1';
+  }
+
+  var onlyHere = isLoopback(location.hostname);
+
+  // A link to a loopback address opens on this machine only: the note beside the
+  // copy-link button says so, and how to serve a link the others can open.
+  function renderShareNote() {
+    if (!onlyHere) return;
+    var port = location.port || (location.protocol === 'https:' ? '443' : '80');
+    setText(byId('share-host'), location.hostname);
+    setText(byId('share-host-again'), location.hostname);
+    setText(byId('share-bind'), 'PAIRSYNC_BIND=0.0.0.0:' + port);
+    el.shareNote.hidden = false;
+    el.copyLink.setAttribute('aria-describedby', 'share-note');
+  }
+  renderShareNote();
 
   var copiedTimer = null;
   el.copyLink.addEventListener('click', function () {
     var url = location.origin + '/p/' + encodeURIComponent(code);
     copyText(url).then(function (ok) {
       el.copyLabel.textContent = ok ? 'Copied' : 'Copy failed';
-      announce(ok ? 'Link copied. Send it to your pair.' : 'Copy this link: ' + url);
+      var sent = onlyHere ? 'Link copied. It opens on this computer only: see the note beside the button.'
+        : 'Link copied. Send it to your pair.';
+      announce(ok ? sent : 'Copy this link: ' + url);
       clearTimeout(copiedTimer);
       copiedTimer = setTimeout(function () { el.copyLabel.textContent = 'Copy link'; }, COPIED_LABEL_MS);
     });
