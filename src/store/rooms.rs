@@ -234,7 +234,11 @@ fn write_batch(conn: &mut Conn, batch: &[Pending]) -> Result<Vec<bool>, StoreErr
         .collect();
     let committed: Vec<bool> = match conn {
         Conn::Pg(pg) => {
-            let json = serde_json::to_string(&rows)
+            // In the order of their codes, so that batches of several processes that
+            // share rooms lock those rows in the same order and never deadlock.
+            let mut sorted: Vec<&RoomRow> = rows.iter().collect();
+            sorted.sort_by(|a, b| a.access_code.cmp(&b.access_code));
+            let json = serde_json::to_string(&sorted)
                 .map_err(|e| StoreError::Unavailable(format!("cannot encode rows: {e}")))?;
             let written: Vec<Written> = diesel::sql_query(UPDATE_MANY)
                 .bind::<diesel::sql_types::Text, _>(json)
