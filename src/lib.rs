@@ -11,7 +11,7 @@
 //! - [`rooms`]: the actix shell: the `Room` actors, the `RoomRegistry` supervisor, the SSE
 //!   fan-out, the stream counts shared with other processes.
 //! - [`store`]: diesel over r2d2; the tables; blocking work off the actor threads; the
-//!   change feed between processes.
+//!   group commit of the live rooms' writes; the change feed between processes.
 //! - [`http`]: the route table and thin handlers.
 //! - [`web`]: the embedded web pages.
 //! - [`cli`]: the command line and the terminal client (`pairsync new`, `pairsync watch`).

@@ -56,6 +56,20 @@ pub struct Metrics {
     pub time_ups: IntCounter,
     /// How late each tick left the server, in seconds.
     pub tick_lateness: Histogram,
+    /// Room write batches committed (one transaction each) and the writes they held.
+    pub write_batches: crate::store::committer::BatchCounters,
+    /// Changes of other processes applied by live rooms, by how: `carried` (from the
+    /// row the announcement carried) or `read` (the row read again).
+    feed_changes: IntCounterVec,
+}
+
+/// How a live room learnt the row of another process's change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeedApplied {
+    /// From the row the announcement carried.
+    Carried,
+    /// By reading the row again.
+    Read,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -119,6 +133,26 @@ impl Metrics {
                 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
             ]),
         )?;
+        let write_batches = crate::store::committer::BatchCounters {
+            batches: IntCounter::new(
+                "pairsync_write_batches_total",
+                "Room write batches committed, one transaction each",
+            )?,
+            writes: IntCounter::new(
+                "pairsync_write_batch_writes_total",
+                "Room writes committed in those batches",
+            )?,
+        };
+        let feed_changes = IntCounterVec::new(
+            Opts::new(
+                "pairsync_feed_changes_applied_total",
+                "Other processes' changes applied by live rooms, by how the row was learnt",
+            ),
+            &["how"],
+        )?;
+        registry.register(Box::new(write_batches.batches.clone()))?;
+        registry.register(Box::new(write_batches.writes.clone()))?;
+        registry.register(Box::new(feed_changes.clone()))?;
         registry.register(Box::new(rooms_live.clone()))?;
         registry.register(Box::new(sse_streams.clone()))?;
         registry.register(Box::new(events_sent.clone()))?;
@@ -141,7 +175,18 @@ impl Metrics {
             http_latency,
             time_ups,
             tick_lateness,
+            write_batches,
+            feed_changes,
         })
+    }
+
+    /// Counts one change of another process applied by a live room, learnt `how`.
+    pub fn feed_applied(&self, how: FeedApplied) {
+        let label = match how {
+            FeedApplied::Carried => "carried",
+            FeedApplied::Read => "read",
+        };
+        self.feed_changes.with_label_values(&[label]).inc();
     }
 
     /// Counts `streams` deliveries of one event named `event`.

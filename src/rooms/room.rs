@@ -1,8 +1,10 @@
 //! The `Room` actor: the shell that carries out what one room's [`RoomMachine`] decides.
 //!
 //! It feeds the machine every input with the injected clock's reading, and does the I/O
-//! the effects ask for: it writes rows on the blocking pool while the actor waits (so the
-//! inputs of one room stay ordered and a change is committed before it is broadcast),
+//! the effects ask for: it writes rows through the group committer while the actor waits
+//! (so the inputs of one room stay ordered and a change is committed before it is
+//! broadcast), applies the changes other processes announce (from the row the
+//! announcement carries, or by reading the row when it carries none or a gap shows),
 //! sends frames through the [`Fanout`], sleeps until the next wake-up, and stops.
 
 use std::collections::HashMap;
@@ -18,12 +20,12 @@ use super::messages::{
 use super::presence::{Counted, Presence};
 use crate::access_code::short;
 use crate::clock::{Clock, WakeToken};
-use crate::metrics::{Metrics, StreamEnd};
+use crate::metrics::{FeedApplied, Metrics, StreamEnd};
 use crate::rules::{Checked, PairRoom, Write};
 use crate::rules::{Effect, Input, RoomError, RoomMachine, RoomPolicy, Seen, WriteOutcome};
 use crate::store::feed::wire::{told_from_wire, told_to_wire};
 use crate::store::presence;
-use crate::store::rooms::{self, Saved};
+use crate::store::rooms::{self, Pending, Saved};
 use crate::store::Db;
 
 /// What a room needs from the process around it.
@@ -212,10 +214,7 @@ impl Room {
         async move {
             let key = code.clone();
             let done = match row {
-                Some(change) => {
-                    db.run_for_room(move |conn| rooms::save(conn, &change, now, &told))
-                        .await
-                }
+                Some(change) => db.save(Pending { change, now, told }).await,
                 None => db
                     .run_for_room(move |conn| rooms::delete(conn, &key))
                     .await
@@ -381,6 +380,15 @@ impl Handler<Refresh> for Room {
             // This process's own write, or older news.
             return;
         }
+        if let Some(input) = msg.0.as_ref().and_then(|change| self.carried(change)) {
+            self.env.metrics.feed_applied(FeedApplied::Carried);
+            let work = self.feed(input, ctx).map(|_, _, _| ());
+            ctx.wait(work);
+            return;
+        }
+        if msg.0.is_some() {
+            self.env.metrics.feed_applied(FeedApplied::Read);
+        }
         let (db, clock) = (self.env.db.clone(), self.env.clock.clone());
         let code = self.machine.room().access_code.clone();
         let read = async move {
@@ -412,6 +420,32 @@ impl Handler<Refresh> for Room {
             }
         });
         ctx.wait(work.map(|_, _, _| ()));
+    }
+}
+
+impl Room {
+    /// The change as the machine's input, from the row its announcement carried, when
+    /// that row is the very next version of the room; `None` when the row must be read
+    /// (no row carried, a gap of versions, a delete, or a row that cannot be read).
+    fn carried(&self, change: &crate::store::feed::Change) -> Option<Input> {
+        let before = self.machine.room();
+        if change.version != before.version + 1 {
+            return None;
+        }
+        let now = self.env.clock.now_ms();
+        let row = match change.carried.as_ref()?.room(before, now) {
+            Ok(row) => row,
+            Err(e) => {
+                log::warn!("{e}; reading it again");
+                return None;
+            }
+        };
+        if (row.version, row.access_code.as_str()) != (change.version, before.access_code.as_str())
+        {
+            return None;
+        }
+        let told = told_from_wire(&change.told, &row, now)?;
+        Some(Input::ChangeRead(row, told))
     }
 }
 

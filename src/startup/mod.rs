@@ -136,6 +136,7 @@ pub fn build(config: Config, clock: Clock) -> Result<Parts, StartError> {
     let backend = Backend::parse(&config.database_url)?;
     let db = Db::open(&backend)?;
     let metrics = Metrics::new()?;
+    db.count_batches_in(metrics.write_batches.clone());
     // What start-up has to say waits until the server says where to open it.
     let mut notes = Vec::new();
     if generated {

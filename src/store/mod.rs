@@ -8,6 +8,7 @@
 //! - `schema`: the diesel table definitions.
 //! - `models`: the row type and its conversion to the domain.
 //! - `rooms`: the queries of the `rooms` table.
+//! - `committer`: group commit, the live rooms' writes gathered into batches.
 //! - `history`: every room's completed turns.
 //! - `board`: every room's goals, links and categories.
 //! - `presence`: who holds streams where, across processes on PostgreSQL.
@@ -15,6 +16,7 @@
 //! - `opening`: why a database could not be opened, in words.
 
 pub mod board;
+pub mod committer;
 mod conn;
 pub mod feed;
 pub mod history;
@@ -180,6 +182,7 @@ fn migrate(conn: &mut Conn) -> Result<(), String> {
 pub struct Db {
     pool: Pool<Manager>,
     backend: Backend,
+    writes: committer::Committer,
 }
 
 impl std::fmt::Debug for Db {
@@ -214,6 +217,7 @@ impl Db {
         Ok(Db {
             pool,
             backend: backend.clone(),
+            writes: committer::Committer::default(),
         })
     }
 
@@ -273,6 +277,21 @@ impl Db {
         .map_err(|e| StoreError::Unavailable(format!("readiness task failed: {e}")))?
     }
 
+    /// Writes a live room's change through the group committer: together with the other
+    /// rooms' writes that are ready at the same moment, in one transaction (see
+    /// [`committer`]). Answers once that transaction committed, or failed.
+    pub async fn save(&self, pending: rooms::Pending) -> Result<rooms::Saved, StoreError> {
+        self.writes
+            .submit(self, pending)
+            .await
+            .unwrap_or_else(|_| Err(StoreError::Unavailable("the write was dropped".into())))
+    }
+
+    /// Counts the group committer's batches in `counters` from now on.
+    pub fn count_batches_in(&self, counters: committer::BatchCounters) {
+        self.writes.count_in(counters);
+    }
+
     /// Runs `work` on a pooled connection on the blocking thread pool.
     pub async fn run<T, F>(&self, work: F) -> Result<T, StoreError>
     where
@@ -323,7 +342,11 @@ mod tests {
             .build_unchecked(Manager {
                 backend: backend.clone(),
             });
-        let db = Db { pool, backend };
+        let db = Db {
+            pool,
+            backend,
+            writes: committer::Committer::default(),
+        };
         for _ in 0..3 {
             let asked = std::time::Instant::now();
             assert!(matches!(db.room_conn(), Err(StoreError::Unavailable(_))));

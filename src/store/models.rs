@@ -5,8 +5,20 @@ use diesel::prelude::*;
 use super::schema::rooms;
 use crate::rules::{Goals, Links, Members, PairRoom, Phase, RoomSettings, RoomStatus, Timer};
 
-/// A `rooms` row as stored.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+/// A `rooms` row as stored; also how the change feed carries a written row to the other
+/// processes (as JSON, by column name).
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    Queryable,
+    Selectable,
+    Insertable,
+    AsChangeset,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 #[diesel(table_name = rooms)]
 #[diesel(treat_none_as_null = true)]
 pub struct RoomRow {

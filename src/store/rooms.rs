@@ -1,9 +1,11 @@
 //! Reads and writes of the `rooms` table: plain synchronous functions over one
-//! connection, run off the actor threads by [`super::Db::run`].
+//! connection, run off the actor threads by [`super::Db::run`] (and, for the writes of
+//! live rooms, gathered into batches by [`super::committer`]).
 
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
+use super::feed::wire::Carried;
 use super::feed::{self, Change};
 use super::models::RoomRow;
 use super::schema::rooms::dsl;
@@ -23,15 +25,17 @@ pub enum Saved {
 }
 
 /// Announces the change of `room` to `version`, which told its streams `told`, in the
-/// current transaction.
+/// current transaction (without the row: for creations and deletes, which no other
+/// process applies from the feed).
 fn announce(conn: &mut Conn, code: &str, version: i64, told: &str) -> Result<(), StoreError> {
     feed::notify(
         conn,
-        &Change {
+        &[Change {
             code: code.to_string(),
             version,
             told: told.to_string(),
-        },
+            carried: None,
+        }],
     )
 }
 
@@ -134,39 +138,159 @@ pub fn running_or_among(
     })
 }
 
+/// One write of a live room: the change (its room's `version` the new one, one above the
+/// row it replaces), the instant it is written at, and what it tells the streams.
+#[derive(Debug, Clone)]
+pub struct Pending {
+    /// The change to write.
+    pub change: Write,
+    /// The instant of the write, epoch ms.
+    pub now: i64,
+    /// What the change tells its streams, in the change feed's form.
+    pub told: String,
+}
+
 /// Writes the change's room (whose `version` is the new one) over the row holding
 /// `version − 1`, with what changed beside it (the turns it ended, the board), in one
 /// transaction; `told` is what the change tells the streams, for the other processes.
 pub fn save(conn: &mut Conn, change: &Write, now: i64, told: &str) -> Result<Saved, StoreError> {
-    let room = &change.room;
-    let expected = room.version - 1;
-    let changed = conn.transaction(|conn| {
-        let changed = diesel::update(
-            dsl::rooms
-                .filter(dsl::access_code.eq(&room.access_code))
-                .filter(dsl::version.eq(expected)),
-        )
-        .set(RoomRow::from_room(room, now))
-        .execute(conn)?;
-        if changed == 1 {
-            history::record(conn, &room.access_code, &change.turns)?;
-            if change.goals {
-                board::write_goals(conn, &room.access_code, &room.goals)?;
-            }
-            if change.links {
-                board::write_links(conn, &room.access_code, &room.links)?;
-            }
-            announce(conn, &room.access_code, room.version, told)?;
+    let pending = Pending {
+        change: change.clone(),
+        now,
+        told: told.to_string(),
+    };
+    save_many(conn, std::slice::from_ref(&pending))
+        .pop()
+        .unwrap_or_else(|| Err(StoreError::Unavailable("no outcome".into())))
+}
+
+/// Writes every change of `batch` in ONE transaction with one announcement (as few
+/// notifications as fit) and answers each one's outcome, in order. Each row keeps its own
+/// version check: a stale one is left as it stands and answered with its current row,
+/// and the others commit. When the transaction fails as a whole, each change is written
+/// again in a transaction of its own, so that one bad write fails only itself; nothing is
+/// answered [`Saved::Committed`] that is not committed.
+pub fn save_many(conn: &mut Conn, batch: &[Pending]) -> Vec<Result<Saved, StoreError>> {
+    let together = conn.transaction(|conn| write_batch(conn, batch));
+    let committed = match together {
+        Ok(committed) => committed,
+        Err(e) if batch.len() > 1 => {
+            log::debug!("a batch of {} writes failed ({e}); each alone", batch.len());
+            return batch
+                .iter()
+                .flat_map(|one| save_many(conn, std::slice::from_ref(one)))
+                .collect();
         }
-        Ok::<_, StoreError>(changed)
-    })?;
-    if changed == 1 {
-        return Ok(Saved::Committed);
+        Err(e) => return vec![Err(e)],
+    };
+    batch
+        .iter()
+        .zip(committed)
+        .map(|(pending, committed)| {
+            if committed {
+                return Ok(Saved::Committed);
+            }
+            let room = &pending.change.room;
+            Ok(match find(conn, &room.access_code, pending.now)? {
+                Some(current) => Saved::Stale(Box::new(current)),
+                None => Saved::Gone,
+            })
+        })
+        .collect()
+}
+
+/// The statement that writes many rows at once on PostgreSQL, each over its expected
+/// version, and names the rows it wrote.
+const UPDATE_MANY: &str = "UPDATE rooms AS r SET navigator = n.navigator, driver = n.driver, \
+    mission_url = n.mission_url, created_at = n.created_at, duration_ms = n.duration_ms, \
+    state = n.state, remaining_ms = n.remaining_ms, deadline_at = n.deadline_at, \
+    round = n.round, version = n.version, updated_at = n.updated_at, status = n.status, \
+    time_up_at = n.time_up_at, phase = n.phase, auto_start = n.auto_start, \
+    break_every = n.break_every, break_duration_ms = n.break_duration_ms, \
+    members = n.members, ran_ms = n.ran_ms, resumed_at = n.resumed_at \
+    FROM jsonb_to_recordset($1::jsonb) AS n(access_code text, navigator text, driver text, \
+    mission_url text, created_at bigint, duration_ms bigint, state text, \
+    remaining_ms bigint, deadline_at bigint, round bigint, version bigint, \
+    updated_at bigint, status text, time_up_at bigint, phase text, auto_start boolean, \
+    break_every bigint, break_duration_ms bigint, members text, ran_ms bigint, \
+    resumed_at bigint) \
+    WHERE r.access_code = n.access_code AND r.version = n.version - 1 \
+    RETURNING r.access_code";
+
+/// A row [`UPDATE_MANY`] wrote.
+#[derive(QueryableByName)]
+struct Written {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    access_code: String,
+}
+
+/// The writes of [`save_many`] in the caller's transaction: every row over its expected
+/// version, then, for the rows written, their turns and boards, and the announcement.
+/// Answers which were written.
+fn write_batch(conn: &mut Conn, batch: &[Pending]) -> Result<Vec<bool>, StoreError> {
+    let rows: Vec<RoomRow> = batch
+        .iter()
+        .map(|p| RoomRow::from_room(&p.change.room, p.now))
+        .collect();
+    let committed: Vec<bool> = match conn {
+        Conn::Pg(pg) => {
+            // In the order of their codes, so that batches of several processes that
+            // share rooms lock those rows in the same order and never deadlock.
+            let mut sorted: Vec<&RoomRow> = rows.iter().collect();
+            sorted.sort_by(|a, b| a.access_code.cmp(&b.access_code));
+            let json = serde_json::to_string(&sorted)
+                .map_err(|e| StoreError::Unavailable(format!("cannot encode rows: {e}")))?;
+            let written: Vec<Written> = diesel::sql_query(UPDATE_MANY)
+                .bind::<diesel::sql_types::Text, _>(json)
+                .load(pg)?;
+            let written: std::collections::HashSet<String> =
+                written.into_iter().map(|w| w.access_code).collect();
+            rows.iter()
+                .map(|r| written.contains(&r.access_code))
+                .collect()
+        }
+        Conn::Sqlite(_) => {
+            let mut committed = Vec::with_capacity(rows.len());
+            for row in &rows {
+                let changed = diesel::update(
+                    dsl::rooms
+                        .filter(dsl::access_code.eq(&row.access_code))
+                        .filter(dsl::version.eq(row.version - 1)),
+                )
+                .set(row)
+                .execute(conn)?;
+                committed.push(changed == 1);
+            }
+            committed
+        }
+    };
+    let mut changes = Vec::new();
+    for ((pending, row), written) in batch.iter().zip(rows).zip(&committed) {
+        if !written {
+            continue;
+        }
+        let change = &pending.change;
+        let room = &change.room;
+        history::record(conn, &room.access_code, &change.turns)?;
+        if change.goals {
+            board::write_goals(conn, &room.access_code, &room.goals)?;
+        }
+        if change.links {
+            board::write_links(conn, &room.access_code, &room.links)?;
+        }
+        changes.push(Change {
+            code: room.access_code.clone(),
+            version: room.version,
+            told: pending.told.clone(),
+            carried: Some(Box::new(Carried {
+                row,
+                goals: change.goals.then(|| room.goals.clone()),
+                links: change.links.then(|| room.links.clone()),
+            })),
+        });
     }
-    Ok(match find(conn, &room.access_code, now)? {
-        Some(current) => Saved::Stale(Box::new(current)),
-        None => Saved::Gone,
-    })
+    feed::notify(conn, &changes)?;
+    Ok(committed)
 }
 
 /// Deletes the room; whether it existed.

@@ -12,6 +12,7 @@ mod errors;
 mod events;
 mod expect;
 mod exposition_check;
+mod group_commit;
 mod helpers;
 mod https;
 mod https_client;

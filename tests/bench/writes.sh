@@ -6,6 +6,8 @@
 # the database.
 #   PAIRSYNC_TEST_POSTGRES=postgres://postgres:pw@127.0.0.1/postgres ROOMS=5400 \
 #     bash tests/bench/writes.sh
+# With SQLITE=1 it measures one process on a fresh SQLite file instead (PROCESSES=1, no
+# PostgreSQL needed; the file is read with python3's sqlite3 module).
 # Also: BIN (the pairsync binary to measure; ${CARGO_TARGET_DIR:-target}/release/pairsync
 # by default, so that one script measures two builds), PROCESSES (3), CONNECTIONS (96),
 # STOP (1; 0 skips the stop storm), OUT (directory for the logs; a new one by default), and
@@ -16,14 +18,16 @@ cd "$(dirname "$0")/../.."
 . tests/bench/lib.sh
 
 ADMIN=${PAIRSYNC_TEST_POSTGRES:-}
+SQLITE=${SQLITE:-0}
 ROOMS=${ROOMS:-5400}
 PROCESSES=${PROCESSES:-3}
+[ "$SQLITE" = 1 ] && PROCESSES=1
 CONNECTIONS=${CONNECTIONS:-96}
 STOP=${STOP:-1}
 BIN=${BIN:-${CARGO_TARGET_DIR:-target}/release/pairsync}
 OUT=${OUT:-$(mktemp -d)}
 bad() { echo "writes.sh: $1" >&2; exit 2; }
-[ -n "$ADMIN" ] || bad "set PAIRSYNC_TEST_POSTGRES to a PostgreSQL admin URL"
+[ -n "$ADMIN" ] || [ "$SQLITE" = 1 ] || bad "set PAIRSYNC_TEST_POSTGRES to a PostgreSQL admin URL (or SQLITE=1)"
 [[ "$ROOMS" =~ ^[1-9][0-9]*$ ]] || bad "ROOMS must be a positive whole number"
 [[ "$PROCESSES" =~ ^[1-9][0-9]*$ ]] || bad "PROCESSES must be a positive whole number"
 [[ "$CONNECTIONS" =~ ^[1-9][0-9]*$ ]] || bad "CONNECTIONS must be a positive whole number"
@@ -41,11 +45,15 @@ DB="pairsync_writes_$(date +%s)_$$"
 PIDS=()
 cleanup() {
   for pid in "${PIDS[@]}"; do stop_pid "$pid"; done
-  psql "$ADMIN" -q -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
+  [ "$SQLITE" = 1 ] || psql "$ADMIN" -q -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
-psql "$ADMIN" -q -c "CREATE DATABASE $DB" >/dev/null
-DB_URL="${ADMIN%/*}/$DB"
+if [ "$SQLITE" = 1 ]; then
+  DB_URL="$OUT/$DB.db"
+else
+  psql "$ADMIN" -q -c "CREATE DATABASE $DB" >/dev/null
+  DB_URL="${ADMIN%/*}/$DB"
+fi
 URLS=()
 for i in $(seq "$PROCESSES"); do
   env DATABASE_URL="$DB_URL" PAIRSYNC_BIND=127.0.0.1:0 RUST_LOG=warn,pairsync::startup=info \

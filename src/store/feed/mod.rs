@@ -1,8 +1,14 @@
 //! The change feed on PostgreSQL: every committed change to a room is announced with
-//! `NOTIFY` in the same transaction (`code:version:told`, version `0` for a delete, `told`
-//! the events the change made, in [`wire::told_to_wire`]'s form), and each
-//! process keeps one dedicated `LISTEN` connection on a thread of its own. With SQLite there
-//! is one process per database and no feed.
+//! `NOTIFY` in the same transaction, and each process keeps one dedicated `LISTEN`
+//! connection on a thread of its own. With SQLite there is one process per database and
+//! no feed.
+//!
+//! A change names its room, its version (`0` for a delete) and what it told its streams
+//! (in [`wire::told_to_wire`]'s form); a room write also carries the row it wrote
+//! ([`wire::Carried`]), so that the processes that have the room live apply it without
+//! reading it. The writes committed together go in as few payloads as fit
+//! ([`wire::batch_payloads`]); the old form of one change per payload, `code:version:told`,
+//! carries no row and is still read.
 //!
 //! PostgreSQL delivers a notification only when its transaction commits, in commit order,
 //! and never to a listener that was disconnected at the time: after every (re)connect the
@@ -40,10 +46,12 @@ pub struct Change {
     pub version: i64,
     /// What the change told its streams (see [`wire::told_to_wire`]).
     pub told: String,
+    /// The row the change wrote, when the announcement carried it.
+    pub carried: Option<Box<wire::Carried>>,
 }
 
 impl Change {
-    /// The notification payload: `code:version:told`.
+    /// The old form of a payload, which carries no row: `code:version:told`.
     pub fn payload(&self) -> String {
         format!("{}:{}:{}", self.code, self.version, self.told)
     }
@@ -57,6 +65,7 @@ impl Change {
             code: code.to_string(),
             version,
             told: parts.next().unwrap_or_default().to_string(),
+            carried: None,
         })
     }
 }
@@ -75,8 +84,7 @@ pub struct PresenceReport {
 
 /// The prefix of a presence payload.
 const PRESENCE_PREFIX: &str = "p:";
-/// The most bytes of one payload (PostgreSQL refuses 8,000 and more).
-const MAX_PAYLOAD: usize = 7_900;
+use wire::MAX_PAYLOAD;
 
 /// The payloads that announce `counts` of `process`: as many as keep each under
 /// PostgreSQL's limit.
@@ -119,9 +127,20 @@ pub enum FeedEvent {
     Resync,
 }
 
-/// Announces `change` in the current transaction (nothing on SQLite).
-pub fn notify(conn: &mut Conn, change: &Change) -> Result<(), StoreError> {
-    notify_raw(conn, &change.payload())
+/// Announces `changes` in the current transaction, in as few payloads as fit (nothing on
+/// SQLite): one statement, however many payloads.
+pub fn notify(conn: &mut Conn, changes: &[Change]) -> Result<(), StoreError> {
+    if let Conn::Pg(pg) = conn {
+        let payloads = wire::batch_payloads(changes);
+        if payloads.is_empty() {
+            return Ok(());
+        }
+        diesel::sql_query("SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p")
+            .bind::<Text, _>(CHANNEL)
+            .bind::<diesel::sql_types::Array<Text>, _>(&payloads)
+            .execute(pg)?;
+    }
+    Ok(())
 }
 
 /// Sends `payload` on the feed in the current transaction (nothing on SQLite).
@@ -135,14 +154,23 @@ pub fn notify_raw(conn: &mut Conn, payload: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Reads one payload of the feed; `None` for one this version does not understand.
-pub fn parse(payload: &str) -> Option<FeedEvent> {
-    match payload.strip_prefix(PRESENCE_PREFIX) {
-        Some(json) if json.starts_with('{') => {
-            serde_json::from_str(json).ok().map(FeedEvent::Presence)
+/// Reads one payload of the feed into its events, in order; `None` for one this version
+/// does not understand.
+pub fn parse(payload: &str) -> Option<Vec<FeedEvent>> {
+    if let Some(json) = payload.strip_prefix(PRESENCE_PREFIX) {
+        if json.starts_with('{') {
+            return serde_json::from_str(json)
+                .ok()
+                .map(|report| vec![FeedEvent::Presence(report)]);
         }
-        _ => Change::parse(payload).map(FeedEvent::Changed),
     }
+    if let Some(json) = payload.strip_prefix(wire::BATCH_PREFIX) {
+        if json.starts_with('[') {
+            return wire::batch_from_wire(json)
+                .map(|changes| changes.into_iter().map(FeedEvent::Changed).collect());
+        }
+    }
+    Change::parse(payload).map(|change| vec![FeedEvent::Changed(change)])
 }
 
 /// Whether the listener holds a live `LISTEN` connection; readiness depends on it.
@@ -221,7 +249,7 @@ fn pump(
             let note = note?;
             any = true;
             match parse(&note.payload) {
-                Some(event) => deliver(event),
+                Some(events) => events.into_iter().for_each(deliver),
                 None => log::warn!("change feed: unreadable payload {:?}", note.payload),
             }
         }
@@ -243,6 +271,7 @@ mod tests {
             code: "ab-cd_EF12".into(),
             version: 42,
             told: "t=pause,r=3766,s".into(),
+            carried: None,
         };
         assert_eq!(change.payload(), "ab-cd_EF12:42:t=pause,r=3766,s");
         assert_eq!(Change::parse(&change.payload()), Some(change.clone()));
@@ -250,7 +279,7 @@ mod tests {
         assert_eq!(Change::parse("code:notanumber:s"), None);
         assert_eq!(
             parse(&change.payload()),
-            Some(FeedEvent::Changed(change.clone()))
+            Some(vec![FeedEvent::Changed(change.clone())])
         );
     }
 
@@ -269,10 +298,10 @@ mod tests {
         let mut back = Vec::new();
         for payload in &payloads {
             assert!(payload.len() <= MAX_PAYLOAD, "{}", payload.len());
-            match parse(payload) {
-                Some(FeedEvent::Presence(report)) => {
+            match parse(payload).as_deref() {
+                Some([FeedEvent::Presence(report)]) => {
                     assert_eq!(report.process, "proc1");
-                    back.extend(report.rooms);
+                    back.extend(report.rooms.clone());
                 }
                 other => panic!("{other:?}"),
             }

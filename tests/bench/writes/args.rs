@@ -26,7 +26,7 @@ pub struct Args {
 pub fn usage(problem: &str) -> ! {
     eprintln!(
         "writes: {problem}\nusage: cargo bench --bench writes -- --url URL[,URL…] \
-         --server-pid PID[,PID…] --database-url postgres://… [--rooms N] [--connections N] \
+         --server-pid PID[,PID…] --database-url postgres://…|FILE [--rooms N] [--connections N] \
          [--duration-ms D] [--warm-up N] [--create-concurrency N] [--no-stop]\n\
          (tests/bench/writes.sh owns the servers and the database and runs this)"
     );
@@ -83,8 +83,8 @@ impl Args {
         if args.server_pids.len() != args.urls.len() {
             usage("--server-pid needs one PID per URL, in the same order");
         }
-        if !args.database_url.starts_with("postgres") {
-            usage("--database-url must be the postgres:// URL the servers share");
+        if args.database_url.is_empty() {
+            usage("--database-url must be the postgres:// URL the servers share, or the SQLite file of one server");
         }
         if args.rooms == 0 || args.connections == 0 || args.create_concurrency == 0 {
             usage("--rooms, --connections and --create-concurrency must be at least 1");

@@ -21,7 +21,8 @@
 //! answer time (request written to answer read) p50 / p99 / max; and the CPU time
 //! (`utime + stime`) over the storm of the pairsync processes (`--server-pid`), of every
 //! process whose name starts with `postgres`, and of this benchmark, in total and in ms
-//! per committed command. Then it reads the rooms' states with `psql` (`--database-url`):
+//! per committed command. Then it reads the rooms' states with `psql` (`--database-url`;
+//! a SQLite file's path is read with `python3`'s `sqlite3` module instead):
 //! every acknowledged start must be `running`, every acknowledged stop not.
 //!
 //! It exits 1 when a room could not be created, the database could not be read, or an
@@ -29,7 +30,7 @@
 //! not failures. Bad arguments exit 2.
 //!
 //! Arguments: `--url URL,URL,…`, `--server-pid PID,PID,…` (same order) and
-//! `--database-url postgres://…` (required), `--rooms` (5400), `--connections` (96, a
+//! `--database-url postgres://…` or a SQLite file's path (required), `--rooms` (5400), `--connections` (96, a
 //! multiple of the processes), `--duration-ms` (3600000), `--warm-up` (4 per connection),
 //! `--create-concurrency` (8 per process), `--no-stop`.
 
@@ -368,12 +369,27 @@ fn describe_kinds(kinds: &BTreeMap<String, usize>) -> String {
         .join(", ")
 }
 
-/// Every room's `state` column, by access code; `None` when `psql` failed.
+/// Every room's `state` column, by access code; `None` when the database could not be
+/// read. PostgreSQL is read with `psql`; a SQLite file (any other `--database-url`) with
+/// `python3`'s `sqlite3` module.
 fn read_states(database_url: &str) -> Option<HashMap<String, String>> {
-    let output = std::process::Command::new("psql")
-        .args([database_url, "-At", "-F", " ", "-c"])
-        .arg("SELECT access_code, state FROM rooms")
-        .output();
+    const QUERY: &str = "SELECT access_code, state FROM rooms";
+    let output = if database_url.starts_with("postgres") {
+        std::process::Command::new("psql")
+            .args([database_url, "-At", "-F", " ", "-c", QUERY])
+            .output()
+    } else {
+        std::process::Command::new("python3")
+            .args([
+                "-c",
+                "import sqlite3, sys\n\
+                 for code, state in sqlite3.connect(sys.argv[1]).execute(sys.argv[2]):\n    \
+                 print(code, state)",
+                database_url,
+                QUERY,
+            ])
+            .output()
+    };
     match output {
         Ok(o) if o.status.success() => Some(
             String::from_utf8_lossy(&o.stdout)
@@ -383,11 +399,14 @@ fn read_states(database_url: &str) -> Option<HashMap<String, String>> {
                 .collect(),
         ),
         Ok(o) => {
-            eprintln!("psql: {}", String::from_utf8_lossy(&o.stderr).trim());
+            eprintln!(
+                "reading the database: {}",
+                String::from_utf8_lossy(&o.stderr).trim()
+            );
             None
         }
         Err(e) => {
-            eprintln!("psql: {e}");
+            eprintln!("reading the database: {e}");
             None
         }
     }

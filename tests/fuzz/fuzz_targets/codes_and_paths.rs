@@ -80,6 +80,7 @@ fn check_feed_payload(text: &str) {
                 code: code.to_string(),
                 version: told.len() as i64,
                 told: told.to_string(),
+                carried: None,
             };
             assert_eq!(Change::parse(&change.payload()), Some(change));
         }
