@@ -17,12 +17,14 @@ use serde_json::Value;
 pub const CONTRACT_FEW_MS: i64 = 5;
 
 /// What the suite adds to a bound of the contract for the machine it runs on: the test
-/// process stamps each event when its own thread gets to it, on two cores shared with the
+/// process stamps each event when its reader task gets to it, on two cores shared with the
 /// servers of the tests running beside it (cargo runs the suite's tests in parallel, each
-/// with its own servers). Measured here (tests/README.md, "Timing"): a test alone, ticks
-/// p99 12-26 ms, worst 33 ms (PostgreSQL); the whole suite in CI, worst 75 ms. The
-/// allowance covers the latter and no more; a test alone is held to the same bound.
-pub const LOADED_MACHINE_MS: i64 = 95;
+/// with its own servers). Measured here (tests/README.md, "Timing"), the whole suite on a
+/// quiet machine: ticks worst 3.5 ms (SQLite) and 13.8 ms (PostgreSQL), a change across
+/// processes worst 12.5 ms. The allowance is about three times that, for a CI machine's
+/// neighbours; an allowance wide enough for a machine busy building other checkouts
+/// (ticks up to 167 ms) would let a late server through, so such a machine may fail here.
+pub const LOADED_MACHINE_MS: i64 = 40;
 
 /// How late a tick may reach the suite. Early is never allowed.
 pub const TIMER_LATE_MS: i64 = CONTRACT_FEW_MS + LOADED_MACHINE_MS;
