@@ -45,7 +45,7 @@ for i in 1 2 3; do
   PIDS+=($!)
   PORT=""
   for _ in $(seq 100); do
-    PORT=$(sed -n 's#.*listening on http://127\.0\.0\.1:\([0-9]*\).*#\1#p' "$OUT/server$i.log")
+    PORT=$(sed -n 's#.*listening on http://127\.0\.0\.1:\([0-9]*\).*#\1#p' "$OUT/server$i.log" 2>/dev/null || true)
     [ -n "$PORT" ] && break
     sleep 0.1
   done

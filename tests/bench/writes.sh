@@ -61,7 +61,7 @@ for i in $(seq "$PROCESSES"); do
   PIDS+=($!)
   PORT=""
   for _ in $(seq 200); do
-    PORT=$(sed -n 's#.*listening on http://127\.0\.0\.1:\([0-9]*\).*#\1#p' "$OUT/server$i.log")
+    PORT=$(sed -n 's#.*listening on http://127\.0\.0\.1:\([0-9]*\).*#\1#p' "$OUT/server$i.log" 2>/dev/null || true)
     [ -n "$PORT" ] && break
     kill -0 "${PIDS[-1]}" 2>/dev/null || break
     sleep 0.05

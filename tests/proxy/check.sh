@@ -45,7 +45,7 @@ DATABASE_URL="$T/pairsync.db" PAIRSYNC_BIND=127.0.0.1:0 PAIRSYNC_TRUSTED_PROXIES
 PS_PID=$!
 PORT=""
 for _ in $(seq 100); do
-  PORT=$(sed -n 's#.*listening on http://127\.0\.0\.1:\([0-9]*\).*#\1#p' "$T/pairsync.log")
+  PORT=$(sed -n 's#.*listening on http://127\.0\.0\.1:\([0-9]*\).*#\1#p' "$T/pairsync.log" 2>/dev/null || true)
   [ -n "$PORT" ] && break
   kill -0 "$PS_PID" 2>/dev/null || fail "pairsync exited at start"
   sleep 0.1

@@ -31,7 +31,8 @@ for i in 1 2 3; do
     PAIRSYNC_ADMIN_TOKEN=proxy-token RUST_LOG=info "$BIN" >"$T/p$i.log" 2>&1 &
   PIDS+=($!)
   for _ in $(seq 100); do
-    PORT=$(sed -n 's#.*listening on http://127\.0\.0\.1:\([0-9]*\).*#\1#p' "$T/p$i.log")
+    # The log appears when the process's shell opens it, maybe after this first look.
+    PORT=$(sed -n 's#.*listening on http://127\.0\.0\.1:\([0-9]*\).*#\1#p' "$T/p$i.log" 2>/dev/null || true)
     [ -n "$PORT" ] && break
     sleep 0.1
   done

@@ -62,7 +62,7 @@ PAIRSYNC_BIND=127.0.0.1:0 DATABASE_URL="$T/pairsync.db" PAIRSYNC_ADMIN_TOKEN=$TO
 SERVER_PID=$!
 PORT=""
 for _ in $(seq 100); do
-  PORT=$(sed -n 's#.*listening on http://127\.0\.0\.1:\([0-9]*\).*#\1#p' "$T/server.log")
+  PORT=$(sed -n 's#.*listening on http://127\.0\.0\.1:\([0-9]*\).*#\1#p' "$T/server.log" 2>/dev/null || true)
   [ -n "$PORT" ] && break
   kill -0 "$SERVER_PID" 2>/dev/null || break
   sleep 0.1
