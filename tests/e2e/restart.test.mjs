@@ -146,3 +146,58 @@ test('a countdown that runs out while the server is down stops at 00:00 until th
   assert.equal(await page.isVisible('#estimate-label'), false);
   await page.context().close();
 });
+
+test('pages keep counting while the server hangs without closing their streams, and catch up when it answers again', { timeout: 90_000 }, async () => {
+  const code = await env.server.createRoom({ driver: 'Grace', navigator: 'Alan', timerDuration: 2 * 60_000 });
+  const a = await openRoom(env.browser, env.server, code);
+  const b = await openRoom(env.browser, env.server, code);
+  await a.click('#start');
+  await waitCountdown(b, '01:59');
+  const { deadlineAt } = (await env.server.api('GET', `/api/${code}/timer`)).body;
+
+  // A stopped process keeps its connections open and says nothing: no error
+  // reaches the pages, only silence.
+  const pid = env.server.proc.pid;
+  process.kill(pid, 'SIGSTOP');
+  try {
+    const stoppedAt = Date.now();
+    // A tick is due every second; the pages notice the silence within seconds.
+    await waitConnection(a, 'reconnecting', 6_000);
+    await waitConnection(b, 'reconnecting', 6_000);
+    assert.ok(Date.now() - stoppedAt >= 2_000, 'said reconnecting before a tick was missing');
+    const held = await sameSecond([a, b]);
+    for (const page of [a, b]) assert.ok(await page.isVisible('#estimate-label'), 'the countdown is not marked as reconnecting');
+    let last = seconds(held);
+    const since = Date.now();
+    while (Date.now() - since < 2_500) {
+      const t0 = Date.now();
+      const shown = seconds(await countdown(a));
+      const t1 = Date.now();
+      const least = Math.ceil((deadlineAt - t1) / 1000);
+      const most = Math.ceil((deadlineAt - t0 + DELIVERY_MS) / 1000);
+      assert.ok(shown >= least && shown <= most, `shows ${clock(shown)} while the deadline says ${clock(least)}..${clock(most)}`);
+      assert.ok(shown <= last, `went back up from ${clock(last)} to ${clock(shown)}`);
+      last = shown;
+      await pause(100);
+    }
+    assert.ok(seconds(held) - last >= 2, `froze while the server hung: ${held} then ${clock(last)}`);
+  } finally {
+    process.kill(pid, 'SIGCONT');
+  }
+
+  // The server answers the streams the pages opened meanwhile: on the right second.
+  await waitConnected(a, 15_000);
+  await waitConnected(b, 15_000);
+  const t0 = Date.now();
+  const shown = seconds(await sameSecond([a, b]));
+  const t1 = Date.now();
+  assert.ok(
+    shown <= Math.ceil((deadlineAt - t0) / 1000) + 1 && shown >= Math.ceil((deadlineAt - t1) / 1000) - 1,
+    `shows ${clock(shown)} after the hang, the deadline says ${clock(Math.ceil((deadlineAt - t1) / 1000))}`,
+  );
+  for (const page of [a, b]) assert.equal(await page.isVisible('#estimate-label'), false, 'still marked as reconnecting');
+  await waitCountdown(a, clock(shown - 1), 5_000);
+  await waitCountdown(b, clock(shown - 1), 5_000);
+  await a.context().close();
+  await b.context().close();
+});

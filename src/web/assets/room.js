@@ -8,7 +8,10 @@
 // the room shows the same second. While the stream is reconnecting, a running
 // countdown goes on from the latest value and the moment it arrived (so it never
 // shows less than really remains), marked as reconnecting, stops at 00:00 until
-// the server says what happened, and the next greeting puts it right. Buttons
+// the server says what happened, and the next greeting puts it right. A stream
+// that goes silent without an error while the timer runs (a tick comes every
+// second; a hung server or a dead network path says nothing) counts as dropped
+// too: after SILENT_MS without an event the page reconnects by itself. Buttons
 // send PATCH requests and wait for the stream to report the result.
 //
 // The tab's title is the countdown ("12:34 · pairsync"), with "Break" during a
@@ -46,6 +49,11 @@
   // dropped connection), the page asks whether the room still exists and
   // opens a new stream after this delay if it does.
   var REOPEN_DELAY_MS = 2000;
+  // A running timer's stream has an event every second: this long without one, it
+  // is stalled (see the top), and a reopened stream that has not answered in
+  // STALLED_RETRY_MS is tried again.
+  var SILENT_MS = 3500;
+  var STALLED_RETRY_MS = 10000;
   var COPIED_LABEL_MS = 2000;
   var HIGHLIGHT_MS = 1500;
 
@@ -152,6 +160,9 @@
   var settingsSettled = false;  // every request was answered: the next `state` is the truth
   var source = null;
   var reopenTimer = null;
+  var heardAt = 0;          // performance.now() of the stream's latest event (or opening)
+  var openedOnce = false;   // a stream of this page has opened before
+  var stalledAt = null;     // performance.now() when a silent stream was given up
   var gone = false;
   var requestedDuration = null;
   var audio = null;
@@ -1522,7 +1533,18 @@
     var url = base + '/connect' + (visitorName ? '?name=' + encodeURIComponent(visitorName) : '');
     var es = window.PairsyncStream ? PairsyncStream.open(url) : new EventSource(url);
     source = es;
+    heardAt = performance.now();
     watchOpening(es);
+    function heard() {
+      if (es !== source) return;
+      heardAt = performance.now();
+      openedOnce = true;
+      stalledAt = null;
+    }
+    es.addEventListener('open', heard);
+    ['connect', 'remaining-time', 'timer', 'state', 'presence', 'todos', 'links'].forEach(function (name) {
+      es.addEventListener(name, heard);
+    });
     es.onopen = function () { if (!gone) setConnection('connected'); };
     es.addEventListener('connect', function () { if (!gone) setConnection('connected'); });
     es.addEventListener('remaining-time', function (e) {
@@ -1595,7 +1617,9 @@
     function wait() {
       clearTimeout(timer);
       timer = setTimeout(function () {
-        if (es === source && !gone && es.readyState === EventSource.CONNECTING) {
+        // (A page that had its stream before and lost it is reconnecting, not held
+        // back by other tabs.)
+        if (es === source && !gone && !openedOnce && es.readyState === EventSource.CONNECTING) {
           // Nothing on the page works until this is read: it stays in view.
           announce(STALLED_TEXT, true);
           el.status.classList.add('pinned');
@@ -1611,6 +1635,29 @@
     es.addEventListener('error', function () { if (es.readyState === EventSource.CONNECTING) wait(); else opened(); });
     wait();
   }
+
+  // Gives up a stream that says nothing while it should (see SILENT_MS): the
+  // countdown goes on from what the page knows, marked as reconnecting, and a new
+  // stream's greeting puts it right. A tab that shares its stream with others gives
+  // up its part; when the tab holding the stream gives up, another opens a new one.
+  function watchSilence() {
+    if (gone || !source) return;
+    var now = performance.now();
+    var state = el.connection.dataset.state;
+    var running = !!snapshot && snapshot.state === 'running';
+    if (state === 'connected' && running && now - heardAt > SILENT_MS) {
+      stalledAt = now;
+      setConnection('reconnecting');
+      source.close();
+      connect();
+    } else if (stalledAt !== null && state === 'reconnecting' && now - stalledAt > STALLED_RETRY_MS &&
+        source.readyState !== EventSource.OPEN) {
+      stalledAt = now;
+      source.close();
+      connect();
+    }
+  }
+  setInterval(watchSilence, 500);
 
   function checkRoom() {
     fetch(base + '/timer', { cache: 'no-store' }).then(function (res) {
