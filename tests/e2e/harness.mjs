@@ -76,12 +76,14 @@ export function freePort() {
  * and killed (SIGKILL) at will; a restart reuses the port and the database.
  */
 export class Server {
-  constructor({ port, dir, tls = false }) {
+  constructor({ port, dir, tls = false, host = '127.0.0.1' }) {
     this.port = port;
     this.dir = dir;
     this.dbUrl = path.join(dir, 'e2e.db');
     this.scheme = tls ? 'https' : 'http';
-    this.base = `${this.scheme}://127.0.0.1:${port}`;
+    // An IPv6 address goes in brackets before a port.
+    this.address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+    this.base = `${this.scheme}://${this.address}`;
     this.tlsEnv = {};
     this.cert = null;
     if (tls) {
@@ -95,10 +97,13 @@ export class Server {
     this.log = '';
   }
 
-  /** A started server; `{ tls: true }` for HTTPS with a certificate made here. */
-  static async create({ tls = false } = {}) {
+  /**
+   * A started server; `{ tls: true }` for HTTPS with a certificate made here,
+   * `{ host }` to listen on another address than 127.0.0.1 (e.g. `::1`).
+   */
+  static async create({ tls = false, host } = {}) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pairsync-e2e-'));
-    const server = new Server({ port: await freePort(), dir, tls });
+    const server = new Server({ port: await freePort(), dir, tls, host });
     await server.start();
     return server;
   }
@@ -124,7 +129,7 @@ export class Server {
     const proc = spawn(BIN, [], {
       env: {
         ...process.env,
-        PAIRSYNC_BIND: `127.0.0.1:${this.port}`,
+        PAIRSYNC_BIND: this.address,
         DATABASE_URL: this.dbUrl,
         RUST_LOG: 'info',
         ...this.tlsEnv,

@@ -1,11 +1,11 @@
-// A room page opened on a loopback address (127.0.0.1, localhost) says beside its
+// A room page opened on a loopback address (127.0.0.1, localhost, ::1) says beside its
 // copy-link button that other machines cannot open that link, and how to serve one
 // they can; a page opened by a name other machines can reach says nothing of it.
 // How to run: see the top of harness.mjs.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
-import { CHROMIUM_ARGS, openRoom, screenshot, useServerAndBrowser, waitConnected } from './harness.mjs';
+import { CHROMIUM_ARGS, Server, openRoom, screenshot, useServerAndBrowser, waitConnected } from './harness.mjs';
 
 const env = useServerAndBrowser();
 
@@ -47,6 +47,23 @@ test('on 127.0.0.1 and on localhost the page says the link opens on this machine
   assert.ok(localNote.shown, 'no note on localhost');
   assert.match(localNote.text, /localhost is this computer itself/);
   await context.close();
+});
+
+test('on ::1, the IPv6 loopback address, the page says the same', { timeout: 60_000 }, async () => {
+  const server = await Server.create({ host: '::1' });
+  try {
+    const code = await server.createRoom();
+    const page = await openRoom(env.browser, server, code);
+    assert.equal(await page.evaluate(() => location.hostname), '[::1]');
+    const note = await shareNote(page);
+    assert.ok(note.shown, 'no note on [::1]');
+    assert.ok(note.describes, 'the copy-link button is not described by the note');
+    assert.match(note.text, /Other machines cannot open this link: \[::1\] is this computer itself\./);
+    assert.ok(note.text.includes(`PAIRSYNC_BIND=0.0.0.0:${server.port}`), note.text);
+    await page.context().close();
+  } finally {
+    await server.stop();
+  }
 });
 
 test('on an address other machines can reach there is no such note', { timeout: 60_000 }, async () => {
