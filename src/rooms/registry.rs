@@ -189,28 +189,54 @@ impl RoomRegistry {
         }));
     }
 
-    /// Starts every running room that is not live here.
+    /// Starts every running room that is not live here: lists the running rooms' codes,
+    /// then loads only the rooms among them that this process does not hold (most sweeps
+    /// load none: a room started anywhere is live on every process that heard of it).
     fn sweep(&mut self) -> impl ActorFuture<Self, Output = ()> {
-        let (db, clock) = (self.env.db.clone(), self.env.clock.clone());
-        let load = async move {
-            db.run(move |conn| rooms::running(conn, clock.now_ms()))
-                .await
-        };
-        load.into_actor(self)
-            .map(|running, act, ctx| match running {
+        let db = self.env.db.clone();
+        let list = async move { db.run(rooms::running_codes).await };
+        list.into_actor(self)
+            .then(|running, act, _| {
+                let missing: Vec<String> = match running {
+                    Ok(codes) => codes
+                        .into_iter()
+                        .filter(|code| !act.holds(code) && !act.loading.contains_key(code))
+                        .collect(),
+                    Err(e) => {
+                        log::warn!("cannot list the running rooms: {e}");
+                        Vec::new()
+                    }
+                };
+                let (db, clock) = (act.env.db.clone(), act.env.clock.clone());
+                async move {
+                    if missing.is_empty() {
+                        return Ok(Vec::new());
+                    }
+                    db.run(move |conn| rooms::find_many(conn, &missing, clock.now_ms()))
+                        .await
+                }
+                .into_actor(act)
+            })
+            .map(|loaded, act, ctx| match loaded {
                 Ok(rooms) => {
                     for room in rooms {
-                        let live = act
-                            .live
-                            .get(&room.access_code)
-                            .is_some_and(|(addr, _)| addr.connected());
-                        if !live && !act.loading.contains_key(&room.access_code) {
+                        // Still not held: a request may have loaded it meanwhile.
+                        if !act.holds(&room.access_code)
+                            && !act.loading.contains_key(&room.access_code)
+                        {
                             act.start_room(room, ctx);
                         }
                     }
                 }
-                Err(e) => log::warn!("cannot list the running rooms: {e}"),
+                Err(e) => log::warn!("cannot load the running rooms: {e}"),
             })
+    }
+
+    /// Whether a live room actor holds the room with this code.
+    fn holds(&self, code: &str) -> bool {
+        self.live
+            .get(code)
+            .is_some_and(|(addr, _)| addr.connected())
     }
 
     fn finish_load(
