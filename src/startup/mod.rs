@@ -305,7 +305,7 @@ pub fn serve(parts: Parts) -> Result<Running, StartError> {
 
 /// The contract's 5 s for a request head, plus the 500 ms step of the clock the HTTP layer
 /// reads when it sets the head's deadline.
-const HEAD_TIMEOUT: Duration = Duration::from_millis(5500);
+pub const HEAD_TIMEOUT: Duration = Duration::from_millis(5500);
 
 impl Http {
     /// The HTTP server the binary runs, on `listener`: [`app`] once per worker, with the
@@ -386,7 +386,7 @@ type TlsStream = actix_tls::accept::rustls_0_23::TlsStream<TcpStream>;
 /// Caps the kernel's send buffer of each connection, plain or TLS, so that a client that
 /// stops reading shows up as a full stream queue after a bounded backlog instead of
 /// megabytes of auto-tuned socket buffer.
-fn limit_send_buffer(conn: &dyn Any, _: &mut Extensions) {
+pub fn limit_send_buffer(conn: &dyn Any, _: &mut Extensions) {
     let tcp = conn
         .downcast_ref::<TcpStream>()
         .or_else(|| conn.downcast_ref::<TlsStream>().map(|tls| tls.get_ref().0));

@@ -1,19 +1,28 @@
 //! The server in this process on a manual clock, and a client for it.
 //!
-//! [`App`] builds the parts with `startup::build`, as the binary does, and serves them
-//! with the binary's own HTTP server (`startup::Http::server`: the same app factory,
-//! middleware, routes and connection settings) on a port-0 listener of its own. The HTTP
-//! workers run on their own threads; the registry, the rooms and the presence reporter
-//! run in the test's actix system, where the manual clock drives them
-//! ([`App::process_elsewhere`] puts them in an actix system on a thread of their own
-//! instead, for a process that a test kills). [`Direct`] calls the same app factory's app
-//! without a socket, for answers that need no stream.
+//! [`App`] builds the parts with `startup::build`, as the binary does, and serves the
+//! binary's app factory (`startup::app`: the same middleware and routes) on actix's test
+//! server (`actix_http_test::test_server_with_addr`) on a port-0 listener of its own,
+//! behind an HTTP service built with the binary's connection settings: a bounded write
+//! buffer, no Nagle delay, a capped kernel send buffer, the same head timeout, and
+//! HTTP/1 half-close turned off, so that a client that closes its side is noticed at
+//! once rather than at the next write. The test server runs on a thread of its own, in an
+//! actix system of its own; the registry, the rooms and the presence reporter run in the
+//! test's actix system, where the manual clock drives them ([`App::process_elsewhere`]
+//! puts them in an actix system on a thread of their own instead, for a process that a
+//! test kills). [`Direct`] initializes the same app factory's app with
+//! `actix_web::test::init_service` and calls it without a socket, for answers that need
+//! no stream.
 
 use std::rc::Rc;
 use std::time::Duration;
 
+use actix_http::HttpService;
+use actix_http_test::{test_server_with_addr, TestServer};
+use actix_service::{map_config, IntoServiceFactory, ServiceFactoryExt};
 use actix_web::body::BoxBody;
-use actix_web::dev::{Service, ServiceResponse};
+use actix_web::dev::{AppConfig, Extensions, ServiceResponse};
+use actix_web::rt::net::TcpStream;
 use clap::Parser;
 use futures_util::future::LocalBoxFuture;
 use pairsync::clock::{Clock, ManualClock};
@@ -30,6 +39,9 @@ pub const T0: i64 = 1_700_000_000_000;
 pub const DELIVERY: Duration = Duration::from_secs(5);
 /// The admin token every test server uses.
 pub const ADMIN_TOKEN: &str = "in-process-admin-token";
+/// How long a closing connection may take to shut down: actix-web's `HttpServer` default,
+/// which the binary keeps.
+const DISCONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 /// The client address of a request made without a socket ([`Direct`]): a client on this
 /// machine, as every request over loopback is.
 const DIRECT_PEER: &str = "127.0.0.1:40000";
@@ -58,29 +70,41 @@ fn scratch_database() -> (tempfile::TempDir, String) {
     (scratch, path)
 }
 
-/// The binary's HTTP server for `http` on a fresh port-0 listener, driven from the test's
-/// actix system (its workers have threads of their own).
-fn serve_http(http: Http) -> Server {
+/// The app factory of `http` (the binary's middleware and routes) on actix's test server
+/// (`actix_http_test`: a port-0 listener, one worker, in an actix system on a thread of
+/// its own), behind an HTTP service with the binary's connection settings. A client that
+/// closes its side is gone at once, as on the binary's server: the event streams of a
+/// client that went away end without waiting for a write to fail, which the subscriber
+/// counts and `presence` events depend on.
+async fn serve_http(http: Http) -> TestServer {
+    let Http {
+        state,
+        allowed_origins,
+        ..
+    } = http;
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
     let addr = listener.local_addr().expect("the port");
-    let server = http.server(listener).expect("the server serves");
-    let handle = server.handle();
-    actix_web::rt::spawn(server);
-    Server { addr, handle }
-}
-
-/// A serving HTTP server; stopped (at once, without waiting for open requests) when
-/// dropped.
-struct Server {
-    addr: std::net::SocketAddr,
-    handle: actix_web::dev::ServerHandle,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        // Stops accepting and ends the workers; the test's runtime ends the rest.
-        drop(self.handle.stop(false));
-    }
+    test_server_with_addr(listener, move || {
+        let app = startup::app(state.clone(), &allowed_origins)
+            .into_factory()
+            .map_err(|e| e.error_response());
+        HttpService::build()
+            .h1_write_buffer_size(startup::WRITE_BUFFER_BYTES)
+            .tcp_nodelay(true)
+            .h1_allow_half_closed(false)
+            .client_request_timeout(startup::HEAD_TIMEOUT)
+            .client_disconnect_timeout(DISCONNECT_TIMEOUT)
+            .on_connect_ext(|io: &TcpStream, ext: &mut Extensions| {
+                startup::limit_send_buffer(io, ext)
+            })
+            .local_addr(addr)
+            // The configuration actix's own servers give an app on a plain listener.
+            .finish(map_config(app, move |()| {
+                AppConfig::__priv_test_new(false, addr.to_string(), addr)
+            }))
+            .tcp()
+    })
+    .await
 }
 
 /// Where a process's actors live.
@@ -114,8 +138,9 @@ pub struct App {
     client: reqwest::Client,
     /// For event streams: no limit on a response's life.
     streams: reqwest::Client,
-    /// Stops when dropped: before the actors, so that no request reaches a stopped one.
-    server: Server,
+    /// Stops when dropped (its actix system ends, and every connection with it): before
+    /// the actors, so that no request reaches a stopped one.
+    server: TestServer,
     /// The registry, rooms and presence reporter, and what ends the streams.
     home: Home,
     /// The database URL.
@@ -135,7 +160,7 @@ impl App {
         let mut settings = settings(&database);
         adjust(&mut settings);
         let (clock, manual) = Clock::manual(T0);
-        let mut app = App::serve(settings, clock, manual);
+        let mut app = App::serve(settings, clock, manual).await;
         app._scratch = Some(scratch);
         app
     }
@@ -143,7 +168,7 @@ impl App {
     /// One of several processes on `database_url` sharing one clock (`clock`, moved by
     /// `manual`), its actors in the test's system.
     pub async fn process(database_url: &str, clock: &Clock, manual: &ManualClock) -> App {
-        App::serve(settings(database_url), clock.clone(), manual.clone())
+        App::serve(settings(database_url), clock.clone(), manual.clone()).await
     }
 
     /// As [`App::process`], but with the registry, the rooms and the presence reporter in
@@ -174,7 +199,7 @@ impl App {
         });
         let (http, process, shutdown) = parts_rx.await.expect("the other process started");
         App::assemble(
-            serve_http(http),
+            serve_http(http).await,
             Home::Thread {
                 stop: stop_tx,
                 thread,
@@ -187,11 +212,11 @@ impl App {
     }
 
     /// Builds the parts in the test's system and serves them.
-    fn serve(settings: Config, clock: Clock, manual: ManualClock) -> App {
+    async fn serve(settings: Config, clock: Clock, manual: ManualClock) -> App {
         let database = settings.database_url.clone();
         let parts = startup::build(settings, clock).expect("the parts are built");
         let process = parts.cluster.as_ref().map(|c| c.process.clone());
-        let server = serve_http(parts.http.clone());
+        let server = serve_http(parts.http.clone()).await;
         App::assemble(
             server,
             Home::Here {
@@ -204,7 +229,7 @@ impl App {
     }
 
     fn assemble(
-        server: Server,
+        server: TestServer,
         home: Home,
         clock: ManualClock,
         process: Option<String>,
@@ -213,7 +238,7 @@ impl App {
         // reqwest speaks TLS with rustls, which needs its provider chosen before any client.
         let _ = rustls::crypto::ring::default_provider().install_default();
         App {
-            base: format!("http://{}", server.addr),
+            base: format!("http://{}", server.addr()),
             clock,
             process,
             client: reqwest::Client::builder()
@@ -232,7 +257,9 @@ impl App {
     /// written, no presence row is removed, no stream gets a last event or a `retry:`),
     /// then its HTTP server. Only for a process started with [`App::process_elsewhere`].
     pub async fn kill(self) {
-        let App { server, home, .. } = self;
+        let App {
+            mut server, home, ..
+        } = self;
         let Home::Thread {
             stop,
             thread,
@@ -243,7 +270,7 @@ impl App {
         };
         let _ = stop.send(());
         thread.join().expect("the other process's thread ends");
-        server.handle.stop(false).await;
+        server.stop().await;
         drop(shutdown);
     }
 
@@ -394,7 +421,7 @@ impl Direct {
             let service = service.clone();
             Box::pin(async move {
                 // What the HTTP layer answers for an error that reaches it.
-                match service.call(req.to_request()).await {
+                match actix_web::test::try_call_service(&*service, req.to_request()).await {
                     Ok(res) => res.map_into_boxed_body(),
                     Err(e) => ServiceResponse::from_err(e, test_request().to_http_request())
                         .map_into_boxed_body(),

@@ -1,15 +1,17 @@
-//! The in-process suite: the server built as the binary builds it (`startup::build`) and
-//! served by the binary's own HTTP server (`startup::Http::server`: the same app factory,
-//! middleware, routes and connection settings) on port 0 in this process, with a manual
-//! clock and SQLite in a temporary folder. The registry and the rooms run in the test's
-//! actix system, so every timed flow is driven by advancing the clock, never by sleeping,
-//! and asserts exact instants. Refusals call the app without a socket; the clean stop
-//! runs on the whole server (`startup::start`). With `PAIRSYNC_TEST_POSTGRES` set, two
+//! The in-process suite: the server built as the binary builds it (`startup::build`), its
+//! app factory (`startup::app`: the same middleware and routes) served on actix's test
+//! server (`actix_http_test`) on port 0 in this process, behind an HTTP service with the
+//! binary's connection settings (HTTP/1 half-close off, so that a client that goes away is
+//! noticed at once), with a manual clock and SQLite in a temporary folder. The registry
+//! and the rooms run in the test's actix system, so every timed flow is driven by
+//! advancing the clock, never by sleeping, and asserts exact instants. Refusals call the
+//! app without a socket (`actix_web::test::init_service`); the clean stop runs on the
+//! binary's whole server (`startup::start`). With `PAIRSYNC_TEST_POSTGRES` set, two
 //! processes share a PostgreSQL database and the clock for the sweep and the heartbeat.
 //! The black-box suite (`tests/api`) stays the final word on the real clock.
 //!
 //! # Layout
-//! - `app`: the in-process server, the socket-less app, and their clients.
+//! - `app`: the app on actix's test server, the socket-less app, and their clients.
 //! - `flows`, `breaks`: the contract's timed flows.
 //! - `errors`: the refusals.
 //! - `stop`: the clean stop's order.
