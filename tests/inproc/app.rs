@@ -98,10 +98,9 @@ async fn serve_http(http: Http) -> TestServer {
                 startup::limit_send_buffer(io, ext)
             })
             .local_addr(addr)
-            // The configuration actix's own servers give an app on a plain listener.
-            .finish(map_config(app, move |()| {
-                AppConfig::__priv_test_new(false, addr.to_string(), addr)
-            }))
+            // The app reads no server configuration (its clients' addresses come from
+            // their connections, hosts from their requests): the default one serves.
+            .finish(map_config(app, |()| AppConfig::default()))
             .tcp()
     })
     .await
