@@ -111,6 +111,85 @@ pub fn load_many(conn: &mut Conn, codes: &[String]) -> Result<HashMap<String, Bo
     Ok(boards)
 }
 
+/// The columns of a room's board, each a JSON array of rows (SQL `NULL` for none), as one
+/// statement on PostgreSQL reads them beside the room's row ([`BOARD_AS_JSON`]).
+#[derive(Debug, Default)]
+pub struct BoardJson {
+    /// `[[id, content, checked, position], …]`
+    pub goals: Option<String>,
+    /// `[[id, value, position], …]`
+    pub categories: Option<String>,
+    /// `[[id, url, host, category id or null, added at], …]`
+    pub links: Option<String>,
+}
+
+/// The three columns of [`BoardJson`] for the room `r` of a PostgreSQL query, named
+/// `board_goals`, `board_categories` and `board_links`.
+pub const BOARD_AS_JSON: &str = "\
+    (SELECT json_agg(json_build_array(g.id, g.content, g.checked, g.position))::text \
+       FROM goals g WHERE g.access_code = r.access_code) AS board_goals, \
+    (SELECT json_agg(json_build_array(c.id, c.value, c.position))::text \
+       FROM categories c WHERE c.access_code = r.access_code) AS board_categories, \
+    (SELECT json_agg(json_build_array(l.id, l.url, l.host, l.category_id, l.added_at))::text \
+       FROM links l WHERE l.access_code = r.access_code) AS board_links";
+
+impl BoardJson {
+    /// The board these columns hold; a column that is not what [`BOARD_AS_JSON`] makes is
+    /// a corrupt row of the room `code`.
+    pub fn board(&self, code: &str) -> Result<Board, StoreError> {
+        fn rows<T: serde::de::DeserializeOwned>(
+            column: &Option<String>,
+            code: &str,
+            reason: &'static str,
+        ) -> Result<Vec<T>, StoreError> {
+            match column {
+                None => Ok(Vec::new()),
+                Some(json) => serde_json::from_str(json).map_err(|_| {
+                    StoreError::Corrupt(super::models::CorruptRow {
+                        code: code.to_string(),
+                        reason,
+                    })
+                }),
+            }
+        }
+        let goals: Vec<(i64, String, bool, i64)> = rows(&self.goals, code, "unreadable goals")?;
+        let mut categories: Vec<(String, String, i64)> =
+            rows(&self.categories, code, "unreadable categories")?;
+        let links: Vec<(i64, String, String, Option<String>, i64)> =
+            rows(&self.links, code, "unreadable links")?;
+        categories.sort_by_key(|(_, _, position)| *position);
+        Ok(Board {
+            goals: Goals::from_stored(
+                goals
+                    .into_iter()
+                    .map(|(id, content, is_checked, order)| Goal {
+                        id,
+                        content,
+                        is_checked,
+                        order,
+                    })
+                    .collect(),
+            ),
+            links: Links::from_stored(
+                categories
+                    .into_iter()
+                    .map(|(id, value, _)| Category { id, value })
+                    .collect(),
+                links
+                    .into_iter()
+                    .map(|(id, url, host, category, added_at)| Link {
+                        id,
+                        url,
+                        host,
+                        category,
+                        added_at,
+                    })
+                    .collect(),
+            ),
+        })
+    }
+}
+
 /// The board of the room `code`.
 pub fn load(conn: &mut Conn, code: &str) -> Result<Board, StoreError> {
     let code = code.to_string();

@@ -182,87 +182,10 @@ mod tests {
     use crate::rules::{Goal, Goals, Members, NewRoom, PairRoom, RoomSettings, Write};
     use crate::store::feed::{self, FeedEvent};
     use crate::store::models::RoomRow;
-    use crate::store::{Backend, Conn};
+    use crate::store::scratch::{backends, Scratch};
+    use crate::store::Conn;
 
     const T0: i64 = 1_700_000_000_000;
-
-    /// A fresh, migrated database, removed when dropped: a SQLite file in a scratch
-    /// folder, or a PostgreSQL database of its own on the server of `PAIRSYNC_TEST_POSTGRES`.
-    struct Scratch {
-        db: Db,
-        url: String,
-        postgres: Option<(String, String)>,
-        _dir: Option<tempfile::TempDir>,
-    }
-
-    impl Scratch {
-        fn sqlite() -> Scratch {
-            let dir = tempfile::tempdir().expect("a scratch folder");
-            let path = dir.path().join("rooms.db");
-            let url = path.to_str().expect("utf-8").to_string();
-            let db = Db::open(&Backend::Sqlite(url.clone())).expect("opens");
-            Scratch {
-                db,
-                url,
-                postgres: None,
-                _dir: Some(dir),
-            }
-        }
-
-        /// `None` (and a line saying that `test` did not run on PostgreSQL) without one.
-        fn postgres(test: &str) -> Option<Scratch> {
-            let Ok(admin) = std::env::var("PAIRSYNC_TEST_POSTGRES") else {
-                // Past the runner's capture, as the integration suites say it.
-                use std::io::Write as _;
-                let line = format!(
-                    "\nskipped: store::committer::tests::{test}: PAIRSYNC_TEST_POSTGRES is not set; it runs on the PostgreSQL pass\n"
-                );
-                let _ = std::io::stderr().write_all(line.as_bytes());
-                return None;
-            };
-            let name = format!("pairsync_commit_{}", uuid::Uuid::new_v4().simple());
-            let mut conn = PgConnection::establish(&admin).expect("the server answers");
-            conn.batch_execute(&format!("CREATE DATABASE {name}"))
-                .expect("a database of its own");
-            let url = match admin.rsplit_once('/') {
-                Some((server, _)) => format!("{server}/{name}"),
-                None => panic!("a URL with a database: {admin}"),
-            };
-            let db = Db::open(&Backend::Postgres(url.clone())).expect("opens");
-            Some(Scratch {
-                db,
-                url,
-                postgres: Some((admin, name)),
-                _dir: None,
-            })
-        }
-
-        fn conn(&self) -> Conn {
-            match &self.postgres {
-                Some(_) => Conn::Pg(PgConnection::establish(&self.url).expect("connects")),
-                None => Conn::Sqlite(
-                    diesel::sqlite::SqliteConnection::establish(&self.url).expect("opens"),
-                ),
-            }
-        }
-    }
-
-    impl Drop for Scratch {
-        fn drop(&mut self) {
-            if let Some((admin, name)) = &self.postgres {
-                if let Ok(mut conn) = PgConnection::establish(admin) {
-                    let _ = conn.batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)"));
-                }
-            }
-        }
-    }
-
-    /// Every backend this run has: SQLite, and PostgreSQL when it is set.
-    fn backends(test: &str) -> Vec<Scratch> {
-        let mut all = vec![Scratch::sqlite()];
-        all.extend(Scratch::postgres(test));
-        all
-    }
 
     fn created(conn: &mut Conn, code: &str) -> PairRoom {
         let room = NewRoom {
@@ -307,7 +230,7 @@ mod tests {
     #[test]
     fn a_stale_row_in_a_batch_is_answered_with_its_current_row_and_the_others_commit() {
         for scratch in backends(
-            "a_stale_row_in_a_batch_is_answered_with_its_current_row_and_the_others_commit",
+            "committer::tests::a_stale_row_in_a_batch_is_answered_with_its_current_row_and_the_others_commit",
         ) {
             let mut conn = scratch.conn();
             let rooms: Vec<PairRoom> = ["room-aaaa", "room-bbbb", "room-cccc"]
@@ -348,7 +271,7 @@ mod tests {
     #[test]
     fn a_batch_that_fails_as_a_whole_commits_every_good_write_alone_and_fails_only_the_bad_one() {
         for scratch in backends(
-            "a_batch_that_fails_as_a_whole_commits_every_good_write_alone_and_fails_only_the_bad_one",
+            "committer::tests::a_batch_that_fails_as_a_whole_commits_every_good_write_alone_and_fails_only_the_bad_one",
         ) {
             let mut conn = scratch.conn();
             let first = created(&mut conn, "room-aaaa");
@@ -390,7 +313,7 @@ mod tests {
     #[test]
     fn writes_that_arrive_while_a_batch_commits_commit_together_as_the_next_batch() {
         for scratch in
-            backends("writes_that_arrive_while_a_batch_commits_commit_together_as_the_next_batch")
+            backends("committer::tests::writes_that_arrive_while_a_batch_commits_commit_together_as_the_next_batch")
         {
             let counters = BatchCounters {
                 batches: IntCounter::new("b", "b").expect("a counter"),
@@ -455,7 +378,7 @@ mod tests {
     #[test]
     fn a_batch_is_one_announcement_that_carries_every_written_row_and_not_the_stale_one() {
         let Some(scratch) = Scratch::postgres(
-            "a_batch_is_one_announcement_that_carries_every_written_row_and_not_the_stale_one",
+            "committer::tests::a_batch_is_one_announcement_that_carries_every_written_row_and_not_the_stale_one",
         ) else {
             return;
         };

@@ -25,6 +25,8 @@ mod opening;
 pub mod presence;
 pub mod rooms;
 pub mod schema;
+#[cfg(test)]
+pub mod scratch;
 
 use std::time::Duration;
 

@@ -13,6 +13,7 @@ use crate::rules::{Goals, Links, Members, PairRoom, Phase, RoomSettings, RoomSta
     PartialEq,
     Eq,
     Queryable,
+    QueryableByName,
     Selectable,
     Insertable,
     AsChangeset,
