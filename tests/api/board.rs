@@ -843,3 +843,218 @@ async fn coduo_s_todo_card_played_from_its_stream_moves_each_dragged_goal_onto_i
         ["C", "D", "E", "B", "A"]
     );
 }
+
+/// The room's categories as coduo's reference card reads them.
+async fn categories(app: &TestServer, code: &str) -> Value {
+    let (status, list) = call(app, "GET", &format!("/api/{code}/category"), None).await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    list
+}
+
+/// The links coduo's reference card reads with its category filter: `"0"` (its "all")
+/// sends no `categoryId`.
+async fn filtered(app: &TestServer, code: &str, category: &str) -> Value {
+    let query = if category == "0" {
+        String::new()
+    } else {
+        format!("?categoryId={category}")
+    };
+    links(app, code, &query).await
+}
+
+/// The list the stream tells after one change: the next `links` event, equal to what a
+/// read returns.
+async fn told_links(app: &TestServer, code: &str, stream: &mut EventStream) -> Value {
+    let shown = next_named(stream, "links").await;
+    assert_eq!(links(app, code, "").await, shown);
+    shown
+}
+
+/// Every category filter of the card (`"0"` and each category) reads the shown list's
+/// links of that category, newest first.
+async fn filters_agree(app: &TestServer, code: &str, shown: &Value) {
+    let mut filters = vec![("0".to_string(), None)];
+    for category in categories(app, code).await.as_array().expect("a list") {
+        let id = category["id"].as_str().expect("a string id").to_string();
+        filters.push((id, Some(category["value"].clone())));
+    }
+    for (id, name) in filters {
+        let wanted: Vec<Value> = shown
+            .as_array()
+            .expect("a list")
+            .iter()
+            .filter(|l| name.as_ref().is_none_or(|n| &l["categoryName"] == n))
+            .cloned()
+            .collect();
+        assert_eq!(filtered(app, code, &id).await, Value::Array(wanted), "{id}");
+    }
+}
+
+fn urls(list: &Value) -> Vec<&str> {
+    list.as_array()
+        .expect("a list")
+        .iter()
+        .map(|l| l["url"].as_str().unwrap_or(""))
+        .collect()
+}
+
+#[tokio::test]
+async fn coduo_s_reference_card_played_from_its_stream_sees_each_change_once_as_the_whole_list() {
+    let app = TestServer::spawn().await;
+    let code = app.room(60_000).await;
+    let mut stream = app.connect(&code).await.every_event();
+    // The greeting ends with the goals; the card opens on an empty board.
+    next_named(&mut stream, "todos").await;
+    assert_eq!(categories(&app, &code).await, json!([]));
+    assert_eq!(filtered(&app, &code, "0").await, json!([]));
+
+    // Categories added from the card's modal: each is told as the (unchanged) link list.
+    let mut added = Vec::new();
+    for value in ["Docs", "Specs", "Talks"] {
+        let (status, category) = call(
+            &app,
+            "POST",
+            &format!("/api/{code}/category"),
+            Some(json!({ "value": value })),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{category}");
+        assert_eq!(category["value"], value);
+        added.push(category);
+        assert_eq!(told_links(&app, &code, &mut stream).await, json!([]));
+    }
+    assert_eq!(categories(&app, &code).await, Value::Array(added.clone()));
+    let id_of = |value: &str| {
+        added
+            .iter()
+            .find(|c| c["value"] == value)
+            .and_then(|c| c["id"].as_str())
+            .map(str::to_string)
+            .unwrap_or_else(|| panic!("{value} was added"))
+    };
+    let (docs, talks) = (id_of("Docs"), id_of("Talks"));
+
+    // Links added from the card's form, each in the dropdown's category (none for "all").
+    let mut shown = Value::Null;
+    for (n, (url, category, name)) in [
+        ("https://docs.rs/actix-web", Some(&docs), json!("Docs")),
+        (
+            "https://www.postgresql.org/docs/current/sql-notify.html",
+            Some(&docs),
+            json!("Docs"),
+        ),
+        (
+            "https://talks.example.test/sse",
+            Some(&talks),
+            json!("Talks"),
+        ),
+        ("https://github.com/woowacourse-teams", None, Value::Null),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (status, link) = call(
+            &app,
+            "POST",
+            &format!("/api/{code}/reference-link"),
+            Some(json!({ "url": url, "categoryId": category })),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{link}");
+        shown = told_links(&app, &code, &mut stream).await;
+        assert_eq!(shown.as_array().map(Vec::len), Some(n + 1), "{shown}");
+        assert_eq!(
+            (shown[0]["url"].as_str(), &shown[0]["categoryName"]),
+            (Some(url), &name)
+        );
+        filters_agree(&app, &code, &shown).await;
+    }
+    assert_eq!(
+        urls(&shown),
+        [
+            "https://github.com/woowacourse-teams",
+            "https://talks.example.test/sse",
+            "https://www.postgresql.org/docs/current/sql-notify.html",
+            "https://docs.rs/actix-web",
+        ]
+    );
+    assert_eq!(urls(&filtered(&app, &code, &docs).await).len(), 2);
+
+    // A link deleted from the list, by the id the stream told.
+    let id = shown[1]["id"].clone();
+    let (status, body) = call(
+        &app,
+        "DELETE",
+        &format!("/api/{code}/reference-link/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    shown = told_links(&app, &code, &mut stream).await;
+    assert!(
+        !urls(&shown).contains(&"https://talks.example.test/sse"),
+        "{shown}"
+    );
+    assert_eq!(urls(&shown).len(), 3);
+    filters_agree(&app, &code, &shown).await;
+    assert_eq!(filtered(&app, &code, &talks).await, json!([]));
+
+    // A category renamed, then deleted, from the modal: its links stay, without it.
+    let (status, body) = call(
+        &app,
+        "PATCH",
+        &format!("/api/{code}/category"),
+        Some(json!({ "categoryId": docs, "updatedCategoryName": "Manuals" })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    shown = told_links(&app, &code, &mut stream).await;
+    let names: Vec<&Value> = shown
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|l| &l["categoryName"])
+        .collect();
+    assert_eq!(names, [&Value::Null, &json!("Manuals"), &json!("Manuals")]);
+    filters_agree(&app, &code, &shown).await;
+    let (status, body) = call(
+        &app,
+        "DELETE",
+        &format!("/api/{code}/category/{docs}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    shown = told_links(&app, &code, &mut stream).await;
+    assert!(
+        shown
+            .as_array()
+            .expect("a list")
+            .iter()
+            .all(|l| l["categoryName"].is_null()),
+        "{shown}"
+    );
+    assert_eq!(urls(&shown).len(), 3);
+    let left: Vec<Value> = categories(&app, &code)
+        .await
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|c| c["value"].clone())
+        .collect();
+    assert_eq!(left, [json!("Specs"), json!("Talks")]);
+    filters_agree(&app, &code, &shown).await;
+
+    // Each change was told once: no `links` event is left over.
+    let quiet_until = tokio::time::Instant::now() + Duration::from_millis(500);
+    loop {
+        let left = quiet_until.saturating_duration_since(tokio::time::Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        match stream.next_frame(left).await {
+            Some(frame) => assert_ne!(frame.event.as_deref(), Some("links"), "{:?}", frame.data),
+            None => break,
+        }
+    }
+}

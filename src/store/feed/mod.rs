@@ -7,12 +7,17 @@
 //! (in [`wire::told_to_wire`]'s form); a room write also carries the row it wrote
 //! ([`wire::Carried`]), so that the processes that have the room live apply it without
 //! reading it. The writes committed together go in as few payloads as fit
-//! ([`wire::batch_payloads`]); the old form of one change per payload, `code:version:told`,
-//! carries no row and is still read.
+//! ([`wire::batch_payloads`]), in one statement; a change too large for one payload (a long
+//! goals or links list) goes as a set of chunk payloads in that same statement, which the
+//! listener puts back together ([`wire::Reassembly`], one per connection) before reading
+//! it, so that it too is applied from its row, as its own change. The old form of one
+//! change per payload, `code:version:told`, carries no row and is still read.
 //!
-//! PostgreSQL delivers a notification only when its transaction commits, in commit order,
-//! and never to a listener that was disconnected at the time: after every (re)connect the
-//! listener reports [`FeedEvent::Resync`], so that every live room is read again.
+//! PostgreSQL delivers a notification only when its transaction commits, in commit order
+//! (one transaction's notifications together and in the order sent), and never to a
+//! listener that was disconnected at the time: after every (re)connect the listener
+//! reports [`FeedEvent::Resync`], so that every live room is read again, and a chunk set
+//! the lost connection cut short is dropped.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -127,8 +132,8 @@ pub enum FeedEvent {
     Resync,
 }
 
-/// Announces `changes` in the current transaction, in as few payloads as fit (nothing on
-/// SQLite): one statement, however many payloads.
+/// Announces `changes` in the current transaction, in as few payloads as fit, a change too
+/// large for one in chunks (nothing on SQLite): one statement, however many payloads.
 pub fn notify(conn: &mut Conn, changes: &[Change]) -> Result<(), StoreError> {
     if let Conn::Pg(pg) = conn {
         let payloads = wire::batch_payloads(changes);
@@ -155,8 +160,12 @@ pub fn notify_raw(conn: &mut Conn, payload: &str) -> Result<(), StoreError> {
 }
 
 /// Reads one payload of the feed into its events, in order; `None` for one this version
-/// does not understand.
+/// does not understand, and for a chunk (put its set back together first, with
+/// [`wire::Reassembly`]).
 pub fn parse(payload: &str) -> Option<Vec<FeedEvent>> {
+    if payload.starts_with(wire::CHUNK_PREFIX) {
+        return None;
+    }
     if let Some(json) = payload.strip_prefix(PRESENCE_PREFIX) {
         if json.starts_with('{') {
             return serde_json::from_str(json)
@@ -238,19 +247,27 @@ pub fn listen(url: String, deliver: impl Fn(FeedEvent) + Send + 'static) -> Feed
     health
 }
 
-/// Hands every notification that arrives on `conn` to `deliver`, until the connection fails.
+/// Hands every notification that arrives on `conn` to `deliver`, chunk sets put back
+/// together, until the connection fails (and drops the sets it left incomplete).
 fn pump(
     conn: &mut PgConnection,
     deliver: &impl Fn(FeedEvent),
 ) -> Result<(), diesel::result::Error> {
+    let mut chunks = wire::Reassembly::default();
     loop {
         let mut any = false;
         for note in conn.notifications_iter() {
             let note = note?;
             any = true;
-            match parse(&note.payload) {
+            let Some(payload) = chunks.accept(note.payload) else {
+                continue;
+            };
+            match parse(&payload) {
                 Some(events) => events.into_iter().for_each(deliver),
-                None => log::warn!("change feed: unreadable payload {:?}", note.payload),
+                None => {
+                    let start: String = payload.chars().take(200).collect();
+                    log::warn!("change feed: unreadable payload {start:?}…");
+                }
             }
         }
         if !any {

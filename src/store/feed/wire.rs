@@ -7,12 +7,21 @@
 //!   or the links when the change rewrote them, so that a process with the room live
 //!   applies the change without reading the row again.
 //! - A batch of changes in one payload (`b:[{…},{…}]`, [`batch_payloads`]), each payload
-//!   under PostgreSQL's 8,000-byte limit; a change too large for any payload goes in the
-//!   old form `code:version:told`, which carries no row, so its readers read the row.
+//!   under PostgreSQL's 8,000-byte limit.
+//! - A change too large for one payload goes alone in a batch payload cut into chunks
+//!   (`k:SET:INDEX:COUNT:PIECE`, [`chunk_payloads`]), sent in order in the same transaction:
+//!   `SET` names the chunk set (16 random hex digits), `INDEX` counts from 0, `COUNT` is the
+//!   set's size (at most [`MAX_CHUNKS`]) and `PIECE` is the next part of the payload's text,
+//!   cut only between UTF-8 characters. The index makes every chunk differ, so that
+//!   PostgreSQL folds none of them. A listener puts each set back together
+//!   ([`Reassembly`]) before reading it, holds at most [`MAX_OPEN_SETS`] sets at once, and
+//!   drops a set that comes incomplete or out of order; the version gap then makes the
+//!   room read its row again.
 //!
-//! Reading is tolerant: the old form of one change per payload is still understood, unknown
-//! fields are ignored, and a change whose row cannot be read is kept without it (its
-//! readers read the row instead).
+//! Reading is tolerant: the old form of one change per payload (`code:version:told`, which
+//! carries no row, so its readers read the row) is still understood, unknown fields are
+//! ignored, and a change whose row cannot be read is kept without it (its readers read the
+//! row instead).
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -23,8 +32,19 @@ use crate::store::models::{CorruptRow, RoomRow};
 
 /// The prefix of a payload that holds a batch of changes.
 pub const BATCH_PREFIX: &str = "b:";
+/// The prefix of a payload that holds one chunk of a payload too large to send whole.
+pub const CHUNK_PREFIX: &str = "k:";
 /// The most bytes of one payload (PostgreSQL refuses 8,000 and more).
 pub const MAX_PAYLOAD: usize = 7_900;
+/// The most chunks of one set (about 2 MB of text, several times the largest change a
+/// room can make).
+pub const MAX_CHUNKS: usize = 256;
+/// The most chunk sets a listener holds open at once; with [`MAX_CHUNKS`], what bounds its
+/// memory.
+pub const MAX_OPEN_SETS: usize = 4;
+/// The longest chunk header: the prefix, 16 hex digits, two numbers up to [`MAX_CHUNKS`]
+/// and three colons.
+const MAX_CHUNK_HEADER: usize = 2 + 16 + 3 + 3 + 3;
 
 /// The row a committed change wrote, as the feed carries it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -187,8 +207,9 @@ fn change_from_wire(value: Value) -> Option<Change> {
 }
 
 /// The payloads that announce `changes`, in order: as few as keep each under
-/// [`MAX_PAYLOAD`]. A change too large for a payload of its own goes in the old form,
-/// without its row.
+/// [`MAX_PAYLOAD`]. A change too large for a payload of its own goes alone in a batch
+/// payload cut into chunks ([`chunk_payloads`]); one too large even for [`MAX_CHUNKS`]
+/// chunks (no room makes one) goes in the old form, without its row.
 pub fn batch_payloads(changes: &[Change]) -> Vec<String> {
     let mut payloads = Vec::new();
     let mut open = String::new();
@@ -202,7 +223,10 @@ pub fn batch_payloads(changes: &[Change]) -> Vec<String> {
         let one = change_to_wire(change);
         if BATCH_PREFIX.len() + one.len() + 2 > MAX_PAYLOAD {
             close(&mut open, &mut payloads);
-            payloads.push(change.payload());
+            match chunk_payloads(&format!("{BATCH_PREFIX}[{one}]")) {
+                Some(chunks) => payloads.extend(chunks),
+                None => payloads.push(change.payload()),
+            }
             continue;
         }
         if !open.is_empty() && open.len() + one.len() + 2 > MAX_PAYLOAD {
@@ -218,6 +242,145 @@ pub fn batch_payloads(changes: &[Change]) -> Vec<String> {
     }
     close(&mut open, &mut payloads);
     payloads
+}
+
+/// `whole` cut into the chunk payloads of one new set, in order, each under
+/// [`MAX_PAYLOAD`] and cut only between characters; `None` when it needs more than
+/// [`MAX_CHUNKS`].
+pub fn chunk_payloads(whole: &str) -> Option<Vec<String>> {
+    let set = format!("{:016x}", uuid::Uuid::new_v4().as_u64_pair().0);
+    chunks_of_set(whole, &set)
+}
+
+fn chunks_of_set(whole: &str, set: &str) -> Option<Vec<String>> {
+    let room = MAX_PAYLOAD - MAX_CHUNK_HEADER;
+    let mut pieces = Vec::new();
+    let mut rest = whole;
+    while !rest.is_empty() {
+        let mut end = rest.len().min(room);
+        // A character is at most 4 bytes, so a boundary lies within 3 bytes back.
+        while !rest.is_char_boundary(end) {
+            end -= 1;
+        }
+        let (piece, tail) = rest.split_at(end);
+        pieces.push(piece);
+        rest = tail;
+        if pieces.len() > MAX_CHUNKS {
+            return None;
+        }
+    }
+    let count = pieces.len();
+    Some(
+        pieces
+            .into_iter()
+            .enumerate()
+            .map(|(index, piece)| format!("{CHUNK_PREFIX}{set}:{index}:{count}:{piece}"))
+            .collect(),
+    )
+}
+
+/// One chunk payload's parts (after its [`CHUNK_PREFIX`]).
+struct Chunk<'a> {
+    set: &'a str,
+    index: usize,
+    count: usize,
+    piece: &'a str,
+}
+
+impl<'a> Chunk<'a> {
+    /// `None` for a header this version cannot read.
+    fn read(rest: &'a str) -> Option<Chunk<'a>> {
+        let mut parts = rest.splitn(4, ':');
+        let set = parts.next()?;
+        let index: usize = parts.next()?.parse().ok()?;
+        let count: usize = parts.next()?.parse().ok()?;
+        let piece = parts.next()?;
+        let fits = !set.is_empty() && set.len() <= 32 && index < count && count <= MAX_CHUNKS;
+        fits.then_some(Chunk {
+            set,
+            index,
+            count,
+            piece,
+        })
+    }
+}
+
+/// A chunk set being put back together.
+#[derive(Debug)]
+struct OpenSet {
+    /// The set's name.
+    set: String,
+    /// Its size.
+    count: usize,
+    /// The chunks received, the first ones; the next one's index.
+    received: usize,
+    /// Their pieces, joined.
+    text: String,
+}
+
+/// Puts chunk sets back together on the listening side: one per `LISTEN` connection, so
+/// that a set cut short by a lost connection is dropped with it.
+#[derive(Debug, Default)]
+pub struct Reassembly {
+    /// The sets begun and not complete, oldest first.
+    open: std::collections::VecDeque<OpenSet>,
+}
+
+impl Reassembly {
+    /// The payload to read, given the next one that arrived: that payload itself when it is
+    /// no chunk, the whole text when it is the last chunk of its set, `None` otherwise. A
+    /// chunk that does not follow the one before in its set drops the set; a chunk whose
+    /// set began unseen is dropped; a new set past [`MAX_OPEN_SETS`] drops the oldest.
+    pub fn accept(&mut self, payload: String) -> Option<String> {
+        let Some(rest) = payload.strip_prefix(CHUNK_PREFIX) else {
+            return Some(payload);
+        };
+        let Some(chunk) = Chunk::read(rest) else {
+            log::warn!("change feed: unreadable chunk header");
+            return None;
+        };
+        let at = match self.open.iter().position(|o| o.set == chunk.set) {
+            Some(at) => at,
+            None if chunk.index == 0 => {
+                if self.open.len() >= MAX_OPEN_SETS {
+                    if let Some(dropped) = self.open.pop_front() {
+                        log::warn!("change feed: chunk set {} left incomplete", dropped.set);
+                    }
+                }
+                self.open.push_back(OpenSet {
+                    set: chunk.set.to_string(),
+                    count: chunk.count,
+                    received: 0,
+                    text: String::new(),
+                });
+                self.open.len() - 1
+            }
+            None => {
+                log::warn!(
+                    "change feed: a chunk of set {} whose start was missed",
+                    chunk.set
+                );
+                return None;
+            }
+        };
+        let open = &mut self.open[at];
+        if chunk.index != open.received || chunk.count != open.count {
+            log::warn!("change feed: chunk set {} out of order; dropped", open.set);
+            self.open.remove(at);
+            return None;
+        }
+        open.text.push_str(chunk.piece);
+        open.received += 1;
+        if open.received < open.count {
+            return None;
+        }
+        self.open.remove(at).map(|open| open.text)
+    }
+
+    /// How many sets are begun and not complete.
+    pub fn open_sets(&self) -> usize {
+        self.open.len()
+    }
 }
 
 /// The changes of a batch payload (without its [`BATCH_PREFIX`]), in order; `None` when it
@@ -354,28 +517,158 @@ mod tests {
         assert_eq!((applied.version, &applied.goals), (2, &before.goals));
     }
 
-    #[test]
-    fn a_change_too_large_for_a_payload_goes_alone_in_the_old_form_without_its_row() {
+    /// The room with 100 goals of 500 characters, most of them several bytes long.
+    fn crowded() -> PairRoom {
         let mut big = room();
         big.goals = Goals::from_stored(
             (0..100)
                 .map(|id| Goal {
-                    id,
-                    content: "g".repeat(500),
-                    is_checked: false,
+                    id: 1_000 + id,
+                    content: format!(
+                        "{id:03}{}",
+                        "목표🎯é\"x".chars().cycle().take(497).collect::<String>()
+                    ),
+                    is_checked: id % 3 == 0,
                     order: id,
                 })
                 .collect(),
         );
+        big
+    }
+
+    /// The changes of `payloads` as a listener reads them, chunk sets put back together.
+    fn reassembled(payloads: &[String]) -> Vec<Change> {
+        let mut chunks = Reassembly::default();
+        let whole: Vec<String> = payloads
+            .iter()
+            .filter_map(|p| chunks.accept(p.clone()))
+            .collect();
+        assert_eq!(chunks.open_sets(), 0);
+        changes_of(&whole)
+    }
+
+    #[test]
+    fn a_change_too_large_for_a_payload_goes_alone_in_chunks_each_under_the_limit_and_comes_back_whole(
+    ) {
         let small = carried_change(&room(), false);
-        let large = carried_change(&big, true);
-        let payloads = batch_payloads(&[small.clone(), large.clone(), small.clone()]);
-        assert_eq!(payloads.len(), 3, "{payloads:?}");
-        assert_eq!(payloads[1], "abcdefgh:2:t=start,s");
-        let back = changes_of(&payloads);
-        assert_eq!(back[0], small);
-        assert_eq!(back[2], small);
-        assert_eq!((back[1].version, back[1].carried.is_none()), (2, true));
+        let large = carried_change(&crowded(), true);
+        let sent = [small.clone(), large.clone(), small.clone(), large.clone()];
+        let payloads = batch_payloads(&sent);
+        let whole = format!("{BATCH_PREFIX}[{}]", change_to_wire(&large));
+        assert!(whole.len() > 15 * MAX_PAYLOAD, "{} bytes", whole.len());
+        let chunks: Vec<&String> = payloads
+            .iter()
+            .filter(|p| p.starts_with(CHUNK_PREFIX))
+            .collect();
+        assert_eq!(payloads.len(), 2 + chunks.len(), "{payloads:?}");
+        assert!(payloads[0].starts_with(BATCH_PREFIX));
+        for payload in &payloads {
+            assert!(payload.len() < MAX_PAYLOAD, "{}", payload.len());
+        }
+        // Every chunk differs (PostgreSQL folds identical payloads of one transaction),
+        // the two sets included.
+        let distinct: std::collections::HashSet<&String> = chunks.iter().copied().collect();
+        assert_eq!(distinct.len(), chunks.len());
+        let sets: std::collections::HashSet<&str> =
+            chunks.iter().filter_map(|c| c.split(':').nth(1)).collect();
+        assert_eq!(sets.len(), 2, "{sets:?}");
+        // A chunk is no payload to read alone.
+        assert_eq!(crate::store::feed::parse(chunks[0]), None);
+        let back = reassembled(&payloads);
+        assert_eq!(back, sent);
+        let applied = back[1]
+            .carried
+            .as_ref()
+            .expect("the row")
+            .room(&room(), T0)
+            .expect("a room");
+        assert_eq!(applied.goals, crowded().goals);
+    }
+
+    #[test]
+    fn chunks_are_cut_between_characters() {
+        // Four-byte characters after one, two and three single bytes: every alignment.
+        for lead in 0..4 {
+            let whole = format!("{}{}", "a".repeat(lead), "🎯".repeat(5_000));
+            let chunks = chunk_payloads(&whole).expect("chunks");
+            assert!(chunks.len() >= 3, "{}", chunks.len());
+            let mut joined = String::new();
+            for (index, chunk) in chunks.iter().enumerate() {
+                assert!(chunk.len() < MAX_PAYLOAD, "{}", chunk.len());
+                let parts: Vec<&str> = chunk.splitn(5, ':').collect();
+                assert_eq!(parts[2], index.to_string());
+                assert_eq!(parts[3], chunks.len().to_string());
+                joined.push_str(parts[4]);
+            }
+            assert_eq!(joined, whole);
+            let mut back = Reassembly::default();
+            let out: Vec<String> = chunks.into_iter().filter_map(|c| back.accept(c)).collect();
+            assert_eq!(out, [whole]);
+        }
+        // More than the most chunks of one set: none.
+        assert_eq!(
+            chunk_payloads(&"x".repeat(MAX_PAYLOAD * (MAX_CHUNKS + 1))),
+            None
+        );
+    }
+
+    #[test]
+    fn a_chunk_set_left_incomplete_or_out_of_order_is_dropped_and_memory_stays_bounded() {
+        let large = carried_change(&crowded(), true);
+        let small = carried_change(&room(), false);
+        let whole = format!("{BATCH_PREFIX}[{}]", change_to_wire(&large));
+        let set = |name: &str| chunks_of_set(&whole, name).expect("chunks");
+        let one = set("00000000000000a1");
+        let count = one.len();
+        // A lost connection: its reassembly, and the set it held, are gone; the next
+        // connection drops the rest of that set, whose start it never saw.
+        let mut first = Reassembly::default();
+        for chunk in &one[..count / 2] {
+            assert_eq!(first.accept(chunk.clone()), None);
+        }
+        assert_eq!(first.open_sets(), 1);
+        let mut next = Reassembly::default();
+        for chunk in &one[count / 2..] {
+            assert_eq!(next.accept(chunk.clone()), None);
+        }
+        assert_eq!(next.open_sets(), 0);
+        // A missing chunk drops its set; the payloads around it still come through.
+        let mut gap = set("00000000000000b2");
+        gap.remove(2);
+        let plain = batch_payloads(std::slice::from_ref(&small));
+        let mut payloads = plain.clone();
+        payloads.extend(gap);
+        payloads.extend(plain.clone());
+        let mut chunks = Reassembly::default();
+        let out: Vec<String> = payloads
+            .into_iter()
+            .filter_map(|p| chunks.accept(p))
+            .collect();
+        assert_eq!(out, [plain.clone(), plain].concat());
+        assert_eq!(chunks.open_sets(), 0);
+        assert_eq!(changes_of(&out), [small.clone(), small]);
+        // Sets cut short pile up to the bound, the oldest dropped first.
+        let mut held = Reassembly::default();
+        for i in 0..MAX_OPEN_SETS + 3 {
+            let cut = set(&format!("{i:016x}"));
+            assert_eq!(held.accept(cut[0].clone()), None);
+            assert!(held.open_sets() <= MAX_OPEN_SETS);
+        }
+        assert_eq!(held.open_sets(), MAX_OPEN_SETS);
+        let oldest = set(&format!("{:016x}", 0));
+        assert_eq!(held.accept(oldest[1].clone()), None);
+        // A header this version cannot read, or one past the bounds, is dropped.
+        for bad in [
+            "k:".to_string(),
+            "k:ab:1:1:x".to_string(),
+            "k::0:1:x".to_string(),
+            format!("k:ab:0:{}:x", MAX_CHUNKS + 1),
+            "k:ab:x:2:x".to_string(),
+        ] {
+            assert_eq!(Reassembly::default().accept(bad.clone()), None, "{bad}");
+        }
+        // The whole set, in order, is read as its change.
+        assert_eq!(reassembled(&set("00000000000000c3")), [large]);
     }
 
     #[test]
