@@ -234,7 +234,11 @@ async fn a_stream_opened_or_closed_on_one_process_is_told_on_another_within_2_s(
     })
     .await;
     let late = (told.received_us - opened) / 1000;
-    record_timing("presence", late as f64 - 2000.0, "an arrival on another process");
+    record_timing(
+        "presence",
+        late as f64 - 2000.0,
+        "an arrival on another process",
+    );
     assert!(
         late <= within_ms,
         "told on A {late} ms after B's stream opened"
@@ -247,7 +251,11 @@ async fn a_stream_opened_or_closed_on_one_process_is_told_on_another_within_2_s(
     })
     .await;
     let late = (told.received_us - closed) / 1000;
-    record_timing("presence", late as f64 - 2000.0, "a leave on another process");
+    record_timing(
+        "presence",
+        late as f64 - 2000.0,
+        "a leave on another process",
+    );
     assert!(
         late <= within_ms,
         "told on A {late} ms after B's stream closed"
