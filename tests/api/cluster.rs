@@ -364,12 +364,12 @@ async fn a_get_on_any_process_right_after_a_change_through_another_shows_the_cha
     let timer = format!("/api/{code}/timer");
     let same_members =
         |members: Vec<String>| move |r: &Value| r["members"] == serde_json::json!(members);
-    let mut round = 0;
+    // Each turn of the loop ends one turn of the room: its round is `i` at the start.
     for i in 0..20_i64 {
         call(
             &a,
             "PATCH",
-            &format!("{room}/pair-swap?round={round}"),
+            &format!("{room}/pair-swap?round={i}"),
             Value::Null,
             204,
         )
@@ -421,9 +421,8 @@ async fn a_get_on_any_process_right_after_a_change_through_another_shows_the_cha
             204,
         )
         .await;
-        round += 1;
         members.rotate_left(1);
-        shows_at_once(others, &timer, "a next", |t| t["round"] == round).await;
+        shows_at_once(others, &timer, "a next", |t| t["round"] == i + 1).await;
         shows_at_once(
             others,
             &room,
