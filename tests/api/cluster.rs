@@ -284,24 +284,32 @@ async fn a_delete_through_one_process_closes_the_streams_on_the_others_and_is_40
     let deleted = a.send("DELETE", &format!("/api/pair-room/{code}")).await;
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
     let answered = now_us();
-    // At once, before any stream is read: 404 on every process, on every kind of path.
-    for server in [&b, &c, &a] {
-        for path in [
-            format!("/api/pair-room/{code}"),
-            format!("/api/{code}/timer"),
-            format!("/api/{code}/todos"),
-            format!("/api/{code}/connect"),
-        ] {
-            let res = server.send("GET", &path).await;
-            expect_error(res, StatusCode::NOT_FOUND, "room_not_found").await;
+    // At once, without waiting for any stream: 404 on every process, on every kind of
+    // path. The streams are watched meanwhile, so that each end is stamped when it comes.
+    let asked = async {
+        for server in [&b, &c, &a] {
+            for path in [
+                format!("/api/pair-room/{code}"),
+                format!("/api/{code}/timer"),
+                format!("/api/{code}/todos"),
+                format!("/api/{code}/connect"),
+            ] {
+                let res = server.send("GET", &path).await;
+                expect_error(res, StatusCode::NOT_FOUND, "room_not_found").await;
+            }
         }
-    }
-    for mut stream in streams {
+    };
+    let watched = join_all(streams.into_iter().map(|mut stream| async move {
         let close = stream.next_event(READ).await;
+        let ended = stream.ends_within(READ).await.then(now_us);
+        (close, ended)
+    }));
+    let ((), seen) = futures_util::future::join(asked, watched).await;
+    for (close, ended) in seen {
         assert_eq!(close.pair(), ("close".to_string(), "OK".to_string()));
         assert_across_in_time("the delete's close", close.received_us, answered);
-        assert!(stream.ends_within(READ).await);
-        assert_across_in_time("the end of a deleted room's stream", now_us(), answered);
+        let ended = ended.expect("the stream of a deleted room ends");
+        assert_across_in_time("the end of a deleted room's stream", ended, answered);
     }
 }
 
