@@ -8,7 +8,7 @@
 //!
 //! A room also remembers its latest time-up for a while ([`PairRoom::time_up_at`]): a
 //! swap that names no round and arrives within [`TIME_UP_SWAP_WINDOW_MS`] of a time-up,
-//! with nothing else changed in between, is the time-up's own swap as a page that swaps
+//! with nothing else changed in between (the goals and links included), is the time-up's own swap as a page that swaps
 //! roles itself sends it, and changes nothing (the time-up already swapped). A swap that
 //! names its round swaps only in that round. The mark is part of the stored row, so the
 //! rule holds across restarts and across processes that share one database.
@@ -410,9 +410,10 @@ impl PairRoom {
             Some(t) => (t.room, t.notices, t.turns),
             None => (self.clone(), Vec::new(), Vec::new()),
         };
-        // Goals and links are the room's board: a change to them tells only them, and is no
-        // change to the timer or the roles (the time-up's window for swaps stays open).
+        // Goals and links are the room's board: a change to them tells only them. It is a
+        // change to the room all the same, so it ends the time-up's window for swaps.
         if let Some(board) = room.apply_to_board(&command)? {
+            room.time_up_at = None;
             notices.push(board);
             return Ok(Some(Transition {
                 room,
@@ -746,7 +747,8 @@ mod tests {
     #[test]
     fn a_page_that_swaps_after_the_window_swaps() {
         let timed_up = just_timed_up(3000);
-        let at = T0 + 3000 + TIME_UP_SWAP_WINDOW_MS;
+        // The contract's window: 10 s after the time-up, the last instant included.
+        let at = T0 + 3000 + 10_000;
         assert_eq!(timed_up.apply(LEGACY_SWAP, at), Ok(None));
         let t = applied(&timed_up, LEGACY_SWAP, at + 1);
         assert_eq!(events(&t), ["state"]);
@@ -943,7 +945,7 @@ mod tests {
     }
 
     #[test]
-    fn a_goal_change_tells_only_the_goals_and_keeps_the_time_up_window() {
+    fn a_goal_change_tells_only_the_goals_and_ends_the_time_up_window() {
         let timed_up = just_timed_up(3000);
         let t = applied(
             &timed_up,
@@ -954,11 +956,35 @@ mod tests {
             T0 + 3100,
         );
         assert_eq!(events(&t), ["todos:1"]);
-        assert_eq!(t.room.time_up_at, timed_up.time_up_at);
-        assert_eq!(t.room.apply(LEGACY_SWAP, T0 + 3200), Ok(None));
+        assert_eq!(t.room.time_up_at, None);
+        let swapped = applied(&t.room, LEGACY_SWAP, T0 + 3200);
+        assert_eq!(events(&swapped), ["state"]);
+        assert_eq!(roles(&swapped.room), ("Nav", "Dri"));
         assert_eq!(
             t.room.apply(Command::ToggleGoal(8), T0),
             Err(CommandError::Goal(GoalError::NotFound(8)))
+        );
+        // A refused goal change changes nothing, and the window stays open.
+        assert!(timed_up.apply(Command::ToggleGoal(8), T0 + 3100).is_err());
+        assert_eq!(timed_up.apply(LEGACY_SWAP, T0 + 3200), Ok(None));
+    }
+
+    #[test]
+    fn a_link_or_category_change_ends_the_time_up_window() {
+        let timed_up = just_timed_up(3000);
+        let t = applied(
+            &timed_up,
+            Command::AddCategory {
+                id: "c1".into(),
+                name: "Docs".into(),
+            },
+            T0 + 3100,
+        );
+        assert_eq!(events(&t), ["links:0"]);
+        assert_eq!(t.room.time_up_at, None);
+        assert_eq!(
+            roles(&applied(&t.room, LEGACY_SWAP, T0 + 3200).room),
+            ("Nav", "Dri")
         );
     }
 

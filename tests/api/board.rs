@@ -120,9 +120,36 @@ async fn goals_are_added_last_with_random_ids_and_read_back_in_order() {
         "{ids:?}"
     );
     assert_eq!(ids.iter().collect::<HashSet<_>>().len(), 3);
+    // A hundred ids (a room's most goals): neither a counter nor a clock, by any stride.
+    let other = app.room(60_000).await;
+    let mut ids = Vec::new();
+    for n in 0..100 {
+        ids.push(add_todo(&app, &other, &format!("goal {n}")).await);
+    }
     assert!(
-        ids.windows(2).all(|w| (w[1] - w[0]).abs() > 1000),
+        ids.iter().all(|id| (1..(1_i64 << 53)).contains(id)),
         "{ids:?}"
+    );
+    assert_eq!(ids.iter().collect::<HashSet<_>>().len(), 100);
+    assert!(
+        !ids.windows(2).all(|w| w[0] < w[1]),
+        "ids counted up: {ids:?}"
+    );
+    assert!(
+        !ids.windows(2).all(|w| w[0] > w[1]),
+        "ids counted down: {ids:?}"
+    );
+    // The bits that differ from the first id, over all of them: random ids of 53 bits
+    // differ in nearly all 53; a counter or a clock only in its low bits.
+    let varying = ids.iter().fold(0_i64, |acc, id| acc | (id ^ ids[0]));
+    assert!(
+        varying.count_ones() >= 40,
+        "ids vary in {varying:#b} only: {ids:?}"
+    );
+    let high = (32..53).filter(|bit| varying & (1 << bit) != 0).count();
+    assert!(
+        high >= 15,
+        "ids vary in {high} of their bits 32 to 52: {ids:?}"
     );
 }
 
@@ -454,6 +481,68 @@ async fn links(app: &TestServer, code: &str, query: &str) -> Value {
     list
 }
 
+/// How long a link's page is watched for a request from the server: far longer than a
+/// request the server made while adding the link, or right after, would take to arrive
+/// over loopback.
+const NO_REQUEST_FOR: Duration = Duration::from_secs(1);
+
+#[tokio::test]
+async fn a_link_is_added_without_any_request_to_its_page() {
+    let app = TestServer::spawn().await;
+    let code = app.room(60_000).await;
+    // The pages the links name: a port on this machine that only this test listens on.
+    let page = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    page.set_nonblocking(true).expect("a non-blocking listener");
+    let port = page.local_addr().expect("its address").port();
+    let urls = [
+        (format!("http://127.0.0.1:{port}/page"), "127.0.0.1"),
+        (format!("https://127.0.0.1:{port}/x"), "127.0.0.1"),
+        (format!("http://localhost:{port}/og"), "localhost"),
+    ];
+    for (url, host) in &urls {
+        let link = add_link(&app, &code, url, None).await;
+        assert_eq!(
+            link,
+            json!({"id": link["id"], "url": url, "headTitle": host, "openGraphTitle": "",
+                   "description": "", "image": "", "categoryName": null})
+        );
+    }
+    let end = std::time::Instant::now() + NO_REQUEST_FOR;
+    while std::time::Instant::now() < end {
+        match page.accept() {
+            Ok((_, from)) => panic!("the server made a request to a link's page (from {from})"),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) => panic!("the listener failed: {e}"),
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // And the list still shows what was added, with nothing filled in since.
+    let list = links(&app, &code, "").await;
+    for (link, (url, host)) in list
+        .as_array()
+        .expect("a list")
+        .iter()
+        .zip(urls.iter().rev())
+    {
+        assert_eq!(
+            (
+                &link["url"],
+                &link["headTitle"],
+                &link["openGraphTitle"],
+                &link["description"],
+                &link["image"]
+            ),
+            (
+                &json!(url),
+                &json!(host),
+                &json!(""),
+                &json!(""),
+                &json!("")
+            )
+        );
+    }
+}
+
 #[tokio::test]
 async fn links_come_newest_first_with_their_host_and_category_and_lose_a_deleted_category() {
     let app = TestServer::spawn().await;
@@ -690,15 +779,28 @@ async fn a_room_holds_thirty_categories_and_a_hundred_links() {
 async fn every_link_or_category_change_tells_every_stream_the_whole_list() {
     let app = TestServer::spawn().await;
     let code = app.room(60_000).await;
-    let mut stream = app.connect(&code).await.every_event();
+    let mut streams = [
+        app.connect(&code).await.every_event(),
+        app.connect(&code).await.every_event(),
+    ];
     let docs = add_category(&app, &code, "Docs").await;
-    assert_eq!(next_named(&mut stream, "links").await, json!([]));
-    add_link(&app, &code, "https://docs.rs", Some(&docs)).await;
-    let list = next_named(&mut stream, "links").await;
-    assert_eq!(
-        (list[0]["url"].clone(), list[0]["categoryName"].clone()),
-        (json!("https://docs.rs"), json!("Docs"))
-    );
+    for stream in &mut streams {
+        assert_eq!(next_named(stream, "links").await, json!([]));
+    }
+    let first = add_link(&app, &code, "https://docs.rs", Some(&docs)).await;
+    let second = add_link(&app, &code, "https://crates.io", Some(&docs)).await;
+    for stream in &mut streams {
+        let list = next_named(stream, "links").await;
+        assert_eq!(
+            (list[0]["url"].clone(), list[0]["categoryName"].clone()),
+            (json!("https://docs.rs"), json!("Docs"))
+        );
+        let list = next_named(stream, "links").await;
+        assert_eq!(
+            urls_and_categories(&list),
+            [("https://crates.io", "Docs"), ("https://docs.rs", "Docs")]
+        );
+    }
     call(
         &app,
         "PATCH",
@@ -706,10 +808,57 @@ async fn every_link_or_category_change_tells_every_stream_the_whole_list() {
         Some(json!({"categoryId": docs, "updatedCategoryName": "Rust"})),
     )
     .await;
-    assert_eq!(
-        next_named(&mut stream, "links").await[0]["categoryName"],
-        "Rust"
-    );
+    for stream in &mut streams {
+        let list = next_named(stream, "links").await;
+        assert_eq!(
+            urls_and_categories(&list),
+            [("https://crates.io", "Rust"), ("https://docs.rs", "Rust")]
+        );
+    }
+    // A link deleted: the list without it.
+    let (status, body) = call(
+        &app,
+        "DELETE",
+        &format!("/api/{code}/reference-link/{}", first["id"]),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    for stream in &mut streams {
+        let list = next_named(stream, "links").await;
+        assert_eq!(urls_and_categories(&list), [("https://crates.io", "Rust")]);
+    }
+    // Its category deleted: the link stays, without a category.
+    let (status, body) = call(
+        &app,
+        "DELETE",
+        &format!("/api/{code}/category/{docs}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    for stream in &mut streams {
+        let list = next_named(stream, "links").await;
+        assert_eq!(list.as_array().map(Vec::len), Some(1), "{list}");
+        assert_eq!(
+            (&list[0]["id"], &list[0]["categoryName"]),
+            (&second["id"], &Value::Null)
+        );
+    }
+}
+
+/// `(url, categoryName)` of each link of a `links` list (`""` for no category).
+fn urls_and_categories(list: &Value) -> Vec<(&str, &str)> {
+    list.as_array()
+        .expect("a list")
+        .iter()
+        .map(|l| {
+            (
+                l["url"].as_str().unwrap_or(""),
+                l["categoryName"].as_str().unwrap_or(""),
+            )
+        })
+        .collect()
 }
 
 #[tokio::test]
@@ -778,6 +927,25 @@ async fn a_goal_changed_through_one_process_reaches_the_streams_of_the_others() 
     }
     for server in [&a, &b, &c] {
         assert_eq!(todos(server, &code).await[0]["isChecked"], true);
+    }
+    // A link added through B reaches every process's streams as `links` in time too.
+    let added = crate::expect::now_us();
+    add_link(&b, &code, "https://docs.rs", None).await;
+    for stream in &mut streams {
+        let frame = loop {
+            let frame = stream.next_event(WAIT).await;
+            if frame.event.as_deref() == Some("links") {
+                break frame;
+            }
+        };
+        assert_eq!(frame.json()[0]["url"], "https://docs.rs");
+        crate::expect::assert_within(
+            "across",
+            "a link added through another process",
+            frame.received_us,
+            added / 1000,
+            crate::expect::ACROSS_MS,
+        );
     }
 }
 

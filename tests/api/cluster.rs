@@ -274,25 +274,249 @@ async fn a_delete_through_one_process_closes_the_streams_on_the_others_and_is_40
         return;
     };
     let code = a.room(60_000).await;
-    let mut on_a = opened(&a, &code).await;
-    let (status, _) = b.get_json(&format!("/api/pair-room/{code}")).await;
-    assert_eq!(status, StatusCode::OK);
-    let deleted = c.send("DELETE", &format!("/api/pair-room/{code}")).await;
+    // The room is live on B and C: read there, and a stream open on each.
+    let mut streams = Vec::new();
+    for server in [&b, &c] {
+        let (status, _) = server.get_json(&format!("/api/pair-room/{code}")).await;
+        assert_eq!(status, StatusCode::OK);
+        streams.push(opened(server, &code).await);
+    }
+    let deleted = a.send("DELETE", &format!("/api/pair-room/{code}")).await;
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
     let answered = now_us();
-    let close = on_a.next_event(READ).await;
-    assert_eq!(close.pair(), ("close".to_string(), "OK".to_string()));
-    assert_across_in_time("the delete's close", close.received_us, answered);
-    assert!(on_a.ends_within(READ).await);
-    let ended = now_us();
-    assert_across_in_time("the end of a deleted room's stream", ended, answered);
-    for server in [&a, &b, &c] {
-        let (status, body) = server.get_json(&format!("/api/pair-room/{code}")).await;
-        assert_eq!(
-            (status, body["error"].as_str()),
-            (StatusCode::NOT_FOUND, Some("room_not_found"))
+    // At once, without waiting for any stream: 404 on every process, on every kind of
+    // path. The streams are watched meanwhile, so that each end is stamped when it comes.
+    let asked = async {
+        for server in [&b, &c, &a] {
+            for path in [
+                format!("/api/pair-room/{code}"),
+                format!("/api/{code}/timer"),
+                format!("/api/{code}/todos"),
+                format!("/api/{code}/connect"),
+            ] {
+                let res = server.send("GET", &path).await;
+                expect_error(res, StatusCode::NOT_FOUND, "room_not_found").await;
+            }
+        }
+    };
+    let watched = join_all(streams.into_iter().map(|mut stream| async move {
+        let close = stream.next_event(READ).await;
+        let ended = stream.ends_within(READ).await.then(now_us);
+        (close, ended)
+    }));
+    let ((), seen) = futures_util::future::join(asked, watched).await;
+    for (close, ended) in seen {
+        assert_eq!(close.pair(), ("close".to_string(), "OK".to_string()));
+        assert_across_in_time("the delete's close", close.received_us, answered);
+        let ended = ended.expect("the stream of a deleted room ends");
+        assert_across_in_time("the end of a deleted room's stream", ended, answered);
+    }
+}
+
+/// `METHOD path` through `server` with the JSON `body` (none for `null`), which must be answered `expected`;
+/// the answer's JSON.
+async fn call(server: &TestServer, method: &str, path: &str, body: Value, expected: u16) -> Value {
+    let mut req = server
+        .client
+        .request(method.parse().expect("a method"), server.url(path));
+    if !body.is_null() {
+        req = req.json(&body);
+    }
+    let res = req.send().await.expect("an answer");
+    let status = res.status().as_u16();
+    let answer = res.json().await.unwrap_or(Value::Null);
+    assert_eq!(status, expected, "{method} {path}: {answer}");
+    answer
+}
+
+/// `GET path` on B and C, right after a change through A: each must already show it.
+async fn shows_at_once(
+    others: [&TestServer; 2],
+    path: &str,
+    what: &str,
+    shows: impl Fn(&Value) -> bool,
+) {
+    for server in others {
+        let (status, body) = server.get_json(path).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+        assert!(
+            shows(&body),
+            "{what}: {path} on {} answered {body}",
+            server.base
         );
     }
+}
+
+#[tokio::test]
+async fn a_get_on_any_process_right_after_a_change_through_another_shows_the_change() {
+    let Some((a, b, c)) = three(
+        "cluster::a_get_on_any_process_right_after_a_change_through_another_shows_the_change",
+        &[],
+    )
+    .await
+    else {
+        return;
+    };
+    let mut members: Vec<String> = ["Ann", "Bob", "Cy"].map(String::from).to_vec();
+    let code = a
+        .create_room(serde_json::json!({"members": members, "timerDuration": 60_000}))
+        .await;
+    // The room is live on B and C, each with a stream (never read here).
+    let mut _streams = Vec::new();
+    for server in [&b, &c] {
+        server.get_json(&format!("/api/pair-room/{code}")).await;
+        _streams.push(server.connect(&code).await);
+    }
+    let others = [&b, &c];
+    let room = format!("/api/pair-room/{code}");
+    let timer = format!("/api/{code}/timer");
+    let same_members =
+        |members: Vec<String>| move |r: &Value| r["members"] == serde_json::json!(members);
+    // Each turn of the loop ends one turn of the room: its round is `i` at the start.
+    for i in 0..20_i64 {
+        call(
+            &a,
+            "PATCH",
+            &format!("{room}/pair-swap?round={i}"),
+            Value::Null,
+            204,
+        )
+        .await;
+        members.rotate_left(1);
+        shows_at_once(others, &room, "a swap", same_members(members.clone())).await;
+
+        let duration = 60_000 + i * 1000;
+        call(
+            &a,
+            "PATCH",
+            &timer,
+            serde_json::json!({"duration": duration}),
+            204,
+        )
+        .await;
+        shows_at_once(others, &timer, "a duration", |t| t["duration"] == duration).await;
+
+        let length = 60_000 + i;
+        call(
+            &a,
+            "PATCH",
+            &format!("{room}/settings"),
+            serde_json::json!({"breakDuration": length}),
+            204,
+        )
+        .await;
+        shows_at_once(others, &room, "the settings", |r| {
+            r["settings"]["breakDuration"] == length
+        })
+        .await;
+
+        members.reverse();
+        call(
+            &a,
+            "PUT",
+            &format!("{room}/members"),
+            serde_json::json!({"members": members}),
+            204,
+        )
+        .await;
+        shows_at_once(others, &room, "a new order", same_members(members.clone())).await;
+
+        call(
+            &a,
+            "PATCH",
+            &format!("/api/{code}/timer/next"),
+            Value::Null,
+            204,
+        )
+        .await;
+        members.rotate_left(1);
+        shows_at_once(others, &timer, "a next", |t| t["round"] == i + 1).await;
+        shows_at_once(
+            others,
+            &room,
+            "a next's order",
+            same_members(members.clone()),
+        )
+        .await;
+
+        let goal = call(
+            &a,
+            "POST",
+            &format!("/api/{code}/todos"),
+            serde_json::json!({"content": format!("goal {i}")}),
+            201,
+        )
+        .await;
+        let id = goal["id"].as_i64().expect("a goal id");
+        let the_goal = |list: &Value| -> Option<Value> {
+            list.as_array()?.iter().find(|g| g["id"] == id).cloned()
+        };
+        shows_at_once(others, &format!("/api/{code}/todos"), "a new goal", |l| {
+            the_goal(l).is_some()
+        })
+        .await;
+        call(
+            &a,
+            "PATCH",
+            &format!("/api/todos/{id}/checked"),
+            Value::Null,
+            204,
+        )
+        .await;
+        shows_at_once(
+            others,
+            &format!("/api/{code}/todos"),
+            "a checked goal",
+            |l| the_goal(l).is_some_and(|g| g["isChecked"] == true),
+        )
+        .await;
+
+        let value = format!("topic {i}");
+        call(
+            &a,
+            "POST",
+            &format!("/api/{code}/category"),
+            serde_json::json!({"value": value}),
+            201,
+        )
+        .await;
+        shows_at_once(
+            others,
+            &format!("/api/{code}/category"),
+            "a category",
+            |l| {
+                l.as_array()
+                    .is_some_and(|l| l.iter().any(|c| c["value"] == value))
+            },
+        )
+        .await;
+
+        let url = format!("https://example.test/{i}");
+        call(
+            &a,
+            "POST",
+            &format!("/api/{code}/reference-link"),
+            serde_json::json!({"url": url, "categoryId": null}),
+            201,
+        )
+        .await;
+        shows_at_once(
+            others,
+            &format!("/api/{code}/reference-link"),
+            "a link",
+            |l| l[0]["url"] == url,
+        )
+        .await;
+    }
+    call(
+        &a,
+        "PATCH",
+        &format!("{room}/status"),
+        serde_json::json!({"status": "COMPLETED"}),
+        204,
+    )
+    .await;
+    shows_at_once(others, &room, "the status", |r| r["status"] == "COMPLETED").await;
 }
 
 /// The grace every process is given in the pause-when-empty tests.
@@ -332,7 +556,7 @@ async fn an_empty_room_pauses_only_once_no_process_has_held_a_stream_for_the_gra
     drop(on_c);
     // The pause, from the server's own numbers: at the grace after the close, and no later
     // than a change takes to cross processes.
-    let paused_at = b.paused_at(&code, deadline, READ).await;
+    let paused_at = b.paused_at(&code, deadline, READ, ACROSS_MS).await;
     assert_within(
         "pause",
         "the pause of a room whose last stream, on another process, closed",
@@ -407,6 +631,7 @@ async fn a_live_process_keeps_counting_a_killed_one_stops_and_its_clients_contin
             &code,
             deadline,
             Duration::from_millis((DEAD_STOPS_COUNTING_MS + GRACE_MS) as u64 + 5000),
+            ACROSS_MS,
         )
         .await;
     let due = closed.max(killed + DEAD_STOPS_COUNTING_MS) + GRACE_MS;
@@ -512,4 +737,94 @@ async fn the_cluster_listing_counts_every_process_streams_and_running_rooms() {
     assert_eq!(codes, expected);
     assert!(!codes.contains(&quiet.as_str()));
     assert_eq!(listing["total"], 2);
+}
+
+#[tokio::test]
+async fn the_cluster_listing_pages_as_rooms_does_and_rooms_stays_this_process_s() {
+    let Some((a, b, c)) = three(
+        "cluster::the_cluster_listing_pages_as_rooms_does_and_rooms_stays_this_process_s",
+        &[],
+    )
+    .await
+    else {
+        return;
+    };
+    let mut codes = Vec::new();
+    for _ in 0..5 {
+        codes.push(a.room(60_000).await);
+    }
+    codes.sort();
+    // Streams: the first two on A, the third on B, the last two on C.
+    let mut streams = Vec::new();
+    for (code, server) in codes.iter().zip([&a, &a, &b, &c, &c]) {
+        streams.push(opened(server, code).await);
+    }
+    let listing = eventually(Duration::from_secs(10), || async {
+        let (status, body) = b.admin_json("/rooms?scope=cluster").await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let counted: Vec<Value> = body["rooms"]
+            .as_array()
+            .map(|rooms| rooms.iter().map(|r| r["subscribers"].clone()).collect())
+            .unwrap_or_default();
+        (counted == vec![Value::from(1); 5]).then_some(body)
+    })
+    .await;
+    assert_eq!(listing["total"], 5);
+    // Paged as `/rooms` is: sorted by code, `limit` and `offset`, `total` counting all.
+    let (status, page) = c.admin_json("/rooms?scope=cluster&limit=2&offset=1").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(page["total"], 5);
+    let rooms = page["rooms"].as_array().expect("rooms");
+    let paged: Vec<&str> = rooms
+        .iter()
+        .filter_map(|r| r["accessCode"].as_str())
+        .collect();
+    assert_eq!(paged, [codes[1].as_str(), codes[2].as_str()]);
+    for room in rooms {
+        assert_eq!(
+            (&room["navigator"], &room["driver"]),
+            (&Value::from("Ann"), &Value::from("Bob")),
+            "{room}"
+        );
+        assert_eq!(room["subscribers"], 1, "{room}");
+        let timer = &room["timer"];
+        assert_eq!(
+            (
+                &timer["state"],
+                &timer["duration"],
+                &timer["remainingTime"],
+                &timer["deadlineAt"],
+                &timer["round"]
+            ),
+            (
+                &Value::from("idle"),
+                &Value::from(60_000),
+                &Value::from(60_000),
+                &Value::Null,
+                &Value::from(0)
+            ),
+            "{room}"
+        );
+        assert!(timer["serverTime"].is_i64(), "{room}");
+    }
+    let (_, past) = c.admin_json("/rooms?scope=cluster&offset=5").await;
+    assert_eq!(
+        (
+            past["rooms"].as_array().map(Vec::len),
+            past["total"].as_i64()
+        ),
+        (Some(0), Some(5))
+    );
+    for bad in ["limit=0", "limit=1001", "offset=-1", "limit=x"] {
+        let res = c
+            .client
+            .get(c.url(&format!("/rooms?scope=cluster&{bad}")))
+            .bearer_auth(crate::helpers::ADMIN_TOKEN)
+            .send()
+            .await
+            .expect("an answer");
+        expect_error(res, StatusCode::BAD_REQUEST, "invalid_request").await;
+    }
+    // Without `scope`, each process lists its own live rooms: C holds the last two only.
+    assert_eq!(c.live_codes().await, codes[3..]);
 }

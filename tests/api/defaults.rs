@@ -123,7 +123,8 @@ async fn paused_at_about(app: &TestServer, code: &str, deadline: i64, due: i64) 
         "running",
         "paused before the grace"
     );
-    app.paused_at(code, deadline, Duration::from_secs(5)).await
+    app.paused_at(code, deadline, Duration::from_secs(5), WRITTEN_LATE_MS)
+        .await
 }
 
 /// About a minute and a quarter: the default grace is a minute, and `never` can only be

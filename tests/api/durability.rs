@@ -46,11 +46,19 @@ async fn a_paused_room_comes_back_exactly_after_a_crash() {
             json!({"navigator": "Ann", "driver": "Bob", "timerDuration": 60000, "missionUrl": "m"}),
         )
         .await;
-    app.patch(&format!("/api/pair-room/{code}/pair-swap")).await;
-    app.patch(&format!("/api/{code}/timer/start")).await;
+    // A turn ended (round 1), then a swap: roles and round both differ from a new room's.
+    for path in [
+        format!("/api/{code}/timer/next"),
+        format!("/api/pair-room/{code}/pair-swap?round=1"),
+        format!("/api/{code}/timer/start"),
+    ] {
+        assert_eq!(app.patch(&path).await, StatusCode::NO_CONTENT, "{path}");
+    }
     tokio::time::sleep(Duration::from_millis(150)).await;
-    app.patch(&format!("/api/{code}/timer/stop")).await;
+    let stop = format!("/api/{code}/timer/stop");
+    assert_eq!(app.patch(&stop).await, StatusCode::NO_CONTENT);
     let (_, before) = app.get_json(&format!("/api/pair-room/{code}")).await;
+    assert_eq!(before["timer"]["round"], 1);
 
     app.crash_and_restart();
 
@@ -176,7 +184,9 @@ async fn pause_when_empty_counts_from_the_servers_start_after_a_restart() {
     let restarting = now_ms();
     app.restart();
     let restarted = now_ms();
-    let paused_at = app.paused_at(&code, deadline, Duration::from_secs(5)).await;
+    let paused_at = app
+        .paused_at(&code, deadline, Duration::from_secs(5), WRITTEN_LATE_MS)
+        .await;
     let grace = GRACE.as_millis() as i64;
     assert!(
         paused_at >= restarting + grace,

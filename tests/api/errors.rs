@@ -95,6 +95,28 @@ async fn a_405_names_the_methods_the_path_answers() {
         ("PUT", format!("/api/{code}/timer/start"), &["PATCH"]),
         ("GET", "/api/pair-room".to_string(), &["POST"]),
         ("POST", "/healthz".to_string(), &["GET", "HEAD"]),
+        (
+            "DELETE",
+            format!("/api/{code}/todos"),
+            &["GET", "HEAD", "POST"],
+        ),
+        ("GET", format!("/api/{code}/timer/next"), &["PATCH"]),
+        (
+            "POST",
+            format!("/api/pair-room/{code}/history"),
+            &["GET", "HEAD"],
+        ),
+        (
+            "DELETE",
+            format!("/api/{code}/category"),
+            &["GET", "HEAD", "POST", "PATCH"],
+        ),
+        (
+            "PUT",
+            format!("/api/{code}/reference-link"),
+            &["GET", "HEAD", "POST"],
+        ),
+        ("POST", "/api/sign-in/check".to_string(), &["GET", "HEAD"]),
     ] {
         let res = app.send(method, &path).await;
         assert_eq!(allowed(&res), set(methods), "{method} {path}");
@@ -121,6 +143,11 @@ async fn every_get_route_answers_head_alike_without_a_body() {
         format!("/p/{code}"),
         "/p/NoSuchRoom000000".to_string(),
         "/api/pair-room/NoSuchRoom000000".to_string(),
+        format!("/api/pair-room/{code}/history"),
+        format!("/api/{code}/todos"),
+        format!("/api/{code}/category"),
+        format!("/api/{code}/reference-link"),
+        "/api/sign-in/check".to_string(),
     ] {
         let ask = |method: &str| {
             app.client
@@ -356,13 +383,24 @@ async fn odd_paths_get_a_json_404_and_never_a_5xx() {
     // Raw bytes that are not UTF-8 at all in the request line.
     let status = raw_status(&app, b"GET /api/\xff\xfe/timer HTTP/1.1\r\nHost: x\r\n\r\n");
     assert!(
-        status.contains(" 400") || status.contains(" 404"),
+        status.starts_with("HTTP/1.1 400 ") || status.starts_with("HTTP/1.1 404 "),
         "{status}"
     );
-    // A request head over the size limit may be refused by the HTTP layer, never with a 5xx.
+    // A head that cannot be parsed (over the size limit, or not HTTP at all) may get only a
+    // bare 400 or 431 from the HTTP layer, or a closed connection: never anything else.
     let huge = format!("GET /{} HTTP/1.1\r\nHost: x\r\n\r\n", "a".repeat(200_000));
-    let status = raw_status(&app, huge.as_bytes());
-    assert!(!status.contains(" 5"), "{status}");
+    for (what, head) in [
+        ("a head over the size limit", huge.as_bytes()),
+        ("a head that is not HTTP", &b"GARBAGE\r\n\r\n"[..]),
+    ] {
+        let status = raw_status(&app, head);
+        assert!(
+            status.is_empty()
+                || status.starts_with("HTTP/1.1 400 ")
+                || status.starts_with("HTTP/1.1 431 "),
+            "{what}: {status:?}"
+        );
+    }
     assert_eq!(app.get_json("/healthz").await.0, StatusCode::OK);
 }
 

@@ -263,7 +263,21 @@ async fn every_stream_of_a_room_gets_the_same_events() {
             );
         }
     }
-    assert_eq!(seen[0][2].1, "1000");
+    // The same events, in the same order, with the same data on both streams.
+    assert_eq!(seen[0], seen[1]);
+    let names: Vec<&str> = seen[0].iter().map(|(e, _)| e.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "timer",
+            "state",
+            "remaining-time",
+            "remaining-time",
+            "timer",
+            "remaining-time",
+            "state"
+        ]
+    );
 }
 
 #[tokio::test]
@@ -333,7 +347,7 @@ async fn a_running_timer_pauses_after_the_grace_once_its_last_stream_closed() {
     assert_eq!(app.timer(&code).await["state"], "running");
     let closed = now_ms();
     drop(stream);
-    let paused_at = app.paused_at(&code, deadline, WAIT).await;
+    let paused_at = app.paused_at(&code, deadline, WAIT, WRITTEN_LATE_MS).await;
     assert_paused_on_time(
         "the pause after the last stream closed",
         paused_at,
@@ -351,7 +365,7 @@ async fn the_grace_counts_from_the_start_when_nobody_watches() {
     let deadline = deadline_of(&app, &code).await;
     let started = deadline - 60000;
     // Paused as if stopped at the end of the grace, counted from the start.
-    let paused_at = app.paused_at(&code, deadline, WAIT).await;
+    let paused_at = app.paused_at(&code, deadline, WAIT, WRITTEN_LATE_MS).await;
     assert_paused_on_time("the pause after the start", paused_at, started, GRACE);
 }
 
@@ -361,7 +375,7 @@ async fn an_automatic_pause_keeps_the_exact_remaining_millisecond() {
     let code = app.room(60000).await;
     app.patch(&format!("/api/{code}/timer/start")).await;
     let deadline = deadline_of(&app, &code).await;
-    app.paused_at(&code, deadline, WAIT).await;
+    app.paused_at(&code, deadline, WAIT, WRITTEN_LATE_MS).await;
     let paused = app.timer(&code).await;
     assert_eq!(paused["deadlineAt"], Value::Null);
     let remaining = paused["remainingTime"].as_i64().expect("ms");
@@ -408,7 +422,7 @@ async fn the_grace_starts_again_when_another_stream_comes_and_goes() {
     tokio::time::sleep(GRACE / 2).await;
     let second_closed = now_ms();
     drop(second);
-    let paused_at = app.paused_at(&code, deadline, WAIT).await;
+    let paused_at = app.paused_at(&code, deadline, WAIT, WRITTEN_LATE_MS).await;
     assert_paused_on_time(
         "the pause after the second stream closed",
         paused_at,

@@ -29,15 +29,13 @@ pub const LOADED_MACHINE_MS: i64 = 40;
 /// How late a tick may reach the suite. Early is never allowed.
 pub const TIMER_LATE_MS: i64 = CONTRACT_FEW_MS + LOADED_MACHINE_MS;
 
-/// What a timed event that waits on the database may take more than a tick: a time-up is
-/// committed before it is told (its `timer: stop` follows the final tick), and an automatic
-/// pause first reads, on PostgreSQL, whether another process holds a stream. The contract's
-/// "a few ms" is said of ticks only. Measured here: time-ups at most 21 ms, pauses at most
-/// 31 ms late, on PostgreSQL, the suite alone.
-pub const DATABASE_MS: i64 = 30;
-
-/// How late a time-up's `timer: stop`, or an automatic pause, may be.
-pub const WRITTEN_LATE_MS: i64 = TIMER_LATE_MS + DATABASE_MS;
+/// How late a time-up's `timer: stop`, or an automatic pause, may be: as a tick. The time-up
+/// is committed before it is told, and a pause first reads (on PostgreSQL) whether another
+/// process holds a stream, but the contract gives neither more than "a few ms": the stop
+/// follows the final tick, which is held to that, and a pause is "as if `stop` had been
+/// requested" at its instant. Measured here, the suite alone on PostgreSQL: time-ups at most
+/// 21 ms, pauses at most 31 ms late, inside the allowance.
+pub const WRITTEN_LATE_MS: i64 = TIMER_LATE_MS;
 
 /// The contract: a change committed through one process reaches the streams on every other
 /// process within 100 ms (loopback).
@@ -142,14 +140,15 @@ pub fn assert_across_in_time(what: &str, seen_us: i64, answered_us: i64) {
 }
 
 /// Asserts that `gap_us` between two writes on a stream is at most `heartbeat` (the
-/// contract's "most ms between two writes") plus [`TIMER_LATE_MS`].
+/// contract's "most ms between two writes", with no "few ms" beside it) plus
+/// [`LOADED_MACHINE_MS`].
 pub fn assert_heartbeat_gap(what: &str, gap_us: i64, heartbeat: Duration) {
     let late = gap_us as f64 / 1000.0 - heartbeat.as_millis() as f64;
     record_timing("heartbeat", late, what);
     assert!(
-        late <= TIMER_LATE_MS as f64,
+        late <= LOADED_MACHINE_MS as f64,
         "{what}: {:.1} ms between two writes, the heartbeat is {heartbeat:?} (the bound is \
-         {TIMER_LATE_MS} ms more)",
+         {LOADED_MACHINE_MS} ms more)",
         gap_us as f64 / 1000.0
     );
 }

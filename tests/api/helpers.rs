@@ -510,17 +510,40 @@ impl TestServer {
     /// Waits (at most `within`) until the room's timer, which ran toward `deadline` (epoch
     /// ms), is paused; the instant (epoch ms) it paused at, from the server's own numbers: a
     /// pause keeps `remainingTime = deadline − the instant of the pause`, to the millisecond.
-    /// Panics if the timer is seen in any state but running or paused.
-    pub async fn paused_at(&self, code: &str, deadline: i64, within: Duration) -> i64 {
-        eventually(within, || async {
+    /// Those numbers must also be when the pause was seen: a `GET` asked more than `late_ms`
+    /// after that instant that still found the timer running fails. Panics if the timer is
+    /// seen in any state but running or paused.
+    pub async fn paused_at(
+        &self,
+        code: &str,
+        deadline: i64,
+        within: Duration,
+        late_ms: i64,
+    ) -> i64 {
+        let start = std::time::Instant::now();
+        let mut last_running = None;
+        loop {
+            let asked = now_ms();
             let timer = self.timer(code).await;
             match timer["state"].as_str() {
-                Some("running") => None,
-                Some("paused") => Some(deadline - timer["remainingTime"].as_i64().expect("ms")),
+                Some("running") => last_running = Some(asked),
+                Some("paused") => {
+                    let paused = deadline - timer["remainingTime"].as_i64().expect("ms");
+                    if let Some(asked) = last_running {
+                        assert!(
+                            asked <= paused + late_ms,
+                            "a GET asked {} ms after the pause's own instant still found the \
+                             timer running (the bound is {late_ms} ms)",
+                            asked - paused
+                        );
+                    }
+                    return paused;
+                }
                 _ => panic!("the timer is neither running nor paused: {timer}"),
             }
-        })
-        .await
+            assert!(start.elapsed() < within, "not paused within {within:?}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     /// `GET /metrics`, read as a scraper reads it (see [`exposition`]).

@@ -78,6 +78,83 @@ async fn https_offers_http2_and_http1_1_by_alpn() {
 }
 
 #[tokio::test]
+async fn https_speaks_tls_1_2_and_1_3_and_refuses_older_versions() {
+    let (app, cert) = TestServer::spawn_https(&[]).await;
+    for (version, name) in [
+        (&rustls::version::TLS12, rustls::ProtocolVersion::TLSv1_2),
+        (&rustls::version::TLS13, rustls::ProtocolVersion::TLSv1_3),
+    ] {
+        let mut client =
+            HttpsClient::connect_with_versions(&app.base, &cert, &[H2, HTTP_1_1], &[version]).await;
+        assert_eq!(client.tls_version, Some(name));
+        let (status, _, body) = client.call("GET", "/healthz", None).await;
+        assert_eq!(
+            (status, &body["status"]),
+            (StatusCode::OK, &serde_json::json!("ok")),
+            "{name:?}"
+        );
+    }
+    // The same hand-made hello offering TLS 1.2 is answered with a ServerHello of TLS 1.2
+    // (so the refusals below are of the version, not of the hello)...
+    let answer = hello_answer(&app.base, [3, 3]);
+    assert!(answer.len() >= 11, "{answer:02x?}");
+    assert_eq!(
+        (answer[0], answer[5], &answer[9..11]),
+        (0x16, 2, &[3_u8, 3][..]),
+        "{answer:02x?}"
+    );
+    // ...and one that offers TLS 1.1 at most (or 1.0) gets no ServerHello: an alert, or
+    // the connection closed.
+    for offered in [[3_u8, 2], [3, 1]] {
+        let answer = hello_answer(&app.base, offered);
+        assert!(
+            answer.is_empty() || answer[0] == 0x15,
+            "TLS {offered:?} was answered {answer:02x?}"
+        );
+    }
+}
+
+/// Sends a ClientHello that offers TLS `version` at most (`[3, 2]` is TLS 1.1), with
+/// ECDHE-ECDSA suites of both kinds (CBC for TLS 1.0 and 1.1, GCM for 1.2: the test
+/// certificate's key is ECDSA) and the extensions each version wants, and returns the first
+/// bytes the server answers (empty if it closed the connection): `0x16` is a handshake
+/// record (its ServerHello), `0x15` an alert.
+fn hello_answer(base: &str, version: [u8; 2]) -> Vec<u8> {
+    use std::io::Read;
+    let addr = base.trim_start_matches("https://");
+    let mut body = Vec::new();
+    body.extend_from_slice(&version);
+    body.extend_from_slice(&[7; 32]); // random
+    body.push(0); // no session id
+    let suites: [u8; 10] = [0xc0, 0x2b, 0xc0, 0x09, 0xc0, 0x0a, 0xc0, 0x13, 0x00, 0x2f];
+    body.extend_from_slice(&(suites.len() as u16).to_be_bytes());
+    body.extend_from_slice(&suites);
+    body.extend_from_slice(&[1, 0]); // compression: null
+    let extensions: [u8; 27] = [
+        0x00, 0x0a, 0x00, 0x04, 0x00, 0x02, 0x00, 0x17, // supported groups: P-256
+        0x00, 0x0b, 0x00, 0x02, 0x01, 0x00, // EC point formats: uncompressed
+        0x00, 0x0d, 0x00, 0x04, 0x00, 0x02, 0x04, 0x03, // signatures: ECDSA P-256 SHA-256
+        0xff, 0x01, 0x00, 0x01, 0x00, // renegotiation info: none yet
+    ];
+    body.extend_from_slice(&(extensions.len() as u16).to_be_bytes());
+    body.extend_from_slice(&extensions);
+    let mut handshake = vec![1, 0];
+    handshake.extend_from_slice(&(body.len() as u16).to_be_bytes());
+    handshake.extend_from_slice(&body);
+    let mut record = vec![0x16, 3, 1];
+    record.extend_from_slice(&(handshake.len() as u16).to_be_bytes());
+    record.extend_from_slice(&handshake);
+    let mut tcp = std::net::TcpStream::connect(addr).expect("connect");
+    tcp.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .expect("a read timeout");
+    tcp.write_all(&record).expect("send the hello");
+    let mut answer = vec![0; 16];
+    let n = tcp.read(&mut answer).unwrap_or(0);
+    answer.truncate(n);
+    answer
+}
+
+#[tokio::test]
 async fn a_page_over_http2_carries_the_security_headers() {
     let (app, cert) = TestServer::spawn_https(&[]).await;
     let mut h2 = HttpsClient::connect(&app.base, &cert, &[H2]).await;

@@ -36,12 +36,25 @@ pub struct HttpsClient {
     sender: Sender,
     /// The protocol the server chose by ALPN.
     pub alpn: Option<Vec<u8>>,
+    /// The TLS version of the connection.
+    pub tls_version: Option<rustls::ProtocolVersion>,
 }
 
 impl HttpsClient {
     /// Opens a TLS connection to `base` trusting only `cert_pem`, offering `protocols` by
     /// ALPN (in order of preference), and starts HTTP/2 or HTTP/1.1 as the server chose.
     pub async fn connect(base: &str, cert_pem: &str, protocols: &[&[u8]]) -> HttpsClient {
+        HttpsClient::connect_with_versions(base, cert_pem, protocols, rustls::DEFAULT_VERSIONS)
+            .await
+    }
+
+    /// As [`HttpsClient::connect`], offering only the TLS `versions`.
+    pub async fn connect_with_versions(
+        base: &str,
+        cert_pem: &str,
+        protocols: &[&[u8]],
+        versions: &[&'static rustls::SupportedProtocolVersion],
+    ) -> HttpsClient {
         let authority = base
             .strip_prefix("https://")
             .expect("an https:// base")
@@ -52,7 +65,7 @@ impl HttpsClient {
             .expect("a trusted root");
         let mut config =
             ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-                .with_safe_default_protocol_versions()
+                .with_protocol_versions(versions)
                 .expect("TLS versions")
                 .with_root_certificates(roots)
                 .with_no_client_auth();
@@ -70,6 +83,7 @@ impl HttpsClient {
             .await
             .expect("TLS handshake with the test certificate");
         let alpn = tls.get_ref().1.alpn_protocol().map(<[u8]>::to_vec);
+        let tls_version = tls.get_ref().1.protocol_version();
         let io = TokioIo::new(tls);
         let sender = if alpn.as_deref() == Some(H2) {
             let (send, conn) = http2::handshake(TokioExecutor::new(), io)
@@ -87,6 +101,7 @@ impl HttpsClient {
             authority,
             sender,
             alpn,
+            tls_version,
         }
     }
 

@@ -308,11 +308,28 @@ async fn completing_a_room_stops_its_timer_and_tells_every_page() {
     assert_eq!(room["status"], "COMPLETED");
     assert_eq!(room["timer"]["state"], "paused");
 
-    for status in ["IN_PROGRESS", "DONE", ""] {
-        let answer = frontend.patch(&path, json!({"status": status})).await;
-        assert_eq!(answer, StatusCode::BAD_REQUEST, "{status}");
+    for body in [
+        json!({"status": "IN_PROGRESS"}),
+        json!({"status": "DONE"}),
+        json!({"status": ""}),
+        json!({"status": "completed"}),
+        json!({"status": 1}),
+        json!({"status": null}),
+        json!({}),
+    ] {
+        let res = frontend
+            .request(Method::PATCH, &path)
+            .json(&body)
+            .send()
+            .await
+            .expect("an answer");
+        expect_error(res, StatusCode::BAD_REQUEST, "invalid_request").await;
     }
     assert_eq!(frontend.room(&code).await["status"], "COMPLETED");
+    // Nothing was told of the refused ones.
+    for page in &mut pages {
+        assert!(page.stream.quiet_for(Duration::from_millis(300)).await);
+    }
 }
 
 #[tokio::test]

@@ -42,16 +42,30 @@ async fn admin_endpoints_refuse_a_missing_or_wrong_token() {
         // that without timing statistics, which this suite does not rely on. What it can
         // show is that every wrong token is refused alike, whether it has the right
         // length (wrong at the first byte or the last) or another length.
-        assert_eq!(TOKEN.len(), "Xest-admin-token".len());
+        let last = TOKEN.len() - 1;
+        let wrong_first = format!(
+            "{}{}",
+            if TOKEN.starts_with('X') { "Y" } else { "X" },
+            &TOKEN[1..]
+        );
+        let wrong_last = format!(
+            "{}{}",
+            &TOKEN[..last],
+            if TOKEN.ends_with('X') { "Y" } else { "X" }
+        );
+        let shorter = TOKEN[..last].to_string();
+        let longer = format!("{TOKEN}2");
+        let upper = TOKEN.to_uppercase();
+        assert_ne!(upper, TOKEN);
         for token in [
             None,
             Some(""),
             Some("wrong"),
-            Some("Xest-admin-token"),
-            Some("test-admin-tokeX"),
-            Some("TEST-ADMIN-TOKEN"),
-            Some("test-admin-toke"),
-            Some("test-admin-token2"),
+            Some(wrong_first.as_str()),
+            Some(wrong_last.as_str()),
+            Some(upper.as_str()),
+            Some(shorter.as_str()),
+            Some(longer.as_str()),
         ] {
             let mut req = app.client.get(app.url(&path));
             if let Some(token) = token {
@@ -90,6 +104,39 @@ async fn the_bearer_scheme_is_matched_whatever_its_case() {
             .expect("request");
         assert_eq!(res.status(), StatusCode::OK, "{scheme}");
     }
+}
+
+/// The access codes of a `/rooms` answer, in its order.
+fn listed(answer: &serde_json::Value) -> Vec<String> {
+    answer["rooms"]
+        .as_array()
+        .expect("rooms")
+        .iter()
+        .map(|r| r["accessCode"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_listing_pages_a_hundred_rooms_by_default() {
+    let app = TestServer::spawn().await;
+    let mut codes = Vec::new();
+    for _ in 0..101 {
+        codes.push(app.room(60000).await);
+    }
+    codes.sort();
+    let (status, first, _) = admin(&app, "/rooms", Some(TOKEN)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(first["total"], 101);
+    assert_eq!(listed(&first), codes[..100]);
+    let (_, rest, _) = admin(&app, "/rooms?offset=100", Some(TOKEN)).await;
+    assert_eq!(
+        (listed(&rest), &rest["total"]),
+        (codes[100..].to_vec(), &json!(101))
+    );
+    let (_, one, _) = admin(&app, "/rooms?limit=1", Some(TOKEN)).await;
+    assert_eq!(listed(&one), codes[..1]);
+    let (_, all, _) = admin(&app, "/rooms?limit=1000", Some(TOKEN)).await;
+    assert_eq!(listed(&all), codes);
 }
 
 #[tokio::test]

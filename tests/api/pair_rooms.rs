@@ -1,10 +1,12 @@
 //! Creating, reading, swapping and deleting pair rooms.
 
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{json, Value};
 
+use crate::expect::expect_error;
 use crate::helpers::{now_ms, TestServer};
 
 #[tokio::test]
@@ -29,7 +31,7 @@ async fn creating_a_room_answers_201_with_its_location_and_an_unguessable_code()
     // At least 64 random bits: in an alphabet of 64 characters that takes at least 11 of
     // them, and codes made one after another differ in many places, not in a counter.
     let mut codes = vec![code.to_string()];
-    for _ in 0..CODES_COMPARED {
+    for _ in 1..CODES_COMPARED {
         let next = app.room(60000).await;
         assert_code_shape(&next);
         codes.push(next);
@@ -47,10 +49,48 @@ async fn creating_a_room_answers_201_with_its_location_and_an_unguessable_code()
             );
         }
     }
+    // The bits that vary: at each position, the characters seen there carry at most
+    // log2(how many differ) bits (6 at most, in an alphabet of 64); summed over the
+    // positions, that must reach 64. A code of a few random characters beside a clock or
+    // a counter varies in too few places to.
+    let longest = codes.iter().map(String::len).max().unwrap_or(0);
+    let varying_bits: f64 = (0..longest)
+        .map(|i| {
+            let seen: HashSet<u8> = codes
+                .iter()
+                .filter_map(|c| c.as_bytes().get(i).copied())
+                .collect();
+            (seen.len() as f64).log2().min(6.0)
+        })
+        .sum();
+    assert!(
+        varying_bits >= 64.0,
+        "the codes vary in {varying_bits:.1} bits: {codes:?}"
+    );
+    // No common beginning (a clock's high digits), and not made in order.
+    for len in 3..=longest {
+        let mut by_prefix: HashMap<&str, usize> = HashMap::new();
+        for c in codes.iter().filter(|c| c.len() >= len) {
+            *by_prefix.entry(&c[..len]).or_default() += 1;
+        }
+        let most = by_prefix.values().copied().max().unwrap_or(0);
+        assert!(
+            most * 20 <= codes.len(),
+            "{most} codes begin alike in {len} characters"
+        );
+    }
+    assert!(
+        !codes.windows(2).all(|w| w[0] < w[1]),
+        "the codes come in order"
+    );
+    assert!(
+        !codes.windows(2).all(|w| w[0] > w[1]),
+        "the codes come in order"
+    );
 }
 
-/// Codes compared with each other for randomness.
-const CODES_COMPARED: usize = 20;
+/// Codes made and compared with each other for randomness.
+const CODES_COMPARED: usize = 200;
 /// 64 bits in characters of 6 bits each.
 const MIN_RANDOM_CHARS: usize = 11;
 /// Two codes with at least 64 random bits each agree by chance in some places, but hardly
@@ -294,28 +334,102 @@ async fn deleting_a_room_closes_its_streams_and_forgets_it_everywhere() {
         "the stream ends"
     );
 
-    for (method, path) in [
-        ("GET", format!("/api/pair-room/{code}")),
-        ("DELETE", format!("/api/pair-room/{code}")),
-        ("PATCH", format!("/api/pair-room/{code}/pair-swap")),
-        ("GET", format!("/api/{code}/timer")),
-        ("PATCH", format!("/api/{code}/timer/start")),
-        ("PATCH", format!("/api/{code}/timer/stop")),
-        ("PATCH", format!("/api/{code}/timer/reset")),
-        ("GET", format!("/api/{code}/connect")),
+    // Every endpoint that takes the code, each with a body it would take.
+    let none = Value::Null;
+    for (method, path, body) in [
+        ("GET", format!("/api/pair-room/{code}"), none.clone()),
+        ("DELETE", format!("/api/pair-room/{code}"), none.clone()),
+        (
+            "PATCH",
+            format!("/api/pair-room/{code}/pair-swap"),
+            none.clone(),
+        ),
+        (
+            "PATCH",
+            format!("/api/pair-room/{code}/pair-swap?round=0"),
+            none.clone(),
+        ),
+        ("GET", format!("/api/{code}/timer"), none.clone()),
+        (
+            "PATCH",
+            format!("/api/{code}/timer"),
+            json!({"duration": 5000}),
+        ),
+        ("PATCH", format!("/api/{code}/timer/start"), none.clone()),
+        ("PATCH", format!("/api/{code}/timer/stop"), none.clone()),
+        ("PATCH", format!("/api/{code}/timer/reset"), none.clone()),
+        ("PATCH", format!("/api/{code}/timer/next"), none.clone()),
+        ("GET", format!("/api/{code}/connect"), none.clone()),
+        ("GET", format!("/api/{code}/connect?name=Ann"), none.clone()),
+        (
+            "PATCH",
+            format!("/api/pair-room/{code}/settings"),
+            json!({"autoStart": true}),
+        ),
+        (
+            "PATCH",
+            format!("/api/pair-room/{code}/status"),
+            json!({"status": "COMPLETED"}),
+        ),
+        (
+            "POST",
+            format!("/api/pair-room/{code}/members"),
+            json!({"name": "Cy"}),
+        ),
+        (
+            "PUT",
+            format!("/api/pair-room/{code}/members"),
+            json!({"members": ["Ann", "Bob"]}),
+        ),
+        (
+            "DELETE",
+            format!("/api/pair-room/{code}/members/Ann"),
+            none.clone(),
+        ),
+        (
+            "GET",
+            format!("/api/pair-room/{code}/history"),
+            none.clone(),
+        ),
+        ("GET", format!("/api/{code}/todos"), none.clone()),
+        (
+            "POST",
+            format!("/api/{code}/todos"),
+            json!({"content": "a goal"}),
+        ),
+        ("GET", format!("/api/{code}/category"), none.clone()),
+        (
+            "POST",
+            format!("/api/{code}/category"),
+            json!({"value": "Docs"}),
+        ),
+        (
+            "PATCH",
+            format!("/api/{code}/category"),
+            json!({"categoryId": "c1", "updatedCategoryName": "Specs"}),
+        ),
+        ("DELETE", format!("/api/{code}/category/c1"), none.clone()),
+        ("GET", format!("/api/{code}/reference-link"), none.clone()),
+        (
+            "POST",
+            format!("/api/{code}/reference-link"),
+            json!({"url": "https://docs.rs/", "categoryId": null}),
+        ),
+        (
+            "DELETE",
+            format!("/api/{code}/reference-link/1"),
+            none.clone(),
+        ),
     ] {
-        let res = app.send(method, &path).await;
-        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{method} {path}");
-        let body: serde_json::Value = res.json().await.expect("json");
-        assert_eq!(body["error"], "room_not_found", "{method} {path}");
+        let mut req = app
+            .client
+            .request(method.parse().expect("a method"), app.url(&path));
+        if !body.is_null() {
+            req = req.json(&body);
+        }
+        let res = req.send().await.expect("an answer");
+        expect_error(res, StatusCode::NOT_FOUND, "room_not_found").await;
     }
-    let (status, body) = app
-        .patch_json(&format!("/api/{code}/timer"), json!({"duration": 5000}))
-        .await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (StatusCode::NOT_FOUND, Some("room_not_found"))
-    );
 }
 
 #[tokio::test]

@@ -149,7 +149,12 @@ async fn every_setting_can_be_given_as_a_flag_instead_of_the_environment() {
         .as_i64()
         .expect("running");
     let paused_at = app
-        .paused_at(&unwatched, deadline, Duration::from_secs(5))
+        .paused_at(
+            &unwatched,
+            deadline,
+            Duration::from_secs(5),
+            WRITTEN_LATE_MS,
+        )
         .await;
     assert_within(
         "pause",

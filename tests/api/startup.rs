@@ -2,13 +2,15 @@
 //! it and whether other machines can; every refusal to start names what it tried, why it
 //! failed and what to do, in these exact words; the admin token can come from a file;
 //! `--help` names every flag with its variable; a browser that mistypes an address gets
-//! the HTML 404 page, and API clients keep their JSON.
+//! the HTML 404 page, and API clients keep their JSON; `pairsync serve` runs the same server
+//! as `pairsync` alone, its flags after the subcommand.
 
 use std::net::TcpListener;
 use std::process::Command;
 
 use reqwest::StatusCode;
 
+use crate::expect::assert_heartbeat_gap;
 use crate::helpers::{failed_start, TestServer};
 
 /// What `Accept` a browser's address bar sends.
@@ -68,6 +70,57 @@ async fn the_first_lines_say_where_to_open_it_and_that_loopback_is_this_machine_
         "{}",
         said[token]
     );
+}
+
+#[tokio::test]
+async fn pairsync_serve_runs_the_server_and_takes_its_flags_after_the_subcommand() {
+    let app = TestServer::spawn_exactly(
+        &[("PAIRSYNC_BIND", "127.0.0.1:0"), ("RUST_LOG", "info")],
+        &["serve"],
+    )
+    .await;
+    assert!(
+        messages(&app.logs())
+            .iter()
+            .any(|l| l.starts_with("listening on http://")),
+        "{:#?}",
+        app.logs()
+    );
+    let (status, health) = app.get_json("/healthz").await;
+    assert_eq!(
+        (status, health),
+        (StatusCode::OK, serde_json::json!({"status": "ok"}))
+    );
+    let code = app.room(60_000).await;
+    let (status, room) = app.get_json(&format!("/api/pair-room/{code}")).await;
+    assert_eq!(
+        (status, &room["accessCode"]),
+        (StatusCode::OK, &serde_json::json!(code))
+    );
+
+    // A flag after the subcommand: heartbeats every 300 ms.
+    const HEARTBEAT: std::time::Duration = std::time::Duration::from_millis(300);
+    let app = TestServer::spawn_exactly(
+        &[("PAIRSYNC_BIND", "127.0.0.1:0"), ("RUST_LOG", "info")],
+        &["serve", "--heartbeat-ms", "300"],
+    )
+    .await;
+    let code = app.room(60_000).await;
+    let mut stream = app.connect(&code).await;
+    let mut last = stream.skip_greeting().await.received_us;
+    for n in 1..=2 {
+        let frame = stream.next_frame(HEARTBEAT * 2).await.expect("a heartbeat");
+        assert!(
+            frame.comment.is_some() && frame.event.is_none(),
+            "{frame:?}"
+        );
+        assert_heartbeat_gap(
+            &format!("heartbeat {n}"),
+            frame.received_us - last,
+            HEARTBEAT,
+        );
+        last = frame.received_us;
+    }
 }
 
 #[tokio::test]

@@ -10,18 +10,21 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
+use crate::expect::{assert_within, now_us, record_timing, ACROSS_MS, LOADED_MACHINE_MS};
 use crate::helpers::{TestServer, POSTGRES_ENV};
 use crate::sse::EventStream;
 use crate::team_support::{connect_as, is, presence_of, read_until, room, strings, until_here};
 
-/// A change reaches another process's streams within 100 ms (the contract); the rest is
-/// margin for a loaded test machine.
+/// How long the test waits for a change to reach another process's streams before it
+/// gives up; how late it came is checked apart, where it matters.
 const ACROSS: Duration = Duration::from_millis(1500);
-/// The contract: a process that dies stops counting within 15 s, and every stream hears of
-/// a change of who is here within 2 s of it.
-const DEAD_STOPS_COUNTING: Duration = Duration::from_secs(15 + 2);
-/// What the suite allows on top of a bound, for a loaded test machine.
-const ALLOWANCE: Duration = Duration::from_millis(1000);
+/// The contract: a process that dies stops counting within 15 s.
+const DEAD_STOPS_COUNTING: Duration = Duration::from_secs(15);
+/// The contract: every stream hears of a change of who is here within 2 s of it.
+const PRESENCE_WITHIN: Duration = Duration::from_secs(2);
+/// What the suite allows on top of a bound, for a loaded test machine (tests/README.md,
+/// "Timing").
+const ALLOWANCE: Duration = Duration::from_millis(LOADED_MACHINE_MS as u64);
 
 async fn three(test: &str) -> Option<(TestServer, TestServer, TestServer)> {
     if std::env::var(POSTGRES_ENV).is_err() {
@@ -154,7 +157,7 @@ async fn who_is_here_is_counted_across_processes_and_a_killed_process_stops_coun
     let _on_b = connect_as(&b, &code, "Bob").await;
     let _cy = connect_as(&c, &code, "Cy").await;
     let _anonymous_on_c = c.connect(&code).await;
-    let bound = Duration::from_secs(2) + ALLOWANCE;
+    let bound = PRESENCE_WITHIN + ALLOWANCE;
     for server in [&a, &b, &c] {
         until_here(server, &code, &["Ann", "Bob", "Cy"], 4, bound).await;
     }
@@ -194,7 +197,8 @@ async fn who_is_here_is_counted_across_processes_and_a_killed_process_stops_coun
         )
     });
     eprintln!("a killed process stopped counting after {after:?}");
-    let (told, _) = read_until(&mut on_a, Duration::from_secs(2) + ALLOWANCE, |f| {
+    // The change (C's streams no longer counted) is told within 2 s of it.
+    let (told, _) = read_until(&mut on_a, PRESENCE_WITHIN + ALLOWANCE, |f| {
         is(f, "presence") && presence_of(&f.json()) == (vec!["Ann".into(), "Bob".into()], 2)
     })
     .await;
@@ -202,6 +206,59 @@ async fn who_is_here_is_counted_across_processes_and_a_killed_process_stops_coun
     assert_eq!(
         presence_of(&room(&b, &code).await),
         (vec!["Ann".into(), "Bob".into()], 2)
+    );
+}
+
+#[tokio::test]
+async fn a_stream_opened_or_closed_on_one_process_is_told_on_another_within_2_s() {
+    let Some((a, b, _c)) = three(
+        "team_cluster::a_stream_opened_or_closed_on_one_process_is_told_on_another_within_2_s",
+    )
+    .await
+    else {
+        return;
+    };
+    // The contract's 2 s, plus the suite's allowance for a loaded machine (tests/README.md,
+    // "Timing").
+    let within_ms = 2000 + LOADED_MACHINE_MS;
+    let within = Duration::from_millis(within_ms as u64);
+    let code = a
+        .create_room(json!({"members": ["Ann", "Bob"], "timerDuration": 60_000}))
+        .await;
+    let mut on_a = a.connect(&code).await.every_event();
+    // B's named stream opens: its answer is the change.
+    let bob = connect_as(&b, &code, "Bob").await;
+    let opened = now_us();
+    let (told, _) = read_until(&mut on_a, within, |f| {
+        is(f, "presence") && presence_of(&f.json()) == (vec!["Bob".into()], 2)
+    })
+    .await;
+    let late = (told.received_us - opened) / 1000;
+    record_timing(
+        "presence",
+        late as f64 - 2000.0,
+        "an arrival on another process",
+    );
+    assert!(
+        late <= within_ms,
+        "told on A {late} ms after B's stream opened"
+    );
+    // It closes: told on A within the bound again.
+    drop(bob);
+    let closed = now_us();
+    let (told, _) = read_until(&mut on_a, within, |f| {
+        is(f, "presence") && presence_of(&f.json()) == (vec![], 1)
+    })
+    .await;
+    let late = (told.received_us - closed) / 1000;
+    record_timing(
+        "presence",
+        late as f64 - 2000.0,
+        "a leave on another process",
+    );
+    assert!(
+        late <= within_ms,
+        "told on A {late} ms after B's stream closed"
     );
 }
 
@@ -246,6 +303,7 @@ async fn goal_changes_through_any_process_reach_every_process_s_streams_in_commi
         );
     }
     // coduo drags "three" onto "one": it takes the order of the drop target, 0.
+    let mut last_asked = now_us();
     for (server, method, path, body) in [
         (
             &a,
@@ -262,6 +320,7 @@ async fn goal_changes_through_any_process_reach_every_process_s_streams_in_commi
             Some(json!({"contents": "won"})),
         ),
     ] {
+        last_asked = now_us();
         let res = call(server, method, path, body).await.expect("change");
         assert_eq!(res.status(), StatusCode::NO_CONTENT);
     }
@@ -283,6 +342,7 @@ async fn goal_changes_through_any_process_reach_every_process_s_streams_in_commi
         // one before, none told twice, up to the last.
         let mut at = None;
         let mut lists = Vec::new();
+        let mut last_told = None;
         while at != Some(want.len() - 1) {
             let frame = next_todos(stream, ACROSS).await.unwrap_or_else(|| {
                 panic!("stream {i}: the last list not within {ACROSS:?}; had {lists:?}")
@@ -320,7 +380,17 @@ async fn goal_changes_through_any_process_reach_every_process_s_streams_in_commi
             );
             at = Some(index);
             lists.push(list);
+            last_told = Some(frame.received_us);
         }
+        // The last change reached every process's streams within the contract's 100 ms,
+        // plus the suite's allowance.
+        assert_within(
+            "across",
+            &format!("stream {i}: the last goal change"),
+            last_told.expect("told"),
+            last_asked / 1000,
+            ACROSS_MS,
+        );
         let more = next_todos(stream, Duration::from_millis(300)).await;
         assert!(
             more.is_none(),

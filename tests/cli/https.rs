@@ -1,6 +1,6 @@
 //! `pairsync new` and `pairsync watch` against a server that speaks HTTPS with a
-//! certificate made for the test: trusted through `PAIRSYNC_CA_CERT`, and refused in
-//! words without it.
+//! certificate made for the test: trusted through the system's store (`SSL_CERT_FILE`),
+//! through `PAIRSYNC_CA_CERT`, or both at once, and refused in words without either.
 
 use std::time::Duration;
 
@@ -211,4 +211,69 @@ async fn an_https_address_of_a_plain_http_server_says_so() {
              there (is its address http://…?)"
         )
     );
+}
+
+/// The page URL `new` printed for a room on `base`: its access code.
+fn printed_code(out: &std::process::Output, base: &str) -> String {
+    assert!(out.status.success(), "{}", stderr(out));
+    let printed = stdout(out);
+    assert_eq!(printed.lines().count(), 1, "{printed:?}");
+    printed
+        .trim_end()
+        .strip_prefix(&format!("{base}/p/"))
+        .unwrap_or_else(|| panic!("not a page URL of {base}: {printed:?}"))
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_certificate_the_system_trusts_is_trusted_and_pairsync_ca_cert_adds_to_the_system_s() {
+    let a = HttpsServer::spawn().await;
+    let b = HttpsServer::spawn().await;
+    // The system's store holds A's certificate only; nothing names one of pairsync's own.
+    let system_a = [
+        ("SSL_CERT_FILE", a.cert_file.as_str()),
+        ("SSL_CERT_DIR", "/nonexistent"),
+    ];
+    let args = |base: &str| {
+        [
+            "new", "--member", "Ann", "--member", "Bob", "--server", base,
+        ]
+        .map(str::to_string)
+    };
+    let run = |base: &str, env: &[(&str, &str)]| {
+        let args = args(base);
+        pairsync(&args.iter().map(String::as_str).collect::<Vec<_>>(), env)
+    };
+    let code = printed_code(&run(&a.server.base, &system_a), &a.server.base);
+    let room = a.get_json(&format!("/api/pair-room/{code}")).await;
+    assert_eq!(room["members"], json!(["Ann", "Bob"]));
+    // B is trusted by neither: refused.
+    let out = run(&b.server.base, &system_a);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    // With B's certificate in PAIRSYNC_CA_CERT, both are trusted: the system's and the file's.
+    let mut both = system_a.to_vec();
+    both.push(("PAIRSYNC_CA_CERT", &b.cert_file));
+    printed_code(&run(&a.server.base, &both), &a.server.base);
+    printed_code(&run(&b.server.base, &both), &b.server.base);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn watch_trusts_a_certificate_the_system_trusts() {
+    let https = HttpsServer::spawn().await;
+    let code = https
+        .create_room(json!({"members": ["Ann", "Bob"], "timerDuration": 60_000}))
+        .await;
+    let url = https.server.url(&format!("/p/{code}"));
+    let mut pty = Pty::spawn(
+        &["watch", &url],
+        &[
+            ("SSL_CERT_FILE", &https.cert_file),
+            ("SSL_CERT_DIR", "/nonexistent"),
+        ],
+    );
+    pty.shows("driver     Ann");
+    pty.shows("● connected");
+    pty.send("q");
+    let ended = pty.finish();
+    assert!(ended.quit_cleanly(), "{ended:?}");
 }

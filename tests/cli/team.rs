@@ -1,5 +1,5 @@
 //! `pairsync watch` in a team's room: the whole order, who is here, `n` for the next
-//! turn, and the bell at a time-up.
+//! turn, the bell at a time-up, and the first open goals.
 
 use std::time::Duration;
 
@@ -140,6 +140,70 @@ async fn a_time_up_in_a_team_still_rings_the_bell_and_moves_the_order() {
     pty.shows("idle · turn · round 2");
     pty.shows("waiting    Ann");
     assert_eq!(pty.bells(), 1);
+    pty.send("q");
+    assert_quit_cleanly(&mut pty);
+}
+
+/// Adds the goal `content` to the room `code`; its id.
+async fn add_goal(server: &TestServer, code: &str, content: &str) -> i64 {
+    let res = server
+        .client
+        .post(server.url(&format!("/api/{code}/todos")))
+        .json(&json!({ "content": content }))
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let goal: Value = res.json().await.expect("the goal");
+    goal["id"].as_i64().expect("an id")
+}
+
+/// Flips the goal `id` checked.
+async fn check_goal(server: &TestServer, id: i64) {
+    let res = server
+        .client
+        .patch(server.url(&format!("/api/todos/{id}/checked")))
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+}
+
+/// The screen's rows from the one that begins with `goals` on, up to a blank one.
+fn goal_rows(screen: &str) -> Vec<String> {
+    screen
+        .lines()
+        .map(str::trim)
+        .skip_while(|l| !l.starts_with("goals"))
+        .take_while(|l| !l.is_empty())
+        .map(|l| l.trim_start_matches("goals").trim().to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn watch_shows_the_first_open_goals_in_order_as_they_change() {
+    let server = support::spawn().await;
+    let (code, url) = team(&server, &["Ann", "Bob", "Cy"], 60_000).await;
+    let alpha = add_goal(&server, &code, "Alpha").await;
+    let beta = add_goal(&server, &code, "Beta").await;
+    add_goal(&server, &code, "Gamma").await;
+    check_goal(&server, beta).await;
+    let mut pty = Pty::spawn(&["watch", &url], &[]);
+    pty.shows("goals      Alpha");
+    let screen = pty.until("the open goals", |s| goal_rows(s).len() >= 2);
+    assert_eq!(goal_rows(&screen)[..2], ["Alpha", "Gamma"], "{screen}");
+    assert!(!screen.contains("Beta"), "{screen}");
+    // A new goal comes last; a checked one goes.
+    add_goal(&server, &code, "Delta").await;
+    let screen = pty.until("Delta", |s| goal_rows(s).iter().any(|g| g == "Delta"));
+    assert_eq!(
+        goal_rows(&screen)[..3],
+        ["Alpha", "Gamma", "Delta"],
+        "{screen}"
+    );
+    check_goal(&server, alpha).await;
+    let screen = pty.until("Alpha gone", |s| !s.contains("Alpha"));
+    assert_eq!(goal_rows(&screen)[..2], ["Gamma", "Delta"], "{screen}");
     pty.send("q");
     assert_quit_cleanly(&mut pty);
 }

@@ -241,3 +241,58 @@ test('deleting the room tells every page', { timeout: 60_000 }, async () => {
   await a.context().close();
   await b.context().close();
 });
+
+// Two pages count as showing the same second when each shows it within this of the
+// other (as in tabs.test.mjs): each page draws on its own renderer process, and on a busy
+// two-core machine one of them can be that late to paint.
+const SAME_SECOND_MS = 150;
+
+// Records, in the page, every text the countdown shows and when (epoch ms).
+function timedRecorder() {
+  window.__timed = [];
+  document.addEventListener('DOMContentLoaded', () => {
+    const el = document.getElementById('countdown');
+    new MutationObserver(() => window.__timed.push([el.textContent.trim(), Date.now()])).observe(el, {
+      childList: true,
+      characterData: true,
+      subtree: true,
+    });
+  });
+}
+
+test('two pages with a stream each show every second within 150 ms of each other', { timeout: 60_000 }, async (t) => {
+  const code = await env.server.createRoom({ timerDuration: 10 * 60_000 });
+  // Each in a browser context of its own: no tab shares its stream with the other.
+  const a = await openRoom(env.browser, env.server, code, { initScript: timedRecorder });
+  const b = await openRoom(env.browser, env.server, code, { initScript: timedRecorder });
+  const room = await env.server.api('GET', `/api/pair-room/${code}`);
+  assert.equal(room.body.watching, 2);
+  await a.click('#start');
+  await waitTimer(a, 'running');
+  await waitTimer(b, 'running');
+  const since = Date.now();
+  await pause(4000); // the span sampled: four seconds of countdown on both pages
+  const firstShown = await Promise.all(
+    [a, b].map(async (page) => {
+      const at = new Map();
+      for (const [text, t] of await page.evaluate(() => window.__timed)) {
+        if (t >= since && !at.has(text)) at.set(text, t);
+      }
+      return at;
+    }),
+  );
+  const common = [...firstShown[0].keys()].filter((text) => firstShown[1].has(text));
+  assert.ok(common.length >= 3, `the pages showed fewer than three seconds in common: ${common}`);
+  const secs = common.map(seconds).sort((x, y) => y - x);
+  for (let s = secs[0]; s >= secs.at(-1); s--) {
+    assert.ok(secs.includes(s), `a page skipped ${clock(s)} (common: ${common})`);
+  }
+  let widest = 0;
+  for (const text of common) {
+    const spread = Math.abs(firstShown[0].get(text) - firstShown[1].get(text));
+    widest = Math.max(widest, spread);
+    assert.ok(spread <= SAME_SECOND_MS, `the pages showed ${text} ${spread} ms apart (at most ${SAME_SECOND_MS})`);
+  }
+  t.diagnostic(`seconds ${common.at(0)}..${common.at(-1)}, widest spread ${widest} ms`);
+  await screenshot(a, 'sync-two-streams-same-second');
+});

@@ -1,6 +1,7 @@
 //! Breaks and auto-start on the manual clock: the settings endpoint, a break after every
 //! n-th time-up, the turn that starts by itself, and stop, start and reset during a break,
-//! each event at its exact instant.
+//! each event at its exact instant; and the window after a time-up in which a swap without a
+//! round is that time-up's own.
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -361,4 +362,96 @@ async fn a_page_that_swaps_at_the_time_up_changes_nothing_when_a_turn_or_break_f
             pairs(&[("remaining-time", expected)])
         );
     }
+}
+
+/// `(navigator, driver)` of the room `code` as `GET` answers it.
+async fn roles(app: &App, code: &str) -> (String, String) {
+    let (_, room) = app
+        .send("GET", &format!("/api/pair-room/{code}"), None)
+        .await;
+    let name = |key: &str| room[key].as_str().expect("a name").to_string();
+    (name("navigator"), name("driver"))
+}
+
+#[actix_web::test]
+async fn a_swap_without_a_round_is_the_time_up_s_own_for_10_s_and_until_the_board_changes() {
+    let app = App::start().await;
+    // Four rooms of 1000 ms (Ann navigates, Bob drives), started together: each times up
+    // at T0 + 1000, after which Bob navigates and Ann drives.
+    let mut rooms = Vec::new();
+    for _ in 0..4 {
+        let code = room_with(&app, 1000, json!({})).await;
+        let (stream, _) = app.connect(&code).await;
+        rooms.push((code, stream));
+    }
+    for (code, stream) in &mut rooms {
+        app.patch(&format!("/api/{code}/timer/start")).await;
+        through_state(stream).await;
+    }
+    advance_to(&app, 1000).await;
+    for (code, stream) in &mut rooms {
+        let (before, state) = through_state(stream).await;
+        assert_eq!(
+            before,
+            pairs(&[
+                ("remaining-time", "0"),
+                ("timer", "stop"),
+                ("remaining-time", "1000")
+            ])
+        );
+        assert_eq!(
+            (&state["navigator"], &state["driver"]),
+            (&json!("Bob"), &json!("Ann"))
+        );
+        assert_eq!(roles(&app, code).await, ("Bob".into(), "Ann".into()));
+    }
+    let swapped = ("Ann".to_string(), "Bob".to_string());
+    // A goal added, or a category, is a change to the room: a swap after it swaps.
+    advance_to(&app, 1100).await;
+    let (status, goal) = app
+        .send(
+            "POST",
+            &format!("/api/{}/todos", rooms[2].0),
+            Some(json!({"content": "ship"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{goal}");
+    let (status, category) = app
+        .send(
+            "POST",
+            &format!("/api/{}/category", rooms[3].0),
+            Some(json!({"value": "Docs"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{category}");
+    advance_to(&app, 1200).await;
+    for (code, stream) in &mut rooms[2..] {
+        app.patch(&format!("/api/pair-room/{code}/pair-swap")).await;
+        let (before, state) = through_state(stream).await;
+        assert_eq!(before, pairs(&[]));
+        assert_eq!(
+            (&state["navigator"], &state["driver"]),
+            (&json!("Ann"), &json!("Bob"))
+        );
+        assert_eq!(roles(&app, code).await, swapped);
+    }
+    // 10 s after the time-up, the last instant of the window: the time-up's own swap,
+    // which changes nothing and tells nothing (the next event is the next request's).
+    advance_to(&app, 11_000).await;
+    let (code, stream) = &mut rooms[0];
+    app.patch(&format!("/api/pair-room/{code}/pair-swap")).await;
+    assert_eq!(roles(&app, code).await, ("Bob".into(), "Ann".into()));
+    app.patch(&format!("/api/{code}/timer/start")).await;
+    assert_eq!(next(stream, 1).await, pairs(&[("timer", "start")]));
+    // A millisecond later the window has closed: the swap swaps and is told.
+    advance_to(&app, 11_001).await;
+    let (code, stream) = &mut rooms[1];
+    app.patch(&format!("/api/pair-room/{code}/pair-swap")).await;
+    let (before, state) = through_state(stream).await;
+    assert_eq!(before, pairs(&[]));
+    assert_eq!(
+        (&state["navigator"], &state["driver"]),
+        (&json!("Ann"), &json!("Bob"))
+    );
+    assert_eq!(roles(&app, code).await, swapped);
 }

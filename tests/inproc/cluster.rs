@@ -154,11 +154,22 @@ async fn a_process_heartbeat_moves_with_each_beat_of_the_clock_and_its_streams_c
     assert!(last > PROCESS_TTL_MS);
     assert_eq!(cluster_streams(&b, &code).await, Some(1));
 
-    // A dies without removing its rows: its stream counts until a TTL after its last beat.
+    // A dies without removing its rows, just before its next beat (the latest a death can
+    // be after a beat): its stream counts until a TTL after its last beat, and its room
+    // leaves the cluster listing then.
+    let killed = last + beat_ms() - 1;
+    advance_to(&a, killed).await;
     a.kill().await;
     advance_to(&b, last + PROCESS_TTL_MS - 1).await;
     assert_eq!(cluster_streams(&b, &code).await, Some(1));
     advance_to(&b, last + PROCESS_TTL_MS).await;
     assert_eq!(cluster_streams(&b, &code).await, None);
     assert_eq!(db.heartbeat(&process), Some(T0 + last));
+    // The contract: a process that dies stops counting within 15 s.
+    assert!(
+        last + PROCESS_TTL_MS <= killed + 15_000,
+        "a process killed {} ms after its last beat counted for {} ms after its death",
+        killed - last,
+        last + PROCESS_TTL_MS - killed
+    );
 }

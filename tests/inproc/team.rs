@@ -342,3 +342,60 @@ async fn a_stream_greeted_while_another_was_ending_is_told_the_count_once_that_o
     let (told, _) = until(&mut new, "presence").await;
     assert_eq!(told.json(), json!({"here": [], "watching": 2}));
 }
+
+#[actix_web::test]
+async fn history_lists_the_last_hundred_turns_and_totals_count_every_turn() {
+    for (app, _db) in
+        each_backend("team::history_lists_the_last_hundred_turns_and_totals_count_every_turn").await
+    {
+        hundred_turns(&app).await;
+    }
+}
+
+async fn hundred_turns(app: &App) {
+    const TURNS: i64 = 105;
+    let names = ["Ann", "Bob", "Cy"];
+    let code = app
+        .create(json!({"members": names, "timerDuration": 60_000}))
+        .await;
+    // Turn i (0-based) is driven by names[i % 3], runs 10 + i ms and ends by `next`.
+    let mut ended_at = T0;
+    let mut expected_turns = Vec::new();
+    for i in 0..TURNS {
+        app.patch(&format!("/api/{code}/timer/start")).await;
+        app.advance(10 + i as u64).await;
+        app.patch(&format!("/api/{code}/timer/next")).await;
+        ended_at += 10 + i;
+        expected_turns.push(json!({
+            "round": i + 1,
+            "driver": names[(i % 3) as usize],
+            "navigator": names[((i + 1) % 3) as usize],
+            "endedAt": ended_at,
+            "ranMs": 10 + i,
+            "end": "next",
+        }));
+    }
+    let (status, history) = app
+        .send("GET", &format!("/api/pair-room/{code}/history"), None)
+        .await;
+    assert_eq!(status.as_u16(), 200, "{history}");
+    // The last 100, newest first: rounds 105 down to 6.
+    expected_turns.reverse();
+    expected_turns.truncate(100);
+    assert_eq!(history["turns"], Value::Array(expected_turns));
+    // Totals over all 105 turns, the five no longer listed included, most driven first.
+    let driven = |d: i64| {
+        (0..TURNS)
+            .filter(|i| i % 3 == d)
+            .map(|i| 10 + i)
+            .sum::<i64>()
+    };
+    assert_eq!(
+        history["totals"],
+        json!([
+            {"name": "Cy", "turns": 35, "drivenMs": driven(2)},
+            {"name": "Bob", "turns": 35, "drivenMs": driven(1)},
+            {"name": "Ann", "turns": 35, "drivenMs": driven(0)},
+        ])
+    );
+}

@@ -73,8 +73,8 @@ def fail(msg):
     print("FAIL:", msg); print(f"{passed} passed, 1 failed"); sys.exit(1)
 def now(): return time.time() * 1000
 # The contract: a change reaches every process's streams within 100 ms, and a tick comes "a
-# few ms late at most" (5); plus the 30 ms the test suites allow a loaded machine
-# (tests/README.md, "Timing").
+# few ms late at most" (5); plus 30 ms, less than the 40 ms the test suites allow a loaded
+# machine (tests/README.md, "Timing").
 ACROSS_MS, TICK_LATE_MS = 100 + 30, 5 + 30
 def call(method, path, body=None, target=(host, int(port)), token=None):
     conn = http.client.HTTPConnection(*target, timeout=10)
