@@ -63,10 +63,13 @@ const KILL_WINDOW_MS: i64 = 3_000;
 /// A stream that ends this soon after a kill was on the killed process.
 const ENDED_BY_KILL_MS: i64 = 1_500;
 
-/// Writers, each sending commands to rooms of its own one after the other…
-const WRITERS: usize = 3;
-/// …with a pause of about this long between two commands.
-const COMMAND_PAUSE_MS: u64 = 250;
+/// Each room has a writer of its own, which sends it a command about this often…
+const COMMAND_PAUSE_MS: u64 = 3_000;
+/// …except from this long before each kill…
+const STORM_BEFORE: Duration = Duration::from_millis(500);
+/// …to this long after it, when every writer sends its commands one right after the
+/// other, so that commands are in flight on the process when it dies.
+const STORM_AFTER: Duration = Duration::from_millis(100);
 
 /// The longest a command or a read may take (a request to a killed process fails at once).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -498,6 +501,8 @@ struct WriterReport {
 }
 
 struct Writer {
+    /// When the kills come.
+    kills: Arc<Vec<Instant>>,
     client: reqwest::Client,
     base: String,
     rooms: Vec<(String, Room)>,
@@ -610,10 +615,33 @@ impl Writer {
         while Instant::now() < end {
             let i = self.dice.below(self.rooms.len() as u64) as usize;
             self.step(i).await;
-            let pause = COMMAND_PAUSE_MS / 2 + self.dice.below(COMMAND_PAUSE_MS);
-            tokio::time::sleep(Duration::from_millis(pause)).await;
+            let pause = self.pause();
+            tokio::time::sleep(pause).await;
         }
         (self.report, self.rooms)
+    }
+
+    /// How long to wait before the next command: a few ms around a kill, else about
+    /// [`COMMAND_PAUSE_MS`] (or until the next kill's storm begins, if sooner).
+    fn pause(&mut self) -> Duration {
+        let now = Instant::now();
+        if self
+            .kills
+            .iter()
+            .any(|k| now + STORM_BEFORE >= *k && now <= *k + STORM_AFTER)
+        {
+            return Duration::from_millis(2 + self.dice.below(10));
+        }
+        let normal =
+            Duration::from_millis(COMMAND_PAUSE_MS / 2 + self.dice.below(COMMAND_PAUSE_MS));
+        let storm = self
+            .kills
+            .iter()
+            .filter_map(|k| k.checked_sub(STORM_BEFORE))
+            .filter(|s| *s > now)
+            .map(|s| s - now)
+            .min();
+        storm.map_or(normal, |s| s.min(normal))
     }
 
     /// One command to room `i`, then the room read back and held to the model.
@@ -872,21 +900,27 @@ async fn three_processes_killed_in_turn_behind_nginx_lose_nothing_acknowledged_a
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
-    // The writers, each with rooms of its own, and the kills.
+    // A writer for each room, and the kills: every KILL_EVERY, as long as each kill's
+    // restart and window end before the run does.
     let began = now_us();
-    let end = Instant::now() + Duration::from_secs(secs);
+    let started = Instant::now();
+    let end = started + Duration::from_secs(secs);
+    let kill_at: Vec<Instant> = (1..)
+        .map(|k| KILL_EVERY * k)
+        .take_while(|at| {
+            *at + RESTART_AFTER + Duration::from_millis(KILL_WINDOW_MS as u64 + 2_000)
+                <= Duration::from_secs(secs)
+        })
+        .map(|at| started + at)
+        .collect();
+    let kill_at = Arc::new(kill_at);
     let mut writers = Vec::new();
-    for w in 0..WRITERS {
-        let mine = rooms
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| i % WRITERS == w)
-            .map(|(_, r)| r.clone())
-            .collect();
+    for (w, room) in rooms.iter().enumerate() {
         let writer = Writer {
+            kills: kill_at.clone(),
             client: commands.clone(),
             base: base.clone(),
-            rooms: mine,
+            rooms: vec![room.clone()],
             dice: Dice::new(seed.wrapping_add(w as u64 + 1).wrapping_mul(0x9E37_79B9)),
             fives: fives.clone(),
             report: WriterReport::default(),
@@ -894,15 +928,9 @@ async fn three_processes_killed_in_turn_behind_nginx_lose_nothing_acknowledged_a
         writers.push(tokio::spawn(writer.run(end)));
     }
     let mut kills: Vec<(usize, i64, Duration)> = Vec::new();
-    let started = Instant::now();
-    for k in 1.. {
-        let at = KILL_EVERY * k;
-        // Each kill's restart and window end before the run does.
-        if (at + RESTART_AFTER).as_millis() as i64 + KILL_WINDOW_MS + 2_000 > (secs * 1000) as i64 {
-            break;
-        }
-        tokio::time::sleep_until((started + at).into()).await;
-        let victim = (k as usize - 1) % PROCESSES;
+    for (k, at) in kill_at.iter().enumerate() {
+        tokio::time::sleep_until((*at).into()).await;
+        let victim = k % PROCESSES;
         let killed = cluster.kill(victim);
         tokio::time::sleep(RESTART_AFTER).await;
         let took = cluster.launch(victim).await;
@@ -1065,7 +1093,7 @@ async fn three_processes_killed_in_turn_behind_nginx_lose_nothing_acknowledged_a
     println!("chaos: the figures");
     println!(
         "  run: {secs} s, {PROCESSES} processes on one PostgreSQL behind nginx, {ROOMS} rooms × \
-         {STREAMS_PER_ROOM} streams, {WRITERS} writers, seed {seed}, binary {}",
+         {STREAMS_PER_ROOM} streams, a writer per room, seed {seed}, binary {}",
         cluster.bin.display()
     );
     println!(
