@@ -1,12 +1,14 @@
 //! Chaos on PostgreSQL: three processes on one database behind nginx (docs/nginx.conf with
 //! the upstream block of docs/nginx-cluster.conf), rooms watched by streams that reconnect
-//! as a browser's `EventSource` does, a writer sending every kind of room command through
-//! nginx, and every 20 s one process after the other killed with SIGKILL and started again
-//! 3 s later on the same port. It holds that:
+//! as a browser's `EventSource` does, a writer per room sending every kind of room command
+//! through nginx (back to back around each kill), and every 20 s one process after the
+//! other killed with SIGKILL and started again 3 s later on the same port. It holds that:
 //! - every acknowledged command is in the room read back right after it and at the end
 //!   (members and their order, `round`, duration, and running, paused or idle as the
 //!   acknowledged commands and the time-ups between them make it; see `chaos_model`);
-//!   a command answered neither way (the process died with it) either happened or not;
+//!   a refusal is the one they predict; a command answered neither way (the process died
+//!   with it) either happened or not; a member's leave answered `404` during a kill may
+//!   have happened (nginx sends a failed `DELETE` again to the next process);
 //! - every stream that was on a killed process has, within 3 s of the kill, reconnected
 //!   and ticked on the right second again (or been told its timer is not running);
 //! - no tick ever arrives before the instant its room's `deadlineAt` gives it;
@@ -772,6 +774,20 @@ impl Writer {
 // ---------------------------------------------------------------------------------------
 // The figures
 
+/// `pairsync_streams_dropped_total` of process `base` (streams it let go because their
+/// backlog passed its bound), or 0 when it does not answer.
+async fn dropped_streams(client: &reqwest::Client, base: &str) -> f64 {
+    let Ok(res) = client.get(format!("{base}/metrics")).send().await else {
+        return 0.0;
+    };
+    let text = res.text().await.unwrap_or_default();
+    crate::helpers::exposition::parse(&text)
+        .samples
+        .iter()
+        .find(|s| s.name == "pairsync_streams_dropped_total" && s.labels.is_empty())
+        .map_or(0.0, |s| s.value)
+}
+
 /// A step of the wall clock bigger than this between two looks 50 ms apart (against the
 /// monotonic clock) is reported: deadlines are wall-clock instants, so a stepped clock
 /// moves every tick and time-up by the step, in the servers and in this test alike.
@@ -951,9 +967,13 @@ async fn three_processes_killed_in_turn_behind_nginx_lose_nothing_acknowledged_a
         writers.push(tokio::spawn(writer.run(end)));
     }
     let mut kills: Vec<(usize, i64, Duration)> = Vec::new();
+    // Each process's count of the streams it dropped, read before it dies and at the end.
+    let mut dropped = 0.0;
     for (k, at) in kill_at.iter().enumerate() {
-        tokio::time::sleep_until((*at).into()).await;
         let victim = k % PROCESSES;
+        tokio::time::sleep_until((*at - Duration::from_millis(100)).into()).await;
+        dropped += dropped_streams(&commands, &cluster.direct(victim)).await;
+        tokio::time::sleep_until((*at).into()).await;
         if let Ok(mut k) = killed.lock() {
             k.push(now_ms());
         }
@@ -980,6 +1000,9 @@ async fn three_processes_killed_in_turn_behind_nginx_lose_nothing_acknowledged_a
         models.extend(mine);
     }
     let ended = now_us();
+    for i in 0..PROCESSES {
+        dropped += dropped_streams(&commands, &cluster.direct(i)).await;
+    }
 
     // Every room read back, through nginx and from each process itself.
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -1183,7 +1206,8 @@ async fn three_processes_killed_in_turn_behind_nginx_lose_nothing_acknowledged_a
     println!(
         "  streams: {} connections for {} streams, so {} reconnects; {ends_by_kill} ends \
          within {ENDED_BY_KILL_MS} ms of a kill, {} others ({}); {} connections refused \
-         {refused:?}, {failed} failed; ids out of order: {ids_out_of_order}",
+         {refused:?}, {failed} failed; ids out of order: {ids_out_of_order}; dropped by the servers as \
+         stalled (pairsync_streams_dropped_total): {dropped}",
         connections,
         logs.len(),
         connections - logs.len(),
