@@ -421,6 +421,9 @@ async fn watch_room(
                 mark(Mark::Open);
                 let mut stream = EventStream::from_response(res).every_event();
                 let mut deadline: Option<i64> = None;
+                // Whether the latest event was the final tick (`remaining-time: 0`): a
+                // `timer: stop` then ends a time-up, not a `next`.
+                let mut final_tick = false;
                 let mut last: Option<u64> = None;
                 loop {
                     let frame = tokio::select! {
@@ -442,6 +445,15 @@ async fn watch_room(
                         last_id = Some(id.clone());
                     }
                     let data = f.data.as_deref().unwrap_or("");
+                    // Who is here, goals, links and comments come between any two.
+                    let was_final_tick = if matches!(
+                        f.event.as_deref(),
+                        None | Some("presence" | "todos" | "links")
+                    ) {
+                        final_tick
+                    } else {
+                        std::mem::take(&mut final_tick)
+                    };
                     match f.event.as_deref() {
                         Some("state") => {
                             let state: Value = serde_json::from_str(data).unwrap_or(Value::Null);
@@ -455,6 +467,7 @@ async fn watch_room(
                         }
                         Some("remaining-time") => {
                             if let (Some(d), Ok(v)) = (deadline, data.parse::<i64>()) {
+                                final_tick = v == 0;
                                 mark(Mark::Tick {
                                     at: f.received_us,
                                     late: f.received_us - (d - v) * 1000,
@@ -462,7 +475,7 @@ async fn watch_room(
                             }
                         }
                         Some("timer") => {
-                            if let (Some(d), "stop") = (deadline, data) {
+                            if let (Some(d), "stop", true) = (deadline, data, was_final_tick) {
                                 mark(Mark::TimeUp {
                                     deadline: d,
                                     late: f.received_us - d * 1000,
