@@ -690,14 +690,14 @@ pub fn on_postgres_or_skip(name: &str) -> bool {
 }
 
 /// Runs one statement on the PostgreSQL admin URL.
-fn postgres_admin(admin: &str, sql: &str) {
+pub fn postgres_admin(admin: &str, sql: &str) {
     use diesel::{Connection, RunQueryDsl};
     let mut conn = diesel::PgConnection::establish(admin).expect("the test PostgreSQL answers");
     diesel::sql_query(sql).execute(&mut conn).expect(sql);
 }
 
 /// The admin URL with its database name replaced by `name`.
-fn postgres_url(admin: &str, name: &str) -> String {
+pub fn postgres_url(admin: &str, name: &str) -> String {
     let (server, _) = admin
         .rsplit_once('/')
         .expect("a postgres:// URL with a database");

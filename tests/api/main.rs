@@ -4,6 +4,8 @@
 mod backend;
 mod board;
 mod breaks;
+mod chaos;
+mod chaos_model;
 mod cluster;
 mod cluster_ticks;
 mod defaults;
