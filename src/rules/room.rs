@@ -8,10 +8,11 @@
 //!
 //! A room also remembers its latest time-up for a while ([`PairRoom::time_up_at`]): a
 //! swap that names no round and arrives within [`TIME_UP_SWAP_WINDOW_MS`] of a time-up,
-//! with nothing else changed in between (the goals and links included), is the time-up's own swap as a page that swaps
-//! roles itself sends it, and changes nothing (the time-up already swapped). A swap that
-//! names its round swaps only in that round. The mark is part of the stored row, so the
-//! rule holds across restarts and across processes that share one database.
+//! with nothing else changed in between (the goals and links included), is the time-up's
+//! own swap as a page that swaps roles itself sends it, and changes nothing (the time-up
+//! already swapped). A swap that names its round swaps only in that round. The mark is
+//! part of the stored row, so the rule holds across restarts and across processes that
+//! share one database.
 //!
 //! A turn ends at its time-up, or earlier on `next`; either way the members rotate, the
 //! round counts it, and the transition carries the [`CompletedTurn`] for the room's history,
