@@ -5,7 +5,6 @@ mod backend;
 mod board;
 mod breaks;
 mod chaos;
-mod chaos_model;
 mod cluster;
 mod cluster_ticks;
 mod defaults;
