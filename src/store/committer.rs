@@ -179,26 +179,13 @@ mod tests {
     use diesel::Connection;
 
     use super::*;
-    use crate::rules::{Goal, Goals, Members, NewRoom, PairRoom, RoomSettings, Write};
+    use crate::rules::{Goal, Goals, PairRoom, Write};
     use crate::store::feed::{self, FeedEvent};
     use crate::store::models::RoomRow;
-    use crate::store::scratch::{backends, Scratch};
+    use crate::store::scratch::{backends, created, Scratch};
     use crate::store::Conn;
 
     const T0: i64 = 1_700_000_000_000;
-
-    fn created(conn: &mut Conn, code: &str) -> PairRoom {
-        let room = NewRoom {
-            members: Members::pair("Dri", "Nav").expect("two names"),
-            mission_url: String::new(),
-            duration: 60_000,
-            remaining: 60_000,
-            settings: RoomSettings::default(),
-        }
-        .into_room(code.to_string(), T0);
-        rooms::insert(conn, &room, T0).expect("inserted");
-        room
-    }
 
     /// The room one version on, its mission changed to `mission`.
     fn next(room: &PairRoom, mission: &str) -> Write {
@@ -235,7 +222,7 @@ mod tests {
             let mut conn = scratch.conn();
             let rooms: Vec<PairRoom> = ["room-aaaa", "room-bbbb", "room-cccc"]
                 .iter()
-                .map(|code| created(&mut conn, code))
+                .map(|code| created(&mut conn, code, T0))
                 .collect();
             // Another writer moved the second room on first.
             let moved = next(&rooms[1], "elsewhere");
@@ -274,9 +261,9 @@ mod tests {
             "committer::tests::a_batch_that_fails_as_a_whole_commits_every_good_write_alone_and_fails_only_the_bad_one",
         ) {
             let mut conn = scratch.conn();
-            let first = created(&mut conn, "room-aaaa");
-            let second = created(&mut conn, "room-bbbb");
-            let third = created(&mut conn, "room-cccc");
+            let first = created(&mut conn, "room-aaaa", T0);
+            let second = created(&mut conn, "room-bbbb", T0);
+            let third = created(&mut conn, "room-cccc", T0);
             let goal = |content: &str| Goal {
                 id: 7,
                 content: content.into(),
@@ -321,7 +308,7 @@ mod tests {
             };
             scratch.db.count_batches_in(counters.clone());
             let rooms: Vec<PairRoom> = (0..40)
-                .map(|i| created(&mut scratch.conn(), &format!("room-{i:04}")))
+                .map(|i| created(&mut scratch.conn(), &format!("room-{i:04}"), T0))
                 .collect();
             // Every pooled connection is taken, so the leader waits for one while the
             // other writes arrive.
@@ -363,7 +350,7 @@ mod tests {
             writes: IntCounter::new("w", "w").expect("a counter"),
         };
         scratch.db.count_batches_in(counters.clone());
-        let room = created(&mut scratch.conn(), "room-aaaa");
+        let room = created(&mut scratch.conn(), "room-aaaa", T0);
         let outcome = scratch
             .db
             .writes
@@ -384,7 +371,7 @@ mod tests {
         };
         let mut conn = scratch.conn();
         let rooms: Vec<PairRoom> = (0..5)
-            .map(|i| created(&mut conn, &format!("room-{i:04}")))
+            .map(|i| created(&mut conn, &format!("room-{i:04}"), T0))
             .collect();
         let mut listener = PgConnection::establish(&scratch.url).expect("connects");
         listener

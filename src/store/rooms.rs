@@ -379,31 +379,18 @@ pub fn ping(conn: &mut Conn) -> Result<(), StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::{Category, Goal, Goals, Link, Links, Members, NewRoom, RoomSettings};
-    use crate::store::scratch::backends;
+    use crate::rules::{Category, Goal, Goals, Link, Links};
+    use crate::store::scratch::{backends, created};
 
     const T0: i64 = 1_700_000_000_000;
-
-    fn created(conn: &mut Conn, code: &str) -> PairRoom {
-        let room = NewRoom {
-            members: Members::pair("Dri", "Nav").expect("two names"),
-            mission_url: String::new(),
-            duration: 60_000,
-            remaining: 60_000,
-            settings: RoomSettings::default(),
-        }
-        .into_room(code.to_string(), T0);
-        insert(conn, &room, T0).expect("inserted");
-        room
-    }
 
     #[test]
     fn a_room_is_read_back_with_its_whole_board_as_written() {
         for scratch in backends("rooms::tests::a_room_is_read_back_with_its_whole_board_as_written")
         {
             let mut conn = scratch.conn();
-            let bare = created(&mut conn, "BARE01");
-            let room = created(&mut conn, "FULL01");
+            let bare = created(&mut conn, "BARE01", T0);
+            let room = created(&mut conn, "FULL01", T0);
             let goals = Goals::from_stored(vec![
                 Goal {
                     id: 9_007_199_254_740_991,

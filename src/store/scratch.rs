@@ -5,7 +5,8 @@ use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
 use diesel::Connection;
 
-use super::{Backend, Conn, Db};
+use super::{rooms, Backend, Conn, Db};
+use crate::rules::{Members, NewRoom, PairRoom, RoomSettings};
 
 /// A fresh, migrated database, removed when dropped: a SQLite file in a scratch
 /// folder, or a PostgreSQL database of its own on the server of `PAIRSYNC_TEST_POSTGRES`.
@@ -87,4 +88,19 @@ pub fn backends(test: &str) -> Vec<Scratch> {
     let mut all = vec![Scratch::sqlite()];
     all.extend(Scratch::postgres(test));
     all
+}
+
+/// A new idle pair room (Dri drives, Nav navigates, a minute's turn) with the access code
+/// `code`, inserted at `at`.
+pub fn created(conn: &mut Conn, code: &str, at: i64) -> PairRoom {
+    let room = NewRoom {
+        members: Members::pair("Dri", "Nav").expect("two names"),
+        mission_url: String::new(),
+        duration: 60_000,
+        remaining: 60_000,
+        settings: RoomSettings::default(),
+    }
+    .into_room(code.to_string(), at);
+    rooms::insert(conn, &room, at).expect("inserted");
+    room
 }
