@@ -155,8 +155,7 @@ impl BoardJson {
         let goals: Vec<(i64, String, bool, i64)> = rows(&self.goals, code, "unreadable goals")?;
         let mut categories: Vec<(String, String, i64)> =
             rows(&self.categories, code, "unreadable categories")?;
-        let links: Vec<(i64, String, String, Option<String>, i64)> =
-            rows(&self.links, code, "unreadable links")?;
+        let links: Vec<LinkFields> = rows(&self.links, code, "unreadable links")?;
         categories.sort_by_key(|(_, _, position)| *position);
         Ok(Board {
             goals: Goals::from_stored(
@@ -175,18 +174,24 @@ impl BoardJson {
                     .into_iter()
                     .map(|(id, value, _)| Category { id, value })
                     .collect(),
-                links
-                    .into_iter()
-                    .map(|(id, url, host, category, added_at)| Link {
-                        id,
-                        url,
-                        host,
-                        category,
-                        added_at,
-                    })
-                    .collect(),
+                links.into_iter().map(link_of_row).collect(),
             ),
         })
+    }
+}
+
+/// A link as a row of its fields: `(id, url, host, category id, added at)`, the shape the
+/// board's JSON column and the change feed both carry.
+pub type LinkFields = (i64, String, String, Option<String>, i64);
+
+/// The link of `fields`.
+pub fn link_of_row((id, url, host, category, added_at): LinkFields) -> Link {
+    Link {
+        id,
+        url,
+        host,
+        category,
+        added_at,
     }
 }
 

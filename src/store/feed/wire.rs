@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::Change;
-use crate::rules::{Category, Goal, Goals, Link, Links, Notice, PairRoom, TimerEvent};
+use crate::rules::{Category, Goal, Goals, Links, Notice, PairRoom, TimerEvent};
 use crate::store::models::{CorruptRow, RoomRow};
 
 /// The prefix of a payload that holds a batch of changes.
@@ -98,7 +98,7 @@ struct WireLinks {
     /// `[id, value]` per category, in order.
     c: Vec<(String, String)>,
     /// `[id, url, host, category, added at]` per link.
-    k: Vec<(i64, String, String, Option<String>, i64)>,
+    k: Vec<crate::store::board::LinkFields>,
 }
 
 fn goals_to_wire(goals: &Goals) -> Value {
@@ -157,13 +157,7 @@ fn links_from_wire(value: Value) -> Option<Links> {
             .collect(),
         wire.k
             .into_iter()
-            .map(|(id, url, host, category, added_at)| Link {
-                id,
-                url,
-                host,
-                category,
-                added_at,
-            })
+            .map(crate::store::board::link_of_row)
             .collect(),
     ))
 }
