@@ -27,6 +27,27 @@ const env = useServerAndBrowser();
 // moment it got it, so it may show up to this much more than remains.
 const DELIVERY_MS = 250;
 
+// For 2.5 s, `page` (which showed `held`) counts down by itself: never less than the
+// deadline leaves, never more than that plus a tick's delivery, never back up, and at
+// least two seconds on in all. `while` says what was going on, for the messages.
+async function assertCountsOn(page, deadlineAt, held, while_) {
+  const since = Date.now();
+  let last = seconds(held);
+  while (Date.now() - since < 2_500) {
+    const t0 = Date.now();
+    const shown = seconds(await countdown(page));
+    const t1 = Date.now();
+    // At most the truth at t0 plus rounding and a tick's delivery; at least the truth at t1.
+    const least = Math.ceil((deadlineAt - t1) / 1000);
+    const most = Math.ceil((deadlineAt - t0 + DELIVERY_MS) / 1000);
+    assert.ok(shown >= least && shown <= most, `shows ${clock(shown)} while the deadline says ${clock(least)}..${clock(most)}`);
+    assert.ok(shown <= last, `went back up from ${clock(last)} to ${clock(shown)}`);
+    last = shown;
+    await pause(100);
+  }
+  assert.ok(seconds(held) - last >= 2, `froze while ${while_}: ${held} then ${clock(last)}`);
+}
+
 test('pages survive a server restart mid-run', { timeout: 90_000 }, async () => {
   const code = await env.server.createRoom({ driver: 'Frances', navigator: 'John', timerDuration: 2 * 60_000 });
   // Colours are checked as they rest, not half-way through a transition.
@@ -47,21 +68,7 @@ test('pages survive a server restart mid-run', { timeout: 90_000 }, async () => 
   // and never show less time than remains (the truth is the deadline they were told).
   const held = await sameSecond([a, b]);
   for (const page of [a, b]) assert.ok(await page.isVisible('#estimate-label'), 'the countdown is not marked as reconnecting');
-  const downSince = Date.now();
-  let last = seconds(held);
-  while (Date.now() - downSince < 2_500) {
-    const t0 = Date.now();
-    const shown = seconds(await countdown(a));
-    const t1 = Date.now();
-    // At most the truth at t0 plus rounding and a tick's delivery; at least the truth at t1.
-    const least = Math.ceil((deadlineAt - t1) / 1000);
-    const most = Math.ceil((deadlineAt - t0 + DELIVERY_MS) / 1000);
-    assert.ok(shown >= least && shown <= most, `shows ${clock(shown)} while the deadline says ${clock(least)}..${clock(most)}`);
-    assert.ok(shown <= last, `went back up from ${clock(last)} to ${clock(shown)}`);
-    last = shown;
-    await pause(100);
-  }
-  assert.ok(seconds(held) - last >= 2, `froze while reconnecting: ${held} then ${clock(last)}`);
+  await assertCountsOn(a, deadlineAt, held, 'reconnecting');
   await screenshot(a, 'restart-counting-on');
   await assertNoWcagViolation(a, 'room, reconnecting (light)');
 
@@ -167,20 +174,7 @@ test('pages keep counting while the server hangs without closing their streams, 
     assert.ok(Date.now() - stoppedAt >= 2_000, 'said reconnecting before a tick was missing');
     const held = await sameSecond([a, b]);
     for (const page of [a, b]) assert.ok(await page.isVisible('#estimate-label'), 'the countdown is not marked as reconnecting');
-    let last = seconds(held);
-    const since = Date.now();
-    while (Date.now() - since < 2_500) {
-      const t0 = Date.now();
-      const shown = seconds(await countdown(a));
-      const t1 = Date.now();
-      const least = Math.ceil((deadlineAt - t1) / 1000);
-      const most = Math.ceil((deadlineAt - t0 + DELIVERY_MS) / 1000);
-      assert.ok(shown >= least && shown <= most, `shows ${clock(shown)} while the deadline says ${clock(least)}..${clock(most)}`);
-      assert.ok(shown <= last, `went back up from ${clock(last)} to ${clock(shown)}`);
-      last = shown;
-      await pause(100);
-    }
-    assert.ok(seconds(held) - last >= 2, `froze while the server hung: ${held} then ${clock(last)}`);
+    await assertCountsOn(a, deadlineAt, held, 'the server hung');
   } finally {
     process.kill(pid, 'SIGCONT');
   }
