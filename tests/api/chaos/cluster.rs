@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::*;
@@ -11,6 +12,62 @@ pub(super) struct Process {
     pub(super) port: u16,
     pub(super) log: PathBuf,
     pub(super) child: Option<Child>,
+    /// The id it logged at start (its database sessions are `pairsync-<id>`).
+    pub(super) id: Option<String>,
+}
+
+/// The database sessions of the processes killed so far, until PostgreSQL has ended them.
+/// A process killed with a transaction sent but not yet done leaves it to PostgreSQL,
+/// which commits it when its `COMMIT` had arrived: the command the process never answered
+/// may take effect after the proxy's 502. Until its sessions are gone, whether it did is
+/// not known yet.
+#[derive(Clone)]
+pub(super) struct DeadSessions {
+    url: String,
+    names: Arc<Mutex<Vec<String>>>,
+}
+
+/// How long PostgreSQL may take to end the sessions of a killed process (it notices the
+/// closed socket when the statement in hand, if any, is done: a few ms).
+const SESSIONS_END_WITHIN: Duration = Duration::from_secs(10);
+
+impl DeadSessions {
+    /// Waits until PostgreSQL has ended every session of every process killed so far; how
+    /// long that took, or why it did not.
+    pub(super) async fn ended(&self) -> Result<Duration, String> {
+        let names = self.names.lock().map(|n| n.clone()).unwrap_or_default();
+        let url = self.url.clone();
+        let started = Instant::now();
+        tokio::task::spawn_blocking(move || {
+            use diesel::{Connection, RunQueryDsl};
+            #[derive(diesel::QueryableByName)]
+            struct Open {
+                #[diesel(sql_type = diesel::sql_types::BigInt)]
+                n: i64,
+            }
+            let mut conn = diesel::PgConnection::establish(&url).map_err(|e| e.to_string())?;
+            loop {
+                let open: Open = diesel::sql_query(
+                    "SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = ANY($1)",
+                )
+                .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(&names)
+                .get_result(&mut conn)
+                .map_err(|e| e.to_string())?;
+                if open.n == 0 {
+                    return Ok(started.elapsed());
+                }
+                if started.elapsed() > SESSIONS_END_WITHIN {
+                    return Err(format!(
+                        "{} database session(s) of killed processes still open after {:?}",
+                        open.n, SESSIONS_END_WITHIN
+                    ));
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        })
+        .await
+        .map_err(|e| e.to_string())?
+    }
 }
 
 /// Three processes on one fresh PostgreSQL database behind nginx; all of it stopped and
@@ -25,6 +82,7 @@ pub(super) struct Cluster {
     pub(super) nginx: Option<Child>,
     /// `http://127.0.0.1:PORT` of nginx.
     pub(super) base: String,
+    pub(super) dead: DeadSessions,
 }
 
 /// `n` ports free right now on 127.0.0.1 (held together while chosen, so distinct).
@@ -107,6 +165,7 @@ impl Cluster {
                     port: *port,
                     log: dir.path().join(format!("pairsync-{i}.log")),
                     child: None,
+                    id: None,
                 })
                 .collect(),
             base: format!("http://127.0.0.1:{}", ports[0]),
@@ -114,6 +173,10 @@ impl Cluster {
             bin,
             admin: admin.to_string(),
             database,
+            dead: DeadSessions {
+                url: url.clone(),
+                names: Arc::default(),
+            },
             url,
             nginx: None,
         };
@@ -158,7 +221,8 @@ impl Cluster {
         cluster
     }
 
-    /// Starts process `i` on its port and waits until it listens; how long that took.
+    /// Starts process `i` on its port and waits until it listens and has said its id; how
+    /// long that took.
     pub(super) async fn launch(&mut self, i: usize) -> Duration {
         let started = Instant::now();
         let process = &mut self.processes[i];
@@ -185,7 +249,12 @@ impl Cluster {
         let wanted = format!("listening on http://{bind}");
         loop {
             let text = std::fs::read(&process.log).unwrap_or_default();
-            if String::from_utf8_lossy(text.get(seen..).unwrap_or_default()).contains(&wanted) {
+            let said = String::from_utf8_lossy(text.get(seen..).unwrap_or_default()).to_string();
+            let id = said
+                .split_once("process id ")
+                .and_then(|(_, rest)| rest.split_whitespace().next());
+            if let (true, Some(id)) = (said.contains(&wanted), id) {
+                process.id = Some(id.to_string());
                 return started.elapsed();
             }
             assert!(
@@ -203,6 +272,9 @@ impl Cluster {
         if let Some(mut child) = self.processes[i].child.take() {
             child.kill().expect("kill -9");
             child.wait().expect("reaped");
+        }
+        if let (Some(id), Ok(mut names)) = (self.processes[i].id.take(), self.dead.names.lock()) {
+            names.push(format!("pairsync-{id}"));
         }
         at
     }

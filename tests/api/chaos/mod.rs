@@ -7,7 +7,9 @@
 //!   (members and their order, `round`, duration, and running, paused or idle as the
 //!   acknowledged commands and the time-ups between them make it; see `model`);
 //!   a refusal is the one they predict; a command answered neither way (the process died
-//!   with it) either happened or not; a member's leave answered `404` during a kill may
+//!   with it) either happened or not, as read once PostgreSQL has ended the dead process's
+//!   sessions (it commits a transaction whose `COMMIT` had arrived, maybe after the
+//!   proxy's 502); a member's leave answered `404` during a kill may
 //!   have happened (nginx sends a failed `DELETE` again to the next process);
 //! - every stream that was on a killed process has, within 3 s of the kill, reconnected
 //!   and ticked on the right second again (or been told its timer is not running);
@@ -238,6 +240,7 @@ async fn three_processes_killed_in_turn_behind_nginx_lose_nothing_acknowledged_a
             rooms: vec![room.clone()],
             dice: Dice::new(seed.wrapping_add(w as u64 + 1).wrapping_mul(0x9E37_79B9)),
             fives: fives.clone(),
+            dead: cluster.dead.clone(),
             report: WriterReport::default(),
         };
         writers.push(tokio::spawn(writer.run(end)));
@@ -270,6 +273,7 @@ async fn three_processes_killed_in_turn_behind_nginx_lose_nothing_acknowledged_a
         report.refused_as_predicted += r.refused_as_predicted;
         report.unanswered_applied += r.unanswered_applied;
         report.unanswered_not_applied += r.unanswered_not_applied;
+        report.longest_dead_wait = report.longest_dead_wait.max(r.longest_dead_wait);
         report.retried_by_proxy += r.retried_by_proxy;
         report.transport_errors.extend(r.transport_errors);
         report.failures.extend(r.failures);
@@ -438,8 +442,10 @@ async fn three_processes_killed_in_turn_behind_nginx_lose_nothing_acknowledged_a
     let acked: usize = report.acked.values().sum();
     println!(
         "  commands: {} sent, {acked} acknowledged ({}), {} refused as predicted (409), \
-         {} unanswered (5xx or no answer: {} found applied, {} not), {} leaves answered 404 \
-         after nginx sent them again to another process (the first attempt had applied them)",
+         {} unanswered (5xx or no answer: {} found applied, {} not, each read once PostgreSQL \
+         had ended the killed process's sessions, at most {} ms later), {} leaves answered \
+         404 after nginx sent them again to another process (the first attempt had applied \
+         them)",
         report.sent,
         report
             .acked
@@ -451,6 +457,7 @@ async fn three_processes_killed_in_turn_behind_nginx_lose_nothing_acknowledged_a
         report.unanswered_applied + report.unanswered_not_applied,
         report.unanswered_applied,
         report.unanswered_not_applied,
+        report.longest_dead_wait.as_millis(),
         report.retried_by_proxy,
     );
     println!(

@@ -24,6 +24,9 @@ pub(super) struct WriterReport {
     /// died before answering.
     pub(super) retried_by_proxy: usize,
     pub(super) unanswered_not_applied: usize,
+    /// The longest wait, after a command answered neither way, for PostgreSQL to end the
+    /// killed process's sessions.
+    pub(super) longest_dead_wait: Duration,
     /// Requests that failed before an answer (commands and reads).
     pub(super) transport_errors: Vec<(i64, String)>,
     pub(super) failures: Vec<String>,
@@ -39,6 +42,8 @@ pub(super) struct Writer {
     pub(super) rooms: Vec<(String, Room)>,
     pub(super) dice: Dice,
     pub(super) fives: Fives,
+    /// Waited for before a command answered neither way is read back.
+    pub(super) dead: DeadSessions,
     pub(super) report: WriterReport,
 }
 
@@ -247,6 +252,14 @@ impl Writer {
                 }
             }
         };
+        // A command the process died with may still be committed by PostgreSQL: once the
+        // dead process's sessions are gone, it has been or never will be.
+        if unanswered.is_some() {
+            match self.dead.ended().await {
+                Ok(took) => self.report.longest_dead_wait = self.report.longest_dead_wait.max(took),
+                Err(why) => self.report.failures.push(format!("after {what}: {why}")),
+            }
+        }
         let read = read_room(
             &self.client,
             &self.base,
