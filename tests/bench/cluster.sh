@@ -9,7 +9,11 @@
 # timers' starts, 30), PLAN (the benchmark's start-plan flags, e.g. "--phase-spread
 # --start-over-ms 6000" to pace the starts over six seconds with their deadlines spread
 # over the second; all at once by default), OUT (directory for logs and samples; a new one
-# by default). Exit status: the merge's.
+# by default), BOUNDS (the merge's bounds, e.g. "--max-spread-p99-ms 5 --max-change-p99-ms
+# 100": a figure over one fails the run), PAIRSYNC_BIN (the server; target/release/pairsync,
+# built with the benchmark, by default) and PROFILE (`bench`, the default, builds the
+# benchmark optimised; `test` builds it as the test suites are, in seconds after them).
+# Exit status: the merge's.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -24,9 +28,17 @@ OUT=${OUT:-$(mktemp -d)}
 mkdir -p "$OUT"
 ulimit -n 20000
 
-# Built first: the benchmark's build relinks target/release/pairsync.
-BENCH=$(cargo bench --bench fanout --no-run 2>&1 | sed -n 's/.*Executable .*(\(.*\)).*/\1/p')
+BOUNDS=${BOUNDS:-}
+PROFILE=${PROFILE:-bench}
+# Built first: the optimised benchmark's build relinks target/release/pairsync.
+case "$PROFILE" in
+  bench) BENCH=$(cargo bench --locked --bench fanout --no-run 2>&1 | sed -n 's/.*Executable .*(\(.*\)).*/\1/p') ;;
+  test) BENCH=$(cargo test --locked --bench fanout --no-run 2>&1 | sed -n 's/.*Executable .*(\(.*\)).*/\1/p') ;;
+  *) echo "FAIL: PROFILE is bench or test, not $PROFILE"; exit 1 ;;
+esac
 [ -x "$BENCH" ] || { echo "FAIL: the benchmark did not build"; exit 1; }
+BIN=${PAIRSYNC_BIN:-target/release/pairsync}
+[ -x "$BIN" ] || { echo "FAIL: no pairsync binary at $BIN"; exit 1; }
 
 DB="pairsync_bench_$(date +%s)"
 PIDS=()
@@ -41,7 +53,7 @@ URLS=()
 for i in 1 2 3; do
   DATABASE_URL="${ADMIN%/*}/$DB" PAIRSYNC_BIND=127.0.0.1:0 RUST_LOG=warn,pairsync::startup=info \
     PAIRSYNC_MAX_SUBSCRIBERS_PER_ROOM=1000 PAIRSYNC_MAX_STREAMS_PER_CLIENT=0 \
-    target/release/pairsync >"$OUT/server$i.log" 2>&1 &
+    "$BIN" >"$OUT/server$i.log" 2>&1 &
   PIDS+=($!)
   PORT=""
   for _ in $(seq 100); do
@@ -77,4 +89,5 @@ for s in $(seq 0 $((SHARDS - 1))); do
   tail -n 5 "$OUT/shard$s.err"
 done
 echo "--- merged"
-"$BENCH" --merge "$(IFS=,; echo "${FILES[*]}")"
+# shellcheck disable=SC2086
+"$BENCH" --merge "$(IFS=,; echo "${FILES[*]}")" $BOUNDS

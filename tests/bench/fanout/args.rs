@@ -59,6 +59,13 @@ pub struct Args {
     pub stalled_streams: usize,
     /// The largest 99th percentile of the ticks' lateness (ms) a clean run may have.
     pub max_p99_ms: Option<f64>,
+    /// With several servers: the largest 99th percentile (ms) of one tick's spread across
+    /// the processes (latest less earliest of each one's first arrival) a clean run may
+    /// have.
+    pub max_spread_p99_ms: Option<f64>,
+    /// With several servers: the largest 99th percentile (ms) of a command's way from its
+    /// request to the other processes' streams a clean run may have.
+    pub max_change_p99_ms: Option<f64>,
 }
 
 /// Prints the problem and the usage, and exits with status 2.
@@ -68,8 +75,10 @@ pub fn usage(problem: &str) -> ! {
          [--rooms R] [--streams-per-room S] [--duration-ms D] [--source-ips IP,IP] \
          [--mode pairsync|nchan] [--server-pid PID,PID] [--connect-concurrency N] \
          [--phase-spread] [--start-over-ms MS] [--spread-ms MS] [--http-connections N] \
-         [--stalled-streams N] [--max-p99-ms MS] [--shard I/N] [--start-at EPOCH_MS] [--samples-out FILE] \
-         [--command-rooms N]\n       cargo bench --bench fanout -- --merge FILE,FILE"
+         [--stalled-streams N] [--max-p99-ms MS] [--max-spread-p99-ms MS] \
+         [--max-change-p99-ms MS] [--shard I/N] [--start-at EPOCH_MS] [--samples-out FILE] \
+         [--command-rooms N]\n       cargo bench --bench fanout -- --merge FILE,FILE \
+         [--max-p99-ms MS] [--max-spread-p99-ms MS] [--max-change-p99-ms MS]"
     );
     std::process::exit(2)
 }
@@ -100,6 +109,8 @@ impl Args {
             http_connections: HTTP_CONCURRENCY,
             stalled_streams: 0,
             max_p99_ms: None,
+            max_spread_p99_ms: None,
+            max_change_p99_ms: None,
         };
         let mut it = cli::arguments();
         while let Some(flag) = it.next() {
@@ -135,6 +146,8 @@ impl Args {
                 "--http-connections" => args.http_connections = number(&flag, &value),
                 "--stalled-streams" => args.stalled_streams = number(&flag, &value),
                 "--max-p99-ms" => args.max_p99_ms = Some(number(&flag, &value)),
+                "--max-spread-p99-ms" => args.max_spread_p99_ms = Some(number(&flag, &value)),
+                "--max-change-p99-ms" => args.max_change_p99_ms = Some(number(&flag, &value)),
                 "--source-ips" => args.source_ips = cli::ips(usage, &flag, &value),
                 "--server-pid" => {
                     args.server_pids = value.split(',').map(|p| number(&flag, p)).collect()

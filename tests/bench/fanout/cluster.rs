@@ -16,6 +16,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use crate::args::Args;
 use crate::common::stats::{p50_p99_max, percentile};
 
 /// One server process as one shard saw it.
@@ -336,9 +337,43 @@ pub fn problems(samples: &Samples) -> Vec<String> {
     .collect()
 }
 
+/// The bounds of `args` that the figures of `samples` break: tick lateness (every
+/// process), one tick's spread across processes (latest less earliest of each process's
+/// first arrival) and a command's way to the other processes' streams, each at its 99th
+/// percentile. No figure at all breaks a bound too.
+pub fn bound_problems(samples: &Samples, args: &Args) -> Vec<String> {
+    let mut late: Vec<i64> = samples.late_us.values().flatten().copied().collect();
+    late.sort_unstable();
+    let mut spread = samples.spread_first_us.clone();
+    spread.sort_unstable();
+    let mut change = samples.after_sent_us.clone();
+    change.sort_unstable();
+    [
+        (args.max_p99_ms, late, "p99 tick lateness"),
+        (
+            args.max_spread_p99_ms,
+            spread,
+            "p99 spread of one tick across processes",
+        ),
+        (
+            args.max_change_p99_ms,
+            change,
+            "p99 command to another process's streams (from its request)",
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(max, sorted, what)| {
+        let max = max?;
+        let p99 = percentile(&sorted, 0.99);
+        // NaN (nothing measured) is over any bound too.
+        (p99.is_nan() || p99 > max).then(|| format!("{what} {p99:.1} ms over {max} ms"))
+    })
+    .collect()
+}
+
 /// `--merge`: reads every shard's samples file and prints the combined figures; returns
-/// the exit status (1 when any shard's run was not clean).
-pub fn merge(files: &[String]) -> i32 {
+/// the exit status (1 when any shard's run was not clean or broke a bound of `args`).
+pub fn merge(files: &[String], args: &Args) -> i32 {
     let mut samples = Samples::default();
     for file in files {
         let text = match std::fs::read_to_string(file) {
@@ -389,7 +424,8 @@ pub fn merge(files: &[String]) -> i32 {
     );
     print_processes(&samples);
     print_merged_processes(&samples);
-    let problems = problems(&samples);
+    let mut problems = problems(&samples);
+    problems.extend(bound_problems(&samples, args));
     if problems.is_empty() {
         println!("result: clean run");
         0

@@ -69,7 +69,10 @@
 //! one on each of the first N rooms, read their greeting and then nothing; they must not
 //! delay the other streams, and the report says how many the server had dropped by the
 //! end), `--max-p99-ms MS` (none: the run fails when the 99th percentile of the ticks'
-//! lateness is over `MS`).
+//! lateness is over `MS`), and with several servers `--max-spread-p99-ms MS` (one tick's
+//! spread across the processes) and `--max-change-p99-ms MS` (a command's way from its
+//! request to the other processes' streams), both at the 99th percentile; `--merge`
+//! takes the three bounds too.
 //! One process may hold at most ~19,900 sockets here: past that, run several benchmark
 //! processes with different `--source-ips` (each then starts and reports on its own rooms
 //! only, and its memory per stream counts the other processes' streams too).
@@ -146,7 +149,7 @@ const HTTP_TIMEOUT: Duration = Duration::from_secs(30);
 async fn main() {
     let args = Args::parse();
     if !args.merge.is_empty() {
-        std::process::exit(cluster::merge(&args.merge));
+        std::process::exit(cluster::merge(&args.merge, &args));
     }
     let servers: Vec<Server> = args
         .urls

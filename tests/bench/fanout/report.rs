@@ -10,7 +10,7 @@ use crate::cluster;
 use crate::common::clock::{epoch_us, sleep_until_us};
 use crate::common::dispatch::Done;
 use crate::common::procfs;
-use crate::common::stats::{lateness_line, p50_p99_max, percentile, phase_spread};
+use crate::common::stats::{lateness_line, p50_p99_max, phase_spread};
 use crate::pairsync::{Command, Starts};
 use crate::stream::{tick_order, Outcome, Stalled, TickOrder};
 
@@ -255,13 +255,7 @@ pub fn report(args: &Args, m: &Measured) -> i32 {
         }
     }
     let mut problems = cluster::problems(&samples);
-    if let Some(max) = args.max_p99_ms {
-        let p99 = percentile(&lateness, 0.99);
-        // NaN (no tick at all) is over any bound too.
-        if p99.is_nan() || p99 > max {
-            problems.push(format!("p99 tick lateness {p99:.1} ms over {max} ms"));
-        }
-    }
+    problems.extend(cluster::bound_problems(&samples, args));
     if problems.is_empty() {
         println!("result: clean run");
         0
