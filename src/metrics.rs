@@ -58,9 +58,20 @@ pub struct Metrics {
     pub tick_lateness: Histogram,
     /// Room write batches committed (one transaction each) and the writes they held.
     pub write_batches: crate::store::committer::BatchCounters,
+    /// Reads that loaded rooms for requests, and the rooms they asked for.
+    pub room_loads: RoomLoads,
     /// Changes of other processes applied by live rooms, by how: `carried` (from the
     /// row the announcement carried) or `read` (the row read again).
     feed_changes: IntCounterVec,
+}
+
+/// The registry's reads of rooms that requests asked for while not live here.
+#[derive(Debug, Clone)]
+pub struct RoomLoads {
+    /// Reads made (each one statement for one room, a few for a batch).
+    pub reads: IntCounter,
+    /// The rooms they asked for.
+    pub rooms: IntCounter,
 }
 
 /// How a live room learnt the row of another process's change.
@@ -143,6 +154,16 @@ impl Metrics {
                 "Room writes committed in those batches",
             )?,
         };
+        let room_loads = RoomLoads {
+            reads: IntCounter::new(
+                "pairsync_room_load_reads_total",
+                "Database reads that loaded rooms not live here for requests",
+            )?,
+            rooms: IntCounter::new(
+                "pairsync_room_load_rooms_total",
+                "Rooms those reads asked for (several at once when requests came together)",
+            )?,
+        };
         let feed_changes = IntCounterVec::new(
             Opts::new(
                 "pairsync_feed_changes_applied_total",
@@ -152,6 +173,8 @@ impl Metrics {
         )?;
         registry.register(Box::new(write_batches.batches.clone()))?;
         registry.register(Box::new(write_batches.writes.clone()))?;
+        registry.register(Box::new(room_loads.reads.clone()))?;
+        registry.register(Box::new(room_loads.rooms.clone()))?;
         registry.register(Box::new(feed_changes.clone()))?;
         registry.register(Box::new(rooms_live.clone()))?;
         registry.register(Box::new(sse_streams.clone()))?;
@@ -176,6 +199,7 @@ impl Metrics {
             time_ups,
             tick_lateness,
             write_batches,
+            room_loads,
             feed_changes,
         })
     }

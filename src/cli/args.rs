@@ -173,7 +173,8 @@ fn minutes_to_ms(minutes: f64) -> i64 {
 #[derive(Debug, Clone, Args)]
 pub struct WatchArgs {
     /// The room's page URL (`http://HOST:PORT/p/CODE`), or its access code with `--server`.
-    #[arg(value_name = "URL|CODE")]
+    // An access code may begin with `-`: it is the room, not an option.
+    #[arg(value_name = "URL|CODE", allow_hyphen_values = true)]
     pub room: String,
 
     /// The server's base URL, for a room given by its access code.

@@ -1,7 +1,8 @@
 //! The `RoomRegistry` supervisor actor: the one map from access codes to live room
 //! actors. It creates rooms, loads a room from the database on first use (once, however
-//! many requests ask for it at the same moment), spreads room actors over the worker
-//! arbiters, loads every running room at start, and forgets rooms that stopped.
+//! many requests ask for it at the same moment; rooms asked for while a load is under way
+//! are loaded together, by one read), spreads room actors over the worker arbiters, loads
+//! every running room at start, and forgets rooms that stopped.
 
 use std::collections::HashMap;
 
@@ -55,6 +56,14 @@ pub struct Feed(pub FeedEvent);
 /// time-ups and pauses happen whichever processes live on.
 const SWEEP: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// Reads that load rooms for requests at once; rooms asked for meanwhile wait, and the
+/// next read loads them all (a storm of requests for rooms not yet live costs a read per
+/// batch, not per room).
+const LOADS_IN_FLIGHT: usize = 2;
+
+/// The most rooms one such read loads.
+const LOAD_BATCH: usize = 500;
+
 /// Tries at drawing an unused access code before giving up (a clash is already
 /// vanishingly unlikely with 122 random bits).
 const CODE_ATTEMPTS: usize = 5;
@@ -75,6 +84,10 @@ pub struct RoomRegistry {
     live: HashMap<String, (Addr<Room>, u64)>,
     /// Requests waiting for a room being loaded, so that it is loaded once.
     loading: HashMap<String, Vec<Waiter>>,
+    /// Rooms in `loading` whose read has not begun: the next read takes them.
+    queued: Vec<String>,
+    /// Reads of rooms for requests under way (at most [`LOADS_IN_FLIGHT`]).
+    loads_in_flight: usize,
     /// Rooms with a running timer, started as soon as the registry starts.
     running_at_start: Vec<PairRoom>,
     /// What the other processes hold on each room (on a shared database).
@@ -99,6 +112,8 @@ impl RoomRegistry {
             live: HashMap::new(),
             book,
             loading: HashMap::new(),
+            queued: Vec::new(),
+            loads_in_flight: 0,
             running_at_start,
         }
     }
@@ -239,16 +254,64 @@ impl RoomRegistry {
             .is_some_and(|(addr, _)| addr.connected())
     }
 
+    /// Begins a read of the queued rooms while fewer than [`LOADS_IN_FLIGHT`] are under
+    /// way: one room alone by the one-statement look-up, several at once by one batch read.
+    fn load_queued(&mut self, ctx: &mut Context<Self>) {
+        while self.loads_in_flight < LOADS_IN_FLIGHT && !self.queued.is_empty() {
+            let take = self.queued.len().min(LOAD_BATCH);
+            let codes: Vec<String> = self.queued.drain(..take).collect();
+            self.loads_in_flight += 1;
+            let counters = &self.env.metrics.room_loads;
+            counters.reads.inc();
+            counters.rooms.inc_by(codes.len() as u64);
+            let (db, clock) = (self.env.db.clone(), self.env.clock.clone());
+            let wanted = codes.clone();
+            let load = async move {
+                db.run(move |conn| match wanted.as_slice() {
+                    [code] => Ok(rooms::find(conn, code, clock.now_ms())?
+                        .into_iter()
+                        .collect()),
+                    many => rooms::find_many(conn, many, clock.now_ms()),
+                })
+                .await
+            };
+            ctx.spawn(load.into_actor(self).map(move |loaded, act, ctx| {
+                act.loads_in_flight -= 1;
+                match loaded {
+                    Ok(found) => {
+                        let mut found: HashMap<String, PairRoom> = found
+                            .into_iter()
+                            .map(|room| (room.access_code.clone(), room))
+                            .collect();
+                        for code in codes {
+                            let room = found.remove(&code);
+                            act.finish_load(code, Ok(room), ctx);
+                        }
+                    }
+                    Err(e) => {
+                        let error = unavailable(e);
+                        for code in codes {
+                            act.finish_load(code, Err(error.clone()), ctx);
+                        }
+                    }
+                }
+                act.load_queued(ctx);
+            }));
+        }
+    }
+
+    /// Answers the requests waiting for room `code`: its new actor, `NotFound`, or why
+    /// it could not be read.
     fn finish_load(
         &mut self,
         code: String,
-        loaded: Result<Option<PairRoom>, StoreError>,
+        loaded: Result<Option<PairRoom>, RoomError>,
         ctx: &mut Context<Self>,
     ) {
         let answer = match loaded {
             Ok(Some(room)) => Ok(self.start_room(room, ctx)),
             Ok(None) => Err(RoomError::NotFound),
-            Err(e) => Err(unavailable(e)),
+            Err(e) => Err(e),
         };
         for waiter in self.loading.remove(&code).unwrap_or_default() {
             // A requester that gave up has dropped its receiver; nothing to tell it.
@@ -297,16 +360,8 @@ impl Handler<Lookup> for RoomRegistry {
             return Box::pin(answer);
         }
         self.loading.insert(code.clone(), vec![tx]);
-        let (db, clock) = (self.env.db.clone(), self.env.clock.clone());
-        let key = code.clone();
-        let load = async move {
-            db.run(move |conn| rooms::find(conn, &key, clock.now_ms()))
-                .await
-        };
-        ctx.spawn(
-            load.into_actor(self)
-                .map(move |loaded, act, ctx| act.finish_load(code, loaded, ctx)),
-        );
+        self.queued.push(code);
+        self.load_queued(ctx);
         Box::pin(answer)
     }
 }

@@ -414,3 +414,49 @@ async fn a_kill_during_concurrent_writes_to_many_rooms_loses_no_acknowledged_sta
         assert_eq!(room["navigator"], navigator.as_str());
     }
 }
+
+/// Starts sent all at once for rooms no actor holds (after a restart, none is live) each
+/// start their own room, an unknown code among them is `404`, and the rooms are read from
+/// the database together, a few reads for the lot rather than one per room.
+#[tokio::test]
+async fn starts_at_once_for_rooms_not_live_each_start_their_own_room_from_reads_made_together() {
+    const ROOMS: i64 = 150;
+    let mut app = TestServer::spawn().await;
+    let mut codes = Vec::new();
+    for i in 0..ROOMS {
+        let body = json!({"navigator": format!("Nav{i}"), "driver": "Bob",
+                          "timerDuration": 60_000 + i * 1000});
+        codes.push(app.create_room(body).await);
+    }
+    app.crash_and_restart();
+    let reads_before = app.metric("pairsync_room_load_reads_total").await;
+    let rooms_before = app.metric("pairsync_room_load_rooms_total").await;
+    let unknown = "AAAAAAAAAAAAAAAAAAAAAA".to_string();
+    let all: Vec<&String> = codes.iter().chain(std::iter::once(&unknown)).collect();
+    let paths: Vec<String> = all
+        .iter()
+        .map(|c| format!("/api/{c}/timer/start"))
+        .collect();
+    let answers = futures_util::future::join_all(paths.iter().map(|path| app.patch(path))).await;
+    for (code, status) in all.iter().zip(&answers) {
+        let wanted = if **code == unknown {
+            StatusCode::NOT_FOUND
+        } else {
+            StatusCode::NO_CONTENT
+        };
+        assert_eq!(*status, wanted, "start of {code}");
+    }
+    for (i, code) in (0..).zip(&codes) {
+        let (_, room) = app.get_json(&format!("/api/pair-room/{code}")).await;
+        assert_eq!(room["navigator"], format!("Nav{i}"), "{code}");
+        assert_eq!(room["timer"]["state"], "running", "{code}");
+        assert_eq!(room["duration"], 60_000 + i * 1000, "{code}");
+    }
+    let reads = app.metric("pairsync_room_load_reads_total").await - reads_before;
+    let rooms = app.metric("pairsync_room_load_rooms_total").await - rooms_before;
+    assert_eq!(rooms, (ROOMS + 1) as f64, "each room asked for once");
+    assert!(
+        reads < rooms,
+        "{rooms} rooms in {reads} reads: none were read together"
+    );
+}

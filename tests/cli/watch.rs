@@ -241,6 +241,11 @@ async fn an_unknown_room_says_so_and_exits_1() {
     let mut by_code = Pty::spawn(&["watch", "--server", &server.base, "NoSuchRoom123"], &[]);
     by_code.shows("room NoSuchRoom123 does not exist");
     assert_eq!(by_code.finish().status, 1);
+
+    // One access code in 64 begins with `-`: still a code, not an option.
+    let mut dash = Pty::spawn(&["watch", "--server", &server.base, "-NoSuchRoom12"], &[]);
+    dash.shows("room -NoSuchRoom12 does not exist");
+    assert_eq!(dash.finish().status, 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]
