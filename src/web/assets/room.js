@@ -1251,24 +1251,37 @@
     clearDropMarks();
   });
 
+  // Goals typed one after the other go in the order they were typed, one request at a
+  // time; the field empties at once, so the next one can be typed while the first is sent.
+  var addsQueued = [];
+  var adding = false;
+  function sendNextGoal() {
+    if (adding || addsQueued.length === 0 || gone) return;
+    adding = true;
+    var text = addsQueued.shift();
+    goalSend('POST', base + '/todos', { content: text }).then(function (r) {
+      adding = false;
+      if (!r.ok && !gone) {
+        // The goal is given back to be sent again, unless something new was typed.
+        if (el.addGoalText.value.trim() === '') el.addGoalText.value = text;
+        showAddGoalError(goalWords(r.error));
+        el.addGoalText.focus();
+      }
+      sendNextGoal();
+    });
+  }
   el.addGoalForm.addEventListener('submit', function (e) {
     e.preventDefault();
     if (goals === null || gone) return;
     var raw = el.addGoalText.value;
     var problem = goalProblem(raw);
-    if (!problem && shownGoals().length >= MAX_GOALS) problem = 'A room holds at most ' + MAX_GOALS + ' goals.';
+    var coming = addsQueued.length + (adding ? 1 : 0);
+    if (!problem && shownGoals().length + coming >= MAX_GOALS) problem = 'A room holds at most ' + MAX_GOALS + ' goals.';
     if (problem) { showAddGoalError(problem); el.addGoalText.focus(); return; }
-    var text = raw.trim();
     showAddGoalError('');
-    el.addGoal.disabled = true;
-    goalSend('POST', base + '/todos', { content: text }).then(function (r) {
-      el.addGoal.disabled = gone;
-      if (r.ok) {
-        if (el.addGoalText.value.trim() === text) el.addGoalText.value = '';
-        return;
-      }
-      if (!gone) { showAddGoalError(goalWords(r.error)); el.addGoalText.focus(); }
-    });
+    el.addGoalText.value = '';
+    addsQueued.push(raw.trim());
+    sendNextGoal();
   });
   el.addGoalText.addEventListener('input', function () { showAddGoalError(''); });
 
