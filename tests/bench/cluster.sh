@@ -26,7 +26,7 @@ START_DELAY_S=${START_DELAY_S:-30}
 PLAN=${PLAN:-}
 OUT=${OUT:-$(mktemp -d)}
 mkdir -p "$OUT"
-ulimit -n 20000
+ulimit -n 20000 2>/dev/null || ulimit -Sn "$(ulimit -Hn)"
 
 BOUNDS=${BOUNDS:-}
 PROFILE=${PROFILE:-bench}
